@@ -1,0 +1,481 @@
+"""Sprout's command line and its one composition root.
+
+Settings are read once, here; everything else gets what it needs passed in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+log = logging.getLogger("sprout")
+
+BUNDLED_PACKS = Path(__file__).resolve().parent / "content_packs"
+SANDBOX_TOKEN = "xoxb-sandbox-token"
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting: one line naming the variable, no traceback."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///sprout.db"
+    content_packs_dir: Path = BUNDLED_PACKS
+    port: int = 3000
+    admin_user_ids: frozenset[str] = frozenset()
+    default_timezone: str = "UTC"
+    senders: int = 8
+    rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
+    burst: int = 20
+
+    @property
+    def uses_emulator(self) -> bool:
+        return not self.slack_bot_token
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        from db.engine import check_url
+        from learning.schedule import is_time_zone
+
+        def get(name: str) -> str | None:
+            value = env.get(name)
+            return value.strip() if value and value.strip() else None
+
+        def integer(name: str, default: int, low: int, high: int) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
+            return int(raw)
+
+        token = get("SLACK_BOT_TOKEN")
+        secret = get("SLACK_SIGNING_SECRET")
+        app_token = get("SLACK_APP_TOKEN")
+        if token and not token.startswith("xoxb-"):
+            raise SettingsError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        if token and not secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set")
+        if app_token and not app_token.startswith("xapp-"):
+            raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        if app_token and not token:
+            raise SettingsError("SLACK_APP_TOKEN needs SLACK_BOT_TOKEN as well")
+        api_url = get("SLACK_API_URL") or "https://slack.com/api/"
+        if not api_url.startswith(("http://", "https://")):
+            raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
+        if not api_url.endswith("/"):
+            api_url += "/"
+        database_url = get("DATABASE_URL") or "sqlite:///sprout.db"
+        problem = check_url(database_url)
+        if problem:
+            raise SettingsError(f"DATABASE_URL {problem}")
+        packs_dir = Path(get("CONTENT_PACKS_DIR") or BUNDLED_PACKS)
+        if not packs_dir.is_dir():
+            raise SettingsError(f"CONTENT_PACKS_DIR {str(packs_dir)!r} is not a folder")
+        admins = frozenset(a.strip() for a in (get("ADMIN_USER_IDS") or "").split(",") if a.strip())
+        bad = [a for a in admins if not (a[:1] in "UW" and a[1:].isalnum() and a.isupper())]
+        if bad:
+            raise SettingsError(f"ADMIN_USER_IDS has {bad[0]!r}, which is not a Slack user id like U024BE7LH")
+        default_tz = get("DEFAULT_TIMEZONE") or "UTC"
+        if not is_time_zone(default_tz):
+            raise SettingsError(f"DEFAULT_TIMEZONE {default_tz!r} is not an IANA time zone like Europe/Berlin")
+        return cls(
+            slack_bot_token=token,
+            slack_signing_secret=secret,
+            slack_app_token=app_token,
+            slack_api_url=api_url,
+            database_url=database_url,
+            content_packs_dir=packs_dir,
+            port=integer("PORT", 3000, 1, 65535),
+            admin_user_ids=admins,
+            default_timezone=default_tz,
+            senders=integer("SPROUT_SENDERS", 8, 1, 64),
+            rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 100000),
+            burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
+        )
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
+    """The environment, over the values in ``.env`` (python-dotenv), read once."""
+    values: dict[str, str] = {}
+    if dotenv is not None and dotenv.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return Settings.from_env(values)
+
+
+@dataclass
+class TickResult:
+    queued: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    completed: int = 0
+
+
+@dataclass
+class Sprout:
+    """Everything, wired. Built by ``build``; closed by ``close``."""
+
+    settings: Settings
+    engine: Any
+    store: Any
+    catalog: Any
+    problems: list
+    clock: Any
+    messenger: Any
+    planner: Any
+    dispatcher: Any
+    service: Any
+    bolt: Any
+    wsgi: Any
+    emulator: Any = None
+    signing_secret: str = ""
+    _closers: list = field(default_factory=list)
+
+    def tick(self, now: datetime | None = None) -> TickResult:
+        """Plan what is due at ``now`` and send it; everything after the first run is a no-op."""
+        now = now or self.clock()
+        planned = self.planner.plan(now)
+        sent = self.dispatcher.dispatch()
+        return TickResult(len(planned.queued), sent.sent, sent.retried, sent.failed, len(planned.completed))
+
+    def close(self) -> None:
+        for close in reversed(self._closers):
+            try:
+                close()
+            except Exception:  # closing is best effort
+                log.debug("error while closing", exc_info=True)
+
+
+def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64) -> Sprout:
+    """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
+    from bot.http import wsgi_app
+    from bot.listeners import Deps
+    from bot.messenger import SlackMessenger, delivery_client, interactive_client
+    from bot.outbox import outbox_renderer
+    from bot.service import LearningService
+    from bot.slack_app import build_app, profile_lookup
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine, ping
+    from db.migrate import upgrade
+    from db.store import Store
+    from learning.clock import SystemClock
+    from scheduler.dispatcher import Dispatcher
+    from scheduler.pacing import TokenBucket
+    from scheduler.planner import Planner
+
+    closers: list = []
+    clock = clock or SystemClock()
+    token = settings.slack_bot_token
+    secret = settings.slack_signing_secret
+    api_url = settings.slack_api_url
+    if emulator is None and settings.uses_emulator:
+        from sandbox.emulator import SlackEmulator
+
+        emulator = SlackEmulator(bot_token=SANDBOX_TOKEN)
+        emulator.start()
+        closers.append(emulator.stop)
+    if emulator is not None:
+        token, api_url = emulator.bot_token, emulator.api_url
+        secret = secret or secrets.token_hex(16)
+
+    engine = make_engine(settings.database_url)
+    closers.append(engine.dispose)
+    if migrate:
+        upgrade(engine)
+    store = Store(engine)
+    catalog, loaded = Catalog.from_directory(settings.content_packs_dir)
+    for problem in loaded.problems:
+        log.warning("pack not loaded: %s", problem)
+
+    client = interactive_client(token=token, base_url=api_url)
+    messenger = SlackMessenger(delivery_client(token=token, base_url=api_url))
+    dispatcher = Dispatcher(
+        store=store,
+        sender=messenger,
+        render=outbox_renderer(store=store, catalog=catalog),
+        clock=clock,
+        workers=settings.senders,
+        bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
+    )
+    closers.append(dispatcher.close)
+    planner = Planner(store=store, catalog=catalog, default_timezone=settings.default_timezone)
+    service = LearningService(
+        store=store,
+        catalog=catalog,
+        dispatcher=dispatcher,
+        lookup_profile=profile_lookup(client),
+        default_timezone=settings.default_timezone,
+    )
+    bolt = build_app(
+        token=token,
+        signing_secret=secret,
+        client=client,
+        deps=Deps(service=service, clock=clock),
+        store=store,
+        listener_workers=listener_workers,
+    )
+    wsgi = wsgi_app(bolt, healthy=lambda: ping(engine))
+    return Sprout(
+        settings=settings,
+        engine=engine,
+        store=store,
+        catalog=catalog,
+        problems=loaded.problems,
+        clock=clock,
+        messenger=messenger,
+        planner=planner,
+        dispatcher=dispatcher,
+        service=service,
+        bolt=bolt,
+        wsgi=wsgi,
+        emulator=emulator,
+        signing_secret=secret,
+        _closers=closers,
+    )
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.http import HttpServer
+    from scheduler.runner import start_scheduler
+
+    sprout = build(settings)
+    host = args.host or ("127.0.0.1" if settings.uses_emulator else "0.0.0.0")
+    stop = threading.Event()
+
+    def on_signal(signum, _frame) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    scheduler = start_scheduler(tick=sprout.tick, interval_seconds=args.interval)
+    socket_handler = None
+    server = None
+    try:
+        if settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            socket_handler = SocketModeHandler(sprout.bolt, settings.slack_app_token)
+            socket_handler.connect()
+            print("Sprout is running in Socket Mode. Ctrl-C stops it.", flush=True)
+        else:
+            server = HttpServer(sprout.wsgi, host=host, port=args.port or settings.port).start()
+            if sprout.emulator is not None:
+                print(
+                    f"Sprout is running against the built-in Slack emulator at {sprout.emulator.api_url} "
+                    f"(no SLACK_BOT_TOKEN); Slack requests go to {server.url}/slack/events. "
+                    f"Listening on {host} only. Ctrl-C stops it.",
+                    flush=True,
+                )
+            else:
+                print(f"Sprout is listening on {server.url}/slack/events (health: /healthz). Ctrl-C stops it.",
+                      flush=True)
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        if socket_handler is not None:
+            socket_handler.close()
+        if server is not None:
+            server.stop()
+        sprout.close()
+    return 0
+
+
+def parse_instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(f"--at {text!r} is not an ISO 8601 instant like 2026-12-01T14:00:00Z") from None
+    if value.tzinfo is None:
+        raise SettingsError(f"--at {text!r} needs a time zone, e.g. 2026-12-01T14:00:00Z")
+    return value.astimezone(UTC)
+
+
+def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
+    from learning.clock import SimulatedClock, SystemClock
+
+    if settings.uses_emulator:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is not set: tick sends through Slack's Web API. Set it (see README), "
+            "or try `python app.py demo`."
+        )
+    clock = SimulatedClock(parse_instant(args.at), running=True) if args.at else SystemClock()
+    sprout = build(settings, clock=clock)
+    try:
+        result = sprout.tick()
+    finally:
+        sprout.close()
+    print(
+        f"tick at {clock():%Y-%m-%dT%H:%M:%SZ}: {result.queued} queued, {result.sent} sent, "
+        f"{result.retried} to retry, {result.failed} failed, {result.completed} enrollments finished"
+    )
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from sandbox.demo import run_demo
+
+    return run_demo(build=build, base_settings=settings, learners=args.learners, days=args.days, seed=args.seed,
+                    verbose=not args.quiet)
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from db.engine import make_engine
+    from db.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        print(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.loader import load_packs
+
+    directory = Path(args.dir) if args.dir else settings.content_packs_dir
+    result = load_packs(directory)
+    for problem in result.problems:
+        print(problem)
+    if result.problems:
+        return 1
+    lessons = sum(len(p.lessons) for p in result.packs.values())
+    print(f"{len(result.packs)} packs, {lessons} lessons: all valid")
+    return 0
+
+
+def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.store import Store
+    from learning.roster import parse_roster
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 1
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    roster = parse_roster(text, known_packs=catalog.ids())
+    if roster.problems:
+        for problem in roster.problems:
+            print(problem.format(str(path)), file=sys.stderr)
+        print(f"{path}: nothing imported ({len(roster.problems)} problems)", file=sys.stderr)
+        return 1
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        with progress(f"Importing {len(roster.rows)} people", total=len(roster.rows)) as advance:
+            created, updated, enrolled = Store(engine).import_roster(roster.rows, datetime.now(UTC))
+            advance(len(roster.rows))
+    finally:
+        engine.dispose()
+    print(f"{path}: {created} added, {updated} updated, {enrolled} new enrollments")
+    return 0
+
+
+class progress:
+    """A rich progress bar when a person is watching, nothing otherwise."""
+
+    def __init__(self, description: str, *, total: int) -> None:
+        self.description, self.total = description, total
+        self._progress = None
+
+    def __enter__(self):
+        if sys.stdout.isatty():
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=True)
+            self._progress.start()
+            task = self._progress.add_task(self.description, total=self.total)
+            return lambda n=1: self._progress.advance(task, n)
+        return lambda n=1: None
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python app.py", description="Sprout: microlearning in Slack.")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (HTTP or Socket Mode) and the scheduler")
+    run.add_argument("--host", help="address to listen on (default 0.0.0.0 with a token, 127.0.0.1 without)")
+    run.add_argument("--port", type=int, help="port (default: PORT or 3000)")
+    run.add_argument("--interval", type=int, default=60, help="seconds between scheduler ticks (default 60)")
+    run.set_defaults(func=cmd_run)
+
+    tick = sub.add_parser("tick", help="send everything due at an instant, once, and exit")
+    tick.add_argument("--at", help="the instant, ISO 8601 with a zone (default: now)")
+    tick.set_defaults(func=cmd_tick)
+
+    demo = sub.add_parser("demo", help="a simulated team receives a week of lessons (no Slack needed)")
+    demo.add_argument("--learners", type=int, default=6, help="how many simulated learners (default 6)")
+    demo.add_argument("--days", type=int, default=7, help="how many days to simulate (default 7)")
+    demo.add_argument("--seed", type=int, default=7, help="random seed for the learners' answers")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help="apply every migration (Alembic upgrade head)").set_defaults(func=cmd_db)
+
+    packs = sub.add_parser("packs", help="content packs")
+    packs_sub = packs.add_subparsers(dest="packs_command", metavar="ACTION", required=True)
+    validate = packs_sub.add_parser("validate", help="check packs; one line per problem, exit 1 if any")
+    validate.add_argument("dir", nargs="?", help="folder of packs (default: CONTENT_PACKS_DIR)")
+    validate.set_defaults(func=cmd_packs_validate)
+
+    roster = sub.add_parser("roster", help="people and roles")
+    roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
+    imp = roster_sub.add_parser("import", help="import a roster CSV (all rows or none)")
+    imp.add_argument("file", help="CSV with slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs")
+    imp.set_defaults(func=cmd_roster_import)
+    return root
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser().parse_args(["run", *(argv or [])])
+    try:
+        settings = load_settings(environ)
+        return args.func(settings, args)
+    except SettingsError as exc:
+        print(f"sprout: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The HTTP front door: Bolt at POST /slack/events, a health check, served by waitress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+EVENTS_PATH = "/slack/events"
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+def wsgi_app(bolt: App, *, healthy: Callable[[], bool], extra: dict[str, WSGIApp] | None = None) -> WSGIApp:
+    slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
+    routes = dict(extra or {})
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            ok = healthy()
+            body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"}).encode()
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        for prefix, app in routes.items():
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                return app(environ, start_response)
+        return slack(environ, start_response)
+
+    return application
+
+
+class HttpServer:
+    """waitress, multi-threaded, in a background thread; ``port=0`` picks a free port."""
+
+    def __init__(self, app: WSGIApp, *, host: str = "127.0.0.1", port: int = 3000, threads: int = 32) -> None:
+        from waitress.server import create_server
+
+        self._server = create_server(app, host=host, port=port, threads=threads, ident="sprout",
+                                     clear_untrusted_proxy_headers=True, channel_timeout=30)
+        self.host = host
+        self.port = self._server.effective_port
+        self._thread = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> HttpServer:
+        import threading
+
+        self._thread = threading.Thread(target=self._server.run, name="sprout-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def stop(self) -> None:
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,46 @@
+"""The /learn slash command."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, App, Respond
+
+from bot import blocks
+from bot.listeners import Deps
+
+COMMAND = "/learn"
+
+
+def register(app: App, *, deps: Deps) -> None:
+    def reply(respond: Respond, text: str) -> None:
+        respond(text=text, blocks=blocks.text_blocks(text), response_type="ephemeral")
+
+    def help_(respond: Respond, user_id: str, args: str, unknown: str | None = None) -> None:
+        reply(respond, blocks.help_text(unknown))
+
+    def packs(respond: Respond, user_id: str, args: str) -> None:
+        enrolled = deps.service.enrolled_pack_ids(user_id)
+        reply(respond, blocks.packs_text(list(deps.service.catalog), enrolled))
+
+    def enroll(respond: Respond, user_id: str, args: str) -> None:
+        if not args:
+            reply(respond, "Which pack? `/learn enroll <pack-id>` — see `/learn packs`.")
+            return
+        outcome = deps.service.enroll(user_id, args.split()[0], deps.clock())
+        reply(respond, blocks.enrolled_text(outcome.pack, created=outcome.created, next_at=outcome.next_at,
+                                            zone=outcome.zone))
+
+    def next_(respond: Respond, user_id: str, args: str) -> None:
+        view = deps.service.send_next_now(user_id, deps.clock(), pack_id=args.split()[0] if args else None)
+        reply(respond, f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.")
+
+    subcommands = {"help": help_, "packs": packs, "enroll": enroll, "next": next_}
+
+    @app.command(COMMAND)
+    def learn(ack: Ack, command: dict, respond: Respond) -> None:
+        ack()
+        verb, _, args = (command.get("text") or "").strip().partition(" ")
+        handler = subcommands.get(verb.lower() or "help")
+        if handler is None:
+            help_(respond, command["user_id"], args, unknown=verb)
+            return
+        handler(respond, command["user_id"], args.strip())

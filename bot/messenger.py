@@ -1,0 +1,141 @@
+"""The Web API wrapper the dispatcher sends through (it implements scheduler.sending.Sender)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from http.client import HTTPException
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, SendError, SentMessage
+
+log = logging.getLogger(__name__)
+
+# Errors after which sending the same message again cannot succeed.
+PERMANENT_ERRORS = frozenset(
+    {
+        "access_denied",
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "ekm_access_denied",
+        "invalid_arguments",
+        "invalid_auth",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "is_archived",
+        "messages_tab_disabled",
+        "metadata_too_large",
+        "missing_scope",
+        "msg_too_long",
+        "no_text",
+        "not_authed",
+        "not_in_channel",
+        "restricted_action",
+        "team_access_not_granted",
+        "token_expired",
+        "token_revoked",
+        "user_disabled",
+        "user_not_found",
+        "users_not_found",
+    }
+)
+
+
+def interactive_client(*, token: str, base_url: str, timeout: int = 30) -> WebClient:
+    """For calls that are safe to repeat (updates, views, ephemeral replies): slack-sdk retries them."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def delivery_client(*, token: str, base_url: str, timeout: int = 30) -> WebClient:
+    """For new messages: no automatic retries. A 429 pauses every sender (the dispatcher's bucket),
+    and a 5xx or dropped connection may mean the message arrived, which only the outbox can check."""
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
+
+
+def _retry_after(error: SlackApiError) -> float:
+    headers = error.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return max(1.0, float(value))
+    except (TypeError, ValueError):
+        return 1.0
+
+
+class SlackMessenger:
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def send(self, message: OutgoingMessage) -> SentMessage:
+        kwargs = {
+            "channel": message.channel,
+            "text": message.text,
+            "blocks": message.blocks or None,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if message.metadata is not None:
+            kwargs["metadata"] = message.metadata
+        if message.thread_ts:
+            kwargs["thread_ts"] = message.thread_ts
+        response = self._call("chat_postMessage", **kwargs)
+        return SentMessage(channel=response["channel"], ts=response["ts"])
+
+    def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
+        if channel.startswith(("U", "W")):
+            opened = self._call("conversations_open", users=channel)
+            channel = opened["channel"]["id"]
+        cursor = None
+        while True:
+            response = self._call(
+                "conversations_history",
+                channel=channel,
+                oldest=f"{since.timestamp():.6f}",
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor,
+            )
+            for message in response.get("messages", []):
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("outbox_id") == outbox_id:
+                    return SentMessage(channel=channel, ts=message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+
+    def _call(self, method: str, **kwargs):
+        try:
+            return getattr(self.client, method)(**kwargs)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if status == 429 or error == "ratelimited":
+                raise SendError("ratelimited", retry_after=_retry_after(exc)) from None
+            if status >= 500:
+                raise SendError(f"http_{status}", ambiguous=True) from None
+            reason = error or f"http_{status}"
+            raise SendError(reason, permanent=reason in PERMANENT_ERRORS) from None
+        except (URLError, HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+            raise SendError(f"connection: {exc.__class__.__name__}", ambiguous=True) from None

@@ -1,0 +1,90 @@
+"""The Bolt app: built once by app.py, with every dependency passed in."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+from bot.listeners import Deps, register_all
+from bot.mrkdwn import escape
+from bot.service import SlackProfile
+from db.store import Store
+from learning.errors import SproutError
+
+log = logging.getLogger(__name__)
+
+
+def build_app(
+    *,
+    token: str,
+    signing_secret: str,
+    client: WebClient,
+    deps: Deps,
+    store: Store,
+    listener_workers: int = 64,
+) -> App:
+    """A Bolt app in HTTP mode (also usable with Socket Mode).
+
+    ``listener_workers`` sizes Bolt's listener pool: after a 09:30 delivery hundreds of
+    learners click within the same minute, and each click waits on the database and on
+    chat.update.
+    """
+    app = App(
+        token=token,
+        signing_secret=signing_secret,
+        client=client,
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener"),
+        logger=logging.getLogger("sprout.bolt"),
+    )
+
+    @app.middleware
+    def handle_event_once(body: dict, next) -> BoltResponse | None:  # noqa: A002 - Bolt's argument name
+        """Slack retries an event it thinks we missed; the event id makes the retry a no-op."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not store.mark_event_processed(event_id, deps.clock()):
+            log.info("event %s already handled; ignoring Slack's retry", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    @app.error
+    def friendly_errors(error: Exception, body: dict, respond, client: WebClient) -> None:
+        """The one place domain errors become replies; anything else is logged once."""
+        if isinstance(error, SproutError):
+            message = error.message
+        else:
+            log.exception("unhandled error in a listener", exc_info=error)
+            message = "Sorry — something went wrong on our side. Please try again in a minute."
+        try:
+            if respond is not None and (body.get("response_url") or body.get("response_urls")):
+                respond(text=message, response_type="ephemeral", replace_original=False)
+            elif body.get("user", {}).get("id") and body.get("channel", {}).get("id"):
+                client.chat_postEphemeral(channel=body["channel"]["id"], user=body["user"]["id"], text=message)
+        except Exception:
+            log.exception("could not tell the user about an error")
+
+    register_all(app, deps=deps)
+    return app
+
+
+def profile_lookup(client: WebClient):
+    """users.info as a SlackProfile (None when Slack does not know the user)."""
+    from slack_sdk.errors import SlackApiError
+
+    def lookup(user_id: str) -> SlackProfile | None:
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError as exc:
+            log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
+            return None
+        profile = user.get("profile") or {}
+        name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+        return SlackProfile(name=name, timezone=user.get("tz"), email=profile.get("email"))
+
+    return lookup
+
+
+__all__ = ["build_app", "escape", "profile_lookup"]

@@ -1,0 +1,40 @@
+"""Jinja2 renders the text of messages; Block Kit builders place it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from bot.mrkdwn import escape, markdown_to_mrkdwn, quote
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def local_time(value: datetime, fmt: str = "%a %d %b, %H:%M") -> str:
+    return value.strftime(fmt)
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    """The one Environment. Autoescaping is off because the output is mrkdwn, not HTML:
+    anything a person typed goes through ``slack_escape`` (or ``quote``) explicitly."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["slack_escape"] = escape
+    env.filters["quote"] = quote
+    env.filters["mrkdwn"] = markdown_to_mrkdwn
+    env.filters["local_time"] = local_time
+    return env
+
+
+def render(name: str, **context: object) -> str:
+    return environment().get_template(name).render(**context).strip()

@@ -1,0 +1,46 @@
+"""The packs Sprout is serving right now."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from content_packs.loader import LoadResult, load_packs
+from content_packs.schema import Lesson, Pack
+
+
+class Catalog:
+    """Loaded packs by id. Swapped whole on reload, so readers never see half a pack."""
+
+    def __init__(self, packs: dict[str, Pack] | None = None) -> None:
+        self._packs: dict[str, Pack] = dict(packs or {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> tuple[Catalog, LoadResult]:
+        result = load_packs(directory)
+        return cls(result.packs), result
+
+    def replace(self, packs: dict[str, Pack]) -> None:
+        with self._lock:
+            self._packs = dict(packs)
+
+    def get(self, pack_id: str) -> Pack | None:
+        return self._packs.get(pack_id)
+
+    def lesson(self, pack_id: str, lesson_id: str) -> Lesson | None:
+        pack = self._packs.get(pack_id)
+        return pack.lesson(lesson_id) if pack else None
+
+    def __iter__(self) -> Iterator[Pack]:
+        return iter(sorted(self._packs.values(), key=lambda p: p.title.lower()))
+
+    def __contains__(self, pack_id: object) -> bool:
+        return pack_id in self._packs
+
+    def __len__(self) -> int:
+        return len(self._packs)
+
+    def ids(self) -> list[str]:
+        return sorted(self._packs)

@@ -1,0 +1,204 @@
+"""Read content packs from disk and report every problem as ``file:line: path: message``.
+
+A pack with any problem is not loaded at all; the other packs still are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from content_packs.schema import Pack
+
+PACK_FILE = "pack.yaml"
+BUNDLED_DIR = Path(__file__).resolve().parent
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class PackProblem:
+    file: Path
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        return f"{self.file}:{self.line}: {where}{self.message}"
+
+
+class PackError(Exception):
+    def __init__(self, problems: list[PackProblem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class LoadResult:
+    packs: dict[str, Pack] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+    problems: list[PackProblem] = field(default_factory=list)
+
+
+class _Lines:
+    """Where each value of a YAML document starts, by its path in the document."""
+
+    def __init__(self) -> None:
+        self._lines: dict[Loc, int] = {}
+
+    def add(self, loc: Loc, line: int) -> None:
+        self._lines.setdefault(loc, line)
+
+    def of(self, loc: Loc) -> int:
+        # The nearest enclosing value that has a line: a missing field is reported at its parent.
+        while loc not in self._lines and loc:
+            loc = loc[:-1]
+        return self._lines.get(loc, 1)
+
+
+def dotted(loc: Iterable[str | int]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _index_lines(node: yaml.Node, loc: Loc, lines: _Lines, problems: list[tuple[Loc, str, int | None]]) -> None:
+    lines.add(loc, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                problems.append((loc + (key,), "duplicate key", key_node.start_mark.line + 1))
+            seen.add(key)
+            # The key's own line is where an author looks for the field.
+            lines.add(loc + (key,), key_node.start_mark.line + 1)
+            _index_lines(value_node, loc + (key,), lines, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, loc + (index,), lines, problems)
+
+
+def _duplicate_ids(data: Any) -> Iterator[tuple[Loc, str, int | None]]:
+    if not isinstance(data, dict):
+        return
+    lessons = data.get("lessons")
+    if not isinstance(lessons, list):
+        return
+    seen_lessons: dict[Any, int] = {}
+    for i, lesson in enumerate(lessons):
+        if not isinstance(lesson, dict):
+            continue
+        lesson_id = lesson.get("id")
+        if lesson_id in seen_lessons:
+            yield ("lessons", i, "id"), f"duplicate lesson id {lesson_id!r} (first at lessons.{seen_lessons[lesson_id]})", None
+        elif lesson_id is not None:
+            seen_lessons[lesson_id] = i
+        quiz = lesson.get("quiz")
+        if not isinstance(quiz, list):
+            continue
+        seen_questions: dict[Any, int] = {}
+        for j, question in enumerate(quiz):
+            if not isinstance(question, dict):
+                continue
+            qid = question.get("id")
+            if qid in seen_questions:
+                yield (
+                    ("lessons", i, "quiz", j, "id"),
+                    f"duplicate question id {qid!r} (first at lessons.{i}.quiz.{seen_questions[qid]})",
+                    None,
+                )
+            elif qid is not None:
+                seen_questions[qid] = j
+
+
+def parse_pack(text: str, file: Path) -> Pack:
+    """Validate one pack's YAML text; raise PackError listing every problem with its line."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise PackError([PackProblem(file, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
+    except yaml.YAMLError as exc:
+        raise PackError([PackProblem(file, 1, "", f"invalid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+    if node is None or not isinstance(data, dict):
+        raise PackError([PackProblem(file, 1, "", "a pack must be a YAML mapping with id, title, lessons, …")])
+
+    lines = _Lines()
+    found: list[tuple[Loc, str, int | None]] = []
+    _index_lines(node, (), lines, found)
+    found.extend(_duplicate_ids(data))
+
+    pack: Pack | None = None
+    try:
+        pack = Pack.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            loc = tuple(error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "missing":
+                message = "required field is missing"
+            elif not loc and any(text in message for text in ("must be unique",)):
+                continue  # already reported with its exact place by _duplicate_ids
+            found.append((loc, message, None))
+
+    if found:
+        problems = sorted(
+            {PackProblem(file, line or lines.of(loc), dotted(loc), message) for loc, message, line in found},
+            key=lambda p: (p.line, p.path, p.message),
+        )
+        raise PackError(problems)
+    assert pack is not None
+    return pack
+
+
+def load_pack(file: Path) -> Pack:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackError([PackProblem(file, 1, "", f"cannot read: {exc}")]) from None
+    return parse_pack(text, file)
+
+
+def pack_files(directory: Path) -> list[Path]:
+    """Every ``<dir>/<pack>/pack.yaml`` (a single pack folder or pack.yaml path is also accepted)."""
+    directory = Path(directory)
+    if directory.is_file():
+        return [directory]
+    if (directory / PACK_FILE).is_file():
+        return [directory / PACK_FILE]
+    return sorted(p for p in directory.glob(f"*/{PACK_FILE}") if p.is_file())
+
+
+def load_packs(directory: Path) -> LoadResult:
+    result = LoadResult()
+    directory = Path(directory)
+    if not directory.exists():
+        result.problems.append(PackProblem(directory, 1, "", "no such folder"))
+        return result
+    for file in pack_files(directory):
+        try:
+            pack = load_pack(file)
+        except PackError as exc:
+            result.problems.extend(exc.problems)
+            continue
+        if pack.id in result.packs:
+            result.problems.append(
+                PackProblem(file, 1, "id", f"pack id {pack.id!r} is already used by {result.files[pack.id]}")
+            )
+            continue
+        result.packs[pack.id] = pack
+        result.files[pack.id] = file
+    return result

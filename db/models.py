@@ -1,0 +1,184 @@
+"""The records. Idempotency lives in unique keys here, not only in Python."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("learner", "manager", "facilitator", "admin")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Learner(Base):
+    """A person in the workspace. Everyone is a learner; some also manage, facilitate or administer."""
+
+    __tablename__ = "learners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str | None] = mapped_column(String(64))  # set by the roster; wins over Slack's
+    slack_timezone: Mapped[str | None] = mapped_column(String(64))  # users.info tz
+    slack_profile_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    role: Mapped[str] = mapped_column(String(16), default="learner")
+    manager_slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    team: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    dm_channel_id: Mapped[str | None] = mapped_column(String(32))
+    delivery_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", overrides the pack's
+    delivery_days: Mapped[str | None] = mapped_column(String(40))  # "mon,wed,fri", overrides the pack's
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    pack_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("learner_id", "pack_id"),
+        CheckConstraint("status IN ('active', 'completed', 'left')", name="status"),
+        Index("ix_enrollments_status", "status"),
+    )
+
+
+class Delivery(Base):
+    """One lesson sent (or to be sent) to one learner."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(64))
+    pack_version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="scheduled")
+    local_date: Mapped[date] = mapped_column(Date)  # the learner's own date of the slot
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        # The same lesson never goes to the same learner twice within an enrollment...
+        UniqueConstraint("enrollment_id", "lesson_id"),
+        # ...and a pack never sends two scheduled lessons on one of the learner's days.
+        Index(
+            "uq_deliveries_scheduled_day",
+            "enrollment_id",
+            "local_date",
+            unique=True,
+            sqlite_where=text("kind = 'scheduled'"),
+            postgresql_where=text("kind = 'scheduled'"),
+        ),
+        CheckConstraint("kind IN ('scheduled', 'on_demand')", name="kind"),
+        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),
+    )
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)  # as asked: later edits of the pack never rewrite history
+    choice: Mapped[str] = mapped_column(Text)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("delivery_id", "question_id"),)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), unique=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    commented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),)
+
+
+class OutboxMessage(Base):
+    """A message to send. The dedupe key makes the same message impossible to queue twice."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))  # where to post: a user id (their DM) or a channel id
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_channel: Mapped[str | None] = mapped_column(String(32))
+    sent_ts: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')", name="status"),
+    )
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled, so Slack's retries are processed once."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

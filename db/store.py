@@ -1,0 +1,749 @@
+"""Sprout's storage, behind one small interface: one ``engine.begin()`` per unit of work.
+
+Queries return plain frozen dataclasses, never ORM objects, so nothing above this
+package holds a session or triggers lazy loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from db.models import (
+    Answer,
+    Delivery,
+    Enrollment,
+    Feedback,
+    Learner,
+    OutboxMessage,
+    ProcessedEvent,
+)
+from learning.roster import RosterRow
+
+
+@dataclass(frozen=True)
+class LearnerView:
+    id: int
+    slack_user_id: str
+    name: str
+    email: str | None
+    role: str
+    timezone: str | None
+    slack_timezone: str | None
+    manager_slack_user_id: str | None
+    team: str | None
+    active: bool
+    dm_channel_id: str | None
+    delivery_time: str | None
+    delivery_days: str | None
+    paused_until: datetime | None
+    slack_profile_checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    id: int
+    learner_id: int
+    pack_id: str
+    status: str
+    enrolled_at: datetime
+    lessons_sent: int = 0
+
+
+@dataclass(frozen=True)
+class PlanningRow:
+    """What the planner needs to know about one active enrollment."""
+
+    enrollment_id: int
+    learner_id: int
+    slack_user_id: str
+    dm_channel_id: str | None
+    timezone: str | None
+    slack_timezone: str | None
+    delivery_time: str | None
+    delivery_days: str | None
+    paused_until: datetime | None
+    resumed_at: datetime | None
+    enrolled_at: datetime
+    pack_id: str
+    last_local_date: date | None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    enrollment_id: int
+    learner_id: int
+    channel: str
+    pack_id: str
+    lesson_id: str
+    pack_version: int
+    kind: str
+    local_date: date
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    kind: str
+    channel: str
+    attempts: int
+    learner_id: int | None
+    delivery_id: int | None
+    claimed_at: datetime | None
+    status: str
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    question_id: str
+    prompt: str
+    choice: str
+    correct: bool
+    answered_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A delivered lesson with everything the learner has done with it."""
+
+    id: int
+    learner_id: int
+    slack_user_id: str
+    learner_name: str
+    pack_id: str
+    lesson_id: str
+    pack_version: int
+    kind: str
+    status: str
+    due_at: datetime
+    sent_at: datetime | None
+    channel_id: str | None
+    message_ts: str | None
+    answers: tuple[AnswerView, ...] = ()
+    rating: int | None = None
+    comment: str | None = None
+
+    def answer_to(self, question_id: str) -> AnswerView | None:
+        return next((a for a in self.answers if a.question_id == question_id), None)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    slack_user_id: str
+    name: str
+    timezone: str | None
+    delivered: int
+    answered: int
+    correct: int
+    rated: int
+    average_rating: float | None
+    comments: int
+
+
+def _learner_view(row: Learner) -> LearnerView:
+    return LearnerView(
+        id=row.id,
+        slack_user_id=row.slack_user_id,
+        name=row.name,
+        email=row.email,
+        role=row.role,
+        timezone=row.timezone,
+        slack_timezone=row.slack_timezone,
+        manager_slack_user_id=row.manager_slack_user_id,
+        team=row.team,
+        active=row.active,
+        dm_channel_id=row.dm_channel_id,
+        delivery_time=row.delivery_time,
+        delivery_days=row.delivery_days,
+        paused_until=row.paused_until,
+        slack_profile_checked_at=row.slack_profile_checked_at,
+    )
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _insert(self, model):
+        """INSERT that can skip rows a unique key already holds, on SQLite and PostgreSQL."""
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(model)
+        if self.engine.dialect.name == "sqlite":
+            return sqlite.insert(model)
+        return insert(model)
+
+    # -- learners ------------------------------------------------------------------------
+
+    def learner(self, slack_user_id: str) -> LearnerView | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Learner).where(Learner.slack_user_id == slack_user_id)).first()
+        return _learner_view(row[0]) if row else None
+
+    def learner_by_id(self, learner_id: int) -> LearnerView | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Learner).where(Learner.id == learner_id)).first()
+        return _learner_view(row[0]) if row else None
+
+    def ensure_learner(
+        self, slack_user_id: str, *, name: str, slack_timezone: str | None, email: str | None, now: datetime
+    ) -> LearnerView:
+        """The learner with this id, created from their Slack profile the first time we meet them."""
+        stmt = (
+            self._insert(Learner)
+            .values(
+                slack_user_id=slack_user_id,
+                name=name,
+                email=email,
+                slack_timezone=slack_timezone,
+                slack_profile_checked_at=now,
+                role="learner",
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["slack_user_id"])
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+            row = conn.execute(select(Learner).where(Learner.slack_user_id == slack_user_id)).scalar_one()
+            return _learner_view(row)
+
+    def update_slack_profile(
+        self, learner_id: int, *, name: str | None, slack_timezone: str | None, now: datetime
+    ) -> None:
+        values: dict = {"slack_timezone": slack_timezone, "slack_profile_checked_at": now, "updated_at": now}
+        with self.engine.begin() as conn:
+            if name:
+                # Only fill a name the roster did not give.
+                conn.execute(
+                    update(Learner).where(Learner.id == learner_id, Learner.name == "").values(name=name)
+                )
+            conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
+
+    def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Learner)
+                .where(Learner.id == learner_id, or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != channel_id))
+                .values(dm_channel_id=channel_id)
+            )
+
+    def import_roster(self, entries: Sequence[RosterRow], now: datetime) -> tuple[int, int, int]:
+        """Upsert learners and their enrollments in one transaction: all of the file or none of it.
+
+        Returns (learners created, learners updated, enrollments created).
+        """
+        created = updated = enrolled = 0
+        with self.engine.begin() as conn:
+            existing = {
+                row.slack_user_id: row.id
+                for row in conn.execute(
+                    select(Learner.slack_user_id, Learner.id).where(
+                        Learner.slack_user_id.in_([e.slack_user_id for e in entries])
+                    )
+                )
+            }
+            for entry in entries:
+                values = {
+                    "name": entry.name,
+                    "email": entry.email,
+                    "role": entry.role,
+                    "manager_slack_user_id": entry.manager_slack_user_id,
+                    "team": entry.team,
+                    "timezone": entry.timezone,
+                    "active": True,
+                    "updated_at": now,
+                }
+                learner_id = existing.get(entry.slack_user_id)
+                if learner_id is None:
+                    learner_id = conn.execute(
+                        insert(Learner)
+                        .values(slack_user_id=entry.slack_user_id, created_at=now, **values)
+                        .returning(Learner.id)
+                    ).scalar_one()
+                    existing[entry.slack_user_id] = learner_id
+                    created += 1
+                else:
+                    conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
+                    updated += 1
+                for pack_id in entry.packs:
+                    result = conn.execute(
+                        self._insert(Enrollment)
+                        .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
+                        .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+                    )
+                    enrolled += result.rowcount or 0
+        return created, updated, enrolled
+
+    # -- enrollments ---------------------------------------------------------------------
+
+    def enroll(self, learner_id: int, pack_id: str, now: datetime) -> tuple[EnrollmentView, bool]:
+        """Enroll once; enrolling again in a pack is harmless and says so."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                self._insert(Enrollment)
+                .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
+                .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+            )
+            created = bool(result.rowcount)
+            row = conn.execute(
+                select(Enrollment).where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id)
+            ).scalar_one()
+            return EnrollmentView(row.id, row.learner_id, row.pack_id, row.status, row.enrolled_at), created
+
+    def enrollments(self, learner_id: int) -> list[EnrollmentView]:
+        sent = (
+            select(func.count(Delivery.id))
+            .where(Delivery.enrollment_id == Enrollment.id, Delivery.status != "failed")
+            .correlate(Enrollment)
+            .scalar_subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Enrollment, sent).where(Enrollment.learner_id == learner_id).order_by(Enrollment.id)
+            ).all()
+        return [
+            EnrollmentView(e.id, e.learner_id, e.pack_id, e.status, e.enrolled_at, lessons_sent=n) for e, n in rows
+        ]
+
+    def delivered_lessons(self, enrollment_ids: Iterable[int]) -> dict[int, set[str]]:
+        ids = list(enrollment_ids)
+        out: dict[int, set[str]] = {i: set() for i in ids}
+        if not ids:
+            return out
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                for enrollment_id, lesson_id in conn.execute(
+                    select(Delivery.enrollment_id, Delivery.lesson_id).where(Delivery.enrollment_id.in_(chunk))
+                ):
+                    out[enrollment_id].add(lesson_id)
+        return out
+
+    def delivery_id_for(self, enrollment_id: int, lesson_id: str) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Delivery.id).where(Delivery.enrollment_id == enrollment_id, Delivery.lesson_id == lesson_id)
+            ).scalar()
+
+    def complete_enrollments(self, enrollment_ids: Iterable[int], now: datetime) -> None:
+        ids = list(enrollment_ids)
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Enrollment)
+                .where(Enrollment.id.in_(ids), Enrollment.status == "active")
+                .values(status="completed", completed_at=now)
+            )
+
+    # -- planning ------------------------------------------------------------------------
+
+    def planning_rows(self, now: datetime) -> list[PlanningRow]:
+        """Every active enrollment of an active, unpaused learner, with its last scheduled day."""
+        last_day = (
+            select(Delivery.enrollment_id, func.max(Delivery.local_date).label("last_local_date"))
+            .where(Delivery.kind == "scheduled")
+            .group_by(Delivery.enrollment_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                Enrollment.id,
+                Learner.id,
+                Learner.slack_user_id,
+                Learner.dm_channel_id,
+                Learner.timezone,
+                Learner.slack_timezone,
+                Learner.delivery_time,
+                Learner.delivery_days,
+                Learner.paused_until,
+                Learner.resumed_at,
+                Enrollment.enrolled_at,
+                Enrollment.pack_id,
+                last_day.c.last_local_date,
+            )
+            .join(Learner, Learner.id == Enrollment.learner_id)
+            .outerjoin(last_day, last_day.c.enrollment_id == Enrollment.id)
+            .where(
+                Enrollment.status == "active",
+                Learner.active.is_(True),
+                or_(Learner.paused_until.is_(None), Learner.paused_until <= now),
+            )
+            .order_by(Enrollment.id)
+        )
+        with self.engine.connect() as conn:
+            return [PlanningRow(*row) for row in conn.execute(stmt)]
+
+    def queue_deliveries(self, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
+        """Insert deliveries and their outbox messages; a delivery a unique key already holds is skipped.
+
+        Returns the ids of the outbox messages created.
+        """
+        outbox_ids: list[int] = []
+        if not deliveries:
+            return outbox_ids
+        with self.engine.begin() as conn:
+            for new in deliveries:
+                delivery_id = conn.execute(
+                    self._insert(Delivery)
+                    .values(
+                        enrollment_id=new.enrollment_id,
+                        learner_id=new.learner_id,
+                        pack_id=new.pack_id,
+                        lesson_id=new.lesson_id,
+                        pack_version=new.pack_version,
+                        kind=new.kind,
+                        local_date=new.local_date,
+                        due_at=new.due_at,
+                        status="queued",
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(Delivery.id)
+                ).scalar()
+                if delivery_id is None:
+                    continue
+                outbox_id = conn.execute(
+                    self._insert(OutboxMessage)
+                    .values(
+                        kind="lesson",
+                        dedupe_key=f"lesson:{delivery_id}",
+                        learner_id=new.learner_id,
+                        delivery_id=delivery_id,
+                        channel=new.channel,
+                        status="pending",
+                        attempts=0,
+                        not_before=now,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(OutboxMessage.id)
+                ).scalar()
+                if outbox_id is not None:
+                    outbox_ids.append(outbox_id)
+        return outbox_ids
+
+    # -- outbox --------------------------------------------------------------------------
+
+    def claim_outbox(
+        self, now: datetime, *, worker: str, limit: int, ids: Sequence[int] | None = None
+    ) -> list[OutboxItem]:
+        """Mark up to ``limit`` due messages as being sent by ``worker`` and return them.
+
+        On PostgreSQL the rows are locked with SKIP LOCKED, so several instances claim
+        disjoint sets. On SQLite the write lock taken by BEGIN IMMEDIATE does the same.
+        """
+        cols = (
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.channel,
+            OutboxMessage.attempts,
+            OutboxMessage.learner_id,
+            OutboxMessage.delivery_id,
+            OutboxMessage.last_error,
+        )
+        query = (
+            select(*cols)
+            .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
+            .order_by(OutboxMessage.not_before, OutboxMessage.id)
+            .limit(limit)
+        )
+        if ids is not None:
+            query = query.where(OutboxMessage.id.in_(list(ids)))
+        if self.engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(query).all()
+            if not rows:
+                return []
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r.id for r in rows]))
+                .values(status="sending", claimed_by=worker, claimed_at=now)
+            )
+        return [
+            OutboxItem(
+                id=r.id, kind=r.kind, channel=r.channel, attempts=r.attempts, learner_id=r.learner_id,
+                delivery_id=r.delivery_id, claimed_at=now, status="sending", last_error=r.last_error,
+            )
+            for r in rows
+        ]
+
+    def stale_sending(self, older_than: datetime, *, limit: int = 1000) -> list[OutboxItem]:
+        """Messages left "being sent" by a process that died: they may or may not have reached Slack."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.kind,
+                    OutboxMessage.channel,
+                    OutboxMessage.attempts,
+                    OutboxMessage.learner_id,
+                    OutboxMessage.delivery_id,
+                    OutboxMessage.claimed_at,
+                    OutboxMessage.status,
+                    OutboxMessage.last_error,
+                )
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < older_than)
+                .order_by(OutboxMessage.id)
+                .limit(limit)
+            ).all()
+        return [OutboxItem(*row) for row in rows]
+
+    def reclaim(self, outbox_id: int, *, worker: str, now: datetime, claimed_at: datetime) -> bool:
+        """Take over a stale message; False if another worker got there first."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == outbox_id,
+                    OutboxMessage.status == "sending",
+                    OutboxMessage.claimed_at == claimed_at,
+                )
+                .values(claimed_by=worker, claimed_at=now)
+            )
+            return bool(result.rowcount)
+
+    def mark_sent(self, item: OutboxItem, *, channel: str, ts: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id)
+                .values(status="sent", sent_at=now, sent_channel=channel, sent_ts=ts, last_error=None,
+                        attempts=OutboxMessage.attempts + 1)
+            )
+            if item.delivery_id is not None:
+                conn.execute(
+                    update(Delivery)
+                    .where(Delivery.id == item.delivery_id)
+                    .values(status="sent", sent_at=now, channel_id=channel, message_ts=ts, error=None)
+                )
+            if item.learner_id is not None and channel.startswith("D"):
+                conn.execute(
+                    update(Learner)
+                    .where(
+                        Learner.id == item.learner_id,
+                        or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != channel),
+                    )
+                    .values(dm_channel_id=channel)
+                )
+
+    def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id)
+                .values(status="pending", not_before=not_before, last_error=error[:200],
+                        attempts=OutboxMessage.attempts + 1, claimed_by=None)
+            )
+
+    def release(self, item: OutboxItem) -> None:
+        """Give a claimed message back untouched (shutdown before it was sent)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id, OutboxMessage.status == "sending")
+                .values(status="pending", claimed_by=None)
+            )
+
+    def mark_failed(self, item: OutboxItem, *, reason: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id)
+                .values(status="failed", last_error=reason[:200], attempts=OutboxMessage.attempts + 1)
+            )
+            if item.delivery_id is not None:
+                conn.execute(
+                    update(Delivery).where(Delivery.id == item.delivery_id).values(status="failed", error=reason[:200])
+                )
+
+    def outbox_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                status: n
+                for status, n in conn.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                )
+            }
+
+    def next_outbox_time(self) -> datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
+            ).scalar()
+
+    # -- lessons and what the learner did with them ---------------------------------------
+
+    def delivery_state(self, delivery_id: int) -> DeliveryState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(Delivery, Learner.slack_user_id, Learner.name)
+                .join(Learner, Learner.id == Delivery.learner_id)
+                .where(Delivery.id == delivery_id)
+            ).first()
+            if row is None:
+                return None
+            delivery, slack_user_id, name = row
+            answers = tuple(
+                AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
+                for a in conn.execute(
+                    select(Answer).where(Answer.delivery_id == delivery_id).order_by(Answer.id)
+                ).scalars()
+            )
+            feedback = conn.execute(select(Feedback).where(Feedback.delivery_id == delivery_id)).scalar()
+        return DeliveryState(
+            id=delivery.id,
+            learner_id=delivery.learner_id,
+            slack_user_id=slack_user_id,
+            learner_name=name,
+            pack_id=delivery.pack_id,
+            lesson_id=delivery.lesson_id,
+            pack_version=delivery.pack_version,
+            kind=delivery.kind,
+            status=delivery.status,
+            due_at=delivery.due_at,
+            sent_at=delivery.sent_at,
+            channel_id=delivery.channel_id,
+            message_ts=delivery.message_ts,
+            answers=answers,
+            rating=feedback.rating if feedback else None,
+            comment=feedback.comment if feedback else None,
+        )
+
+    def record_answer(
+        self,
+        *,
+        delivery_id: int,
+        learner_id: int,
+        question_id: str,
+        prompt: str,
+        choice: str,
+        correct: bool,
+        now: datetime,
+    ) -> bool:
+        """Record an answer once. False if this question of this delivery was already answered."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                self._insert(Answer)
+                .values(
+                    delivery_id=delivery_id,
+                    learner_id=learner_id,
+                    question_id=question_id,
+                    prompt=prompt,
+                    choice=choice,
+                    correct=correct,
+                    answered_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["delivery_id", "question_id"])
+                .returning(Answer.id)
+            ).scalar()
+        return inserted is not None
+
+    def record_rating(self, *, delivery_id: int, learner_id: int, rating: int, now: datetime) -> bool:
+        """Record the first rating of a lesson. False if it was already rated."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(Feedback)
+                .values(delivery_id=delivery_id, learner_id=learner_id)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+            )
+            result = conn.execute(
+                update(Feedback)
+                .where(Feedback.delivery_id == delivery_id, Feedback.rating.is_(None))
+                .values(rating=rating, rated_at=now)
+            )
+            return bool(result.rowcount)
+
+    def record_comment(self, *, delivery_id: int, learner_id: int, comment: str, now: datetime) -> bool:
+        """Store the learner's comment verbatim. False if the same comment was already stored (a retry)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(Feedback)
+                .values(delivery_id=delivery_id, learner_id=learner_id)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+            )
+            result = conn.execute(
+                update(Feedback)
+                .where(
+                    Feedback.delivery_id == delivery_id,
+                    or_(Feedback.comment.is_(None), Feedback.comment != comment),
+                )
+                .values(comment=comment, commented_at=now)
+            )
+            return bool(result.rowcount)
+
+    def mark_event_processed(self, event_id: str, now: datetime) -> bool:
+        """True the first time an Events API event id is seen, False for Slack's retries of it."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                self._insert(ProcessedEvent)
+                .values(event_id=event_id, received_at=now)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(ProcessedEvent.event_id)
+            ).scalar()
+        return inserted is not None
+
+    def forget_processed_events(self, older_than: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(ProcessedEvent.__table__.delete().where(ProcessedEvent.received_at < older_than))
+
+    # -- summaries -----------------------------------------------------------------------
+
+    def learner_summary(self) -> list[SummaryRow]:
+        """Per learner: lessons delivered, questions answered and right, ratings, comments (in SQL)."""
+        delivered = (
+            select(Delivery.learner_id, func.count().label("n"))
+            .where(Delivery.status == "sent")
+            .group_by(Delivery.learner_id)
+            .subquery()
+        )
+        answered = (
+            select(
+                Answer.learner_id,
+                func.count().label("n"),
+                func.sum(case((Answer.correct.is_(True), 1), else_=0)).label("right"),
+            )
+            .group_by(Answer.learner_id)
+            .subquery()
+        )
+        rated = (
+            select(
+                Feedback.learner_id,
+                func.count(Feedback.rating).label("n"),
+                func.avg(Feedback.rating).label("avg"),
+                func.count(Feedback.comment).label("comments"),
+            )
+            .group_by(Feedback.learner_id)
+            .subquery()
+        )
+        stmt = (
+            select(
+                Learner.slack_user_id,
+                Learner.name,
+                func.coalesce(Learner.timezone, Learner.slack_timezone),
+                func.coalesce(delivered.c.n, 0),
+                func.coalesce(answered.c.n, 0),
+                func.coalesce(answered.c.right, 0),
+                func.coalesce(rated.c.n, 0),
+                rated.c.avg,
+                func.coalesce(rated.c.comments, 0),
+            )
+            .outerjoin(delivered, delivered.c.learner_id == Learner.id)
+            .outerjoin(answered, answered.c.learner_id == Learner.id)
+            .outerjoin(rated, rated.c.learner_id == Learner.id)
+            .order_by(Learner.name, Learner.slack_user_id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                SummaryRow(u, n, tz, int(d), int(a), int(r), int(rt), float(avg) if avg is not None else None, int(c))
+                for u, n, tz, d, a, r, rt, avg, c in conn.execute(stmt)
+            ]

@@ -1,0 +1,1 @@
+"""The domain: what is due when, what comes next, grading and scores. No Slack, no SQL."""

@@ -1,0 +1,1 @@
+"""What is due when (planner) and getting it out (dispatcher, outbox), APScheduler wiring."""

@@ -1,0 +1,76 @@
+"""The planner decides what is due at ``now`` and writes it to the outbox."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from content_packs.catalog import Catalog
+from db.store import NewDelivery, PlanningRow, Store
+from learning.progression import next_lesson
+from learning.schedule import UnknownTimeZone, due_slot, parse_days, parse_hhmm, resolve_zone, zone
+
+log = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class PlanResult:
+    queued: list[int] = field(default_factory=list)  # outbox ids
+    completed: list[int] = field(default_factory=list)  # enrollment ids finished
+
+
+class Planner:
+    def __init__(self, *, store: Store, catalog: Catalog, default_timezone: str = "UTC") -> None:
+        self.store = store
+        self.catalog = catalog
+        self.default_timezone = default_timezone
+
+    def plan(self, now: datetime) -> PlanResult:
+        result = PlanResult()
+        due: list[tuple[PlanningRow, object]] = []
+        for row in self.store.planning_rows(now):
+            pack = self.catalog.get(row.pack_id)
+            if pack is None:
+                continue  # the pack is not loaded (removed or broken): nothing to send, nothing lost
+            try:
+                tz = zone(resolve_zone(row.timezone, row.slack_timezone, default=self.default_timezone))
+                at = parse_hhmm(row.delivery_time) if row.delivery_time else parse_hhmm(pack.schedule.time)
+                days = parse_days(row.delivery_days) if row.delivery_days else tuple(pack.schedule.days)
+            except (ValueError, UnknownTimeZone) as exc:
+                log.warning("cannot plan enrollment %s: %s", row.enrollment_id, exc)
+                continue
+            not_before = max(row.enrolled_at, row.resumed_at or EPOCH, row.paused_until or EPOCH)
+            slot = due_slot(now, tz=tz, at=at, days=days, not_before=not_before, last_local_date=row.last_local_date)
+            if slot is not None:
+                due.append((row, slot))
+        if not due:
+            return result
+
+        delivered = self.store.delivered_lessons(row.enrollment_id for row, _ in due)
+        new: list[NewDelivery] = []
+        for row, slot in due:
+            pack = self.catalog.get(row.pack_id)
+            assert pack is not None
+            lesson = next_lesson(pack, delivered[row.enrollment_id])
+            if lesson is None:
+                result.completed.append(row.enrollment_id)
+                continue
+            new.append(
+                NewDelivery(
+                    enrollment_id=row.enrollment_id,
+                    learner_id=row.learner_id,
+                    channel=row.dm_channel_id or row.slack_user_id,
+                    pack_id=pack.id,
+                    lesson_id=lesson.id,
+                    pack_version=pack.version,
+                    kind="scheduled",
+                    local_date=slot.local_date,
+                    due_at=slot.due_at,
+                )
+            )
+        result.queued = self.store.queue_deliveries(new, now)
+        self.store.complete_enrollments(result.completed, now)
+        return result

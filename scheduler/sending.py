@@ -1,0 +1,50 @@
+"""What the dispatcher needs from whoever speaks to Slack: a small protocol, implemented in bot/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+METADATA_EVENT_TYPE = "sprout_delivery"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    channel: str  # a user id (their DM with the bot) or a channel id
+    text: str  # the notification and screen-reader text
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, Any] | None = None
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    channel: str
+    ts: str
+
+
+class SendError(Exception):
+    """A send that did not succeed.
+
+    ``permanent``: sending again cannot help (the user left, our blocks are invalid).
+    ``ambiguous``: the message may have reached Slack (a 5xx or a dropped connection),
+    so before sending again the channel's history must be checked.
+    """
+
+    def __init__(
+        self, reason: str, *, permanent: bool = False, ambiguous: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+        self.ambiguous = ambiguous
+        self.retry_after = retry_after
+
+
+class Sender(Protocol):
+    def send(self, message: OutgoingMessage) -> SentMessage: ...
+
+    def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
+        """The message carrying this outbox id in its metadata, if Slack has it."""
+        ...
