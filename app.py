@@ -157,6 +157,14 @@ class Sprout:
         sent = self.dispatcher.dispatch()
         return TickResult(len(planned.queued), sent.sent, sent.retried, sent.failed, len(planned.completed))
 
+    def serve_http(self, *, host: str = "127.0.0.1", port: int = 0):
+        """Start the HTTP front door in the background; it is stopped by ``close``."""
+        from bot.http import HttpServer
+
+        server = HttpServer(self.wsgi, host=host, port=port).start()
+        self._closers.append(server.stop)
+        return server
+
     def close(self) -> None:
         for close in reversed(self._closers):
             try:

@@ -1,0 +1,200 @@
+"""``python app.py demo``: a simulated team receives a week of lessons, answers and rates them.
+
+Everything goes the real way: signed slash commands and button clicks through Bolt's
+HTTP endpoint, lessons through the planner, the outbox and the Web API (the built-in
+emulator), records into an SQLite file in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sandbox.workspace import LocalWorkspace, Person
+
+PERSONAS: list[tuple[Person, str, float]] = [
+    (Person("U0DEMOANA", "Ana Souza", "Europe/Berlin"), "security-basics", 0.85),
+    (Person("U0DEMOBILAL", "Bilal Khan", "Asia/Kolkata"), "security-basics", 0.6),
+    (Person("U0DEMOCHEN", "Chen Wei", "America/New_York"), "onboarding-essentials", 0.75),
+    (Person("U0DEMODANA", "Dana Okafor", "Australia/Sydney"), "feedback-essentials", 0.9),
+    (Person("U0DEMOELI", "Eli Cohen", "America/Los_Angeles"), "data-privacy-basics", 0.5),
+    (Person("U0DEMOFARAH", "Farah Haddad", "Asia/Kathmandu"), "security-basics", 0.7),
+    (Person("U0DEMOGRETA", "Greta Lind", "Europe/Stockholm"), "feedback-essentials", 0.8),
+    (Person("U0DEMOHIRO", "Hiro Tanaka", "Asia/Tokyo"), "onboarding-essentials", 0.65),
+]
+COMMENTS = [
+    "Short and useful — I forwarded the checklist to my team.",
+    "Could use a real example from our industry.",
+    "Great podcast pick <!channel> <script>alert('hi')</script> & thanks!",
+    "The second question was tricky, in a good way.",
+]
+STEP = timedelta(minutes=15)
+
+
+def personas(count: int) -> list[tuple[Person, str, float]]:
+    chosen = list(PERSONAS[:count])
+    zones = ["Europe/London", "America/Chicago", "Asia/Singapore", "Africa/Lagos", "America/Sao_Paulo"]
+    packs = ["security-basics", "onboarding-essentials", "feedback-essentials", "data-privacy-basics"]
+    for i in range(len(chosen), count):
+        chosen.append((Person(f"U0DEMO{i:04d}", f"Learner {i + 1}", zones[i % len(zones)]), packs[i % len(packs)], 0.7))
+    return chosen
+
+
+class Transcript:
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def line(self, text: str) -> None:
+        if self.verbose:
+            print(text, flush=True)
+
+
+def _blocks_with(message: dict, prefix: str) -> list[dict]:
+    return [b for b in message.get("blocks") or [] if str(b.get("block_id", "")).startswith(prefix)]
+
+
+def _button(message: dict, action_prefix: str) -> list[dict]:
+    found = []
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("type") == "button" and str(element.get("action_id", "")).startswith(action_prefix):
+                found.append(element)
+    return found
+
+
+def run_demo(
+    *, build: Callable[..., Any], base_settings: Any, learners: int = 6, days: int = 7, seed: int = 7,
+    verbose: bool = True,
+) -> int:
+    from learning.clock import SimulatedClock
+
+    rng = random.Random(seed)
+    started = time.monotonic()
+    today = datetime.now(UTC)
+    # Sunday 12:00 UTC before the coming week: every zone's Monday 09:30 lies ahead.
+    sunday = (today - timedelta(days=(today.weekday() + 1) % 7)).replace(hour=12, minute=0, second=0, microsecond=0)
+    clock = SimulatedClock(sunday)
+    team = personas(max(1, min(learners, 50)))
+    out = Transcript(verbose)
+
+    with tempfile.TemporaryDirectory(prefix="sprout-demo-") as folder:
+        database = Path(folder) / "sprout.db"
+        settings = dataclasses.replace(base_settings, slack_bot_token=None, slack_signing_secret=None,
+                                       slack_app_token=None, database_url=f"sqlite:///{database}")
+        with LocalWorkspace(build=build, settings=settings, clock=clock, people=[p for p, _, _ in team]) as ws:
+            emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
+            out.line(f"Sprout demo: {len(team)} learners, {days} days, records in {database}")
+            out.line(f"Slack emulator at {emu.api_url}; Bolt at {ws.server.url}/slack/events\n")
+            for person, pack_id, _ in team:
+                response = drv.command(person.user_id, "/learn", f"enroll {pack_id}")
+                if response.status != 200:
+                    print(f"enrolling {person.name} failed: HTTP {response.status}", file=sys.stderr)
+                    return 1
+            emu.wait_for(lambda: all(emu.ephemerals(p.user_id) for p, _, _ in team), timeout=10)
+            for person, pack_id, _ in team:
+                confirmation = emu.ephemerals(person.user_id)[-1].get("text", "")
+                out.line(f"{person.name:<14} ({person.tz}) enrolled in {pack_id}: {confirmation.splitlines()[-1]}")
+            out.line("")
+
+            seen: dict[str, int] = {p.user_id: 0 for p, _, _ in team}
+            end = sunday + timedelta(days=days, hours=12)
+            while clock() < end:
+                clock.advance(STEP)
+                sprout.tick()
+                for person, _, skill in team:
+                    messages = emu.dm_messages(person.user_id)
+                    for message in messages[seen[person.user_id]:]:
+                        _learn(ws, person, message, skill, rng, out)
+                    seen[person.user_id] = len(messages)
+
+            _summary(sprout, team, time.monotonic() - started, verbose)
+    return 0
+
+
+def _learn(ws: LocalWorkspace, person: Person, message: dict, skill: float, rng: random.Random, out: Transcript) -> None:
+    """One simulated learner reads a lesson, answers its questions, rates it, maybe comments."""
+    emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
+    header = next((b for b in message.get("blocks") or [] if b.get("type") == "header"), None)
+    if header is None:
+        return
+    local = datetime.fromtimestamp(float(message["ts"]), UTC).astimezone(ZoneInfo(person.tz))
+    out.line(f"{local:%a %d %b %H:%M} {person.tz:<20} {person.name:<14} ← {header['text']['text']}")
+    channel, ts = message["channel"], message["ts"]
+
+    def current() -> dict:
+        return emu.message(channel, ts) or message
+
+    for _ in range(12):
+        buttons = _button(current(), "answer:")
+        if not buttons:
+            break
+        value = sprout_value(buttons[0])
+        view = sprout.service.lesson_view(int(value["d"]))
+        question = view.lesson.question(str(value["q"]))
+        right = question.correct_index
+        pick = right if rng.random() < skill else rng.choice([i for i in range(len(question.choices)) if i != right])
+        drv.click(person.user_id, current(), action_id=f"answer:{pick}")
+        emu.wait_for(lambda q=question.id: _blocks_with(current(), f"result:{q}"), timeout=10)
+        verdict = "✅ right" if pick == right else "❌ wrong"
+        out.line(f"{'':>44}answered “{_short(question.prompt)}” → {verdict}")
+    if not _button(current(), "rate:"):
+        return
+    rating = max(1, min(5, round(rng.gauss(3.2 + 1.5 * skill, 0.8))))
+    drv.click(person.user_id, current(), action_id=f"rate:{rating}")
+    emu.wait_for(lambda: _blocks_with(current(), "rated"), timeout=10)
+    out.line(f"{'':>44}rated {rating}/5")
+    if rng.random() < 0.3:
+        comment = rng.choice(COMMENTS)
+        drv.click(person.user_id, current(), action_id="comment")
+        view = emu.wait_for(lambda: (emu.open_views(person.user_id) or [None])[-1], timeout=10)
+        drv.submit_view(person.user_id, view, {"comment": {"text": comment}})
+        emu.wait_for(lambda: _blocks_with(current(), "commented"), timeout=10)
+        out.line(f"{'':>44}commented: {comment}")
+
+
+def sprout_value(button: dict) -> dict:
+    import json
+
+    return json.loads(button["value"])
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _summary(sprout: Any, team: list, elapsed: float, verbose: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = {row.slack_user_id: row for row in sprout.store.learner_summary()}
+    table = Table(title="Sprout demo — the week in records", title_justify="left")
+    for column in ("learner", "time zone", "pack", "lessons", "answered", "accuracy", "avg rating", "comments"):
+        table.add_column(column, justify="left" if column in ("learner", "time zone", "pack") else "right")
+    totals = [0, 0, 0, 0]
+    for person, pack_id, _ in team:
+        row = rows.get(person.user_id)
+        if row is None:
+            continue
+        accuracy = f"{row.correct / row.answered:.0%}" if row.answered else "—"
+        rating = f"{row.average_rating:.1f}" if row.average_rating is not None else "—"
+        table.add_row(person.name, person.tz, pack_id, str(row.delivered), str(row.answered), accuracy, rating,
+                      str(row.comments))
+        totals[0] += row.delivered
+        totals[1] += row.answered
+        totals[2] += row.correct
+        totals[3] += row.comments
+    overall = f"{totals[2] / totals[1]:.0%}" if totals[1] else "—"
+    table.add_row("all", "", "", str(totals[0]), str(totals[1]), overall, "", str(totals[3]), style="bold")
+    console = Console(width=max(100, Console().width))
+    console.print()
+    console.print(table)
+    counts = sprout.store.outbox_counts()
+    console.print(f"outbox: {counts}; finished in {elapsed:.1f}s")

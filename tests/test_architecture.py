@@ -1,0 +1,75 @@
+"""The house's arrows, read from the imports: a change that breaks them fails here."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("bot", "scheduler", "learning", "db", "content_packs", "sandbox")
+
+# package -> our packages it may import
+ALLOWED = {
+    "learning": {"learning", "content_packs"},
+    "content_packs": {"content_packs"},
+    "db": {"db", "learning", "content_packs"},
+    "scheduler": {"scheduler", "db", "learning", "content_packs"},
+    "bot": {"bot", "scheduler", "db", "learning", "content_packs"},
+    "sandbox": {"sandbox"},
+}
+# third-party library -> the only packages that may import it
+OWNERS = {
+    "slack_bolt": {"bot", "sandbox"},
+    "slack_sdk": {"bot", "sandbox"},
+    "apscheduler": {"scheduler"},
+    "sqlalchemy": {"db"},
+    "alembic": {"db"},
+}
+
+
+def modules():
+    for package in PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            yield package, path
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize(("package", "path"), list(modules()), ids=lambda v: str(v).replace(str(ROOT) + "/", ""))
+def test_imports_point_one_way(package, path):
+    used = imports(path)
+    ours = used & (set(PACKAGES) | {"app"})
+    assert ours <= ALLOWED[package], f"{path.relative_to(ROOT)} imports {sorted(ours - ALLOWED[package])}"
+    for library, owners in OWNERS.items():
+        if library in used:
+            assert package in owners, f"{path.relative_to(ROOT)} imports {library}; only {sorted(owners)} may"
+
+
+@pytest.mark.parametrize(("package", "path"), list(modules()), ids=lambda v: str(v).replace(str(ROOT) + "/", ""))
+def test_only_app_reads_the_environment(package, path):
+    text = path.read_text()
+    assert not re.search(r"os\.environ|os\.getenv|load_dotenv", text), f"{path.relative_to(ROOT)} reads the environment"
+
+
+def test_ci_runs_exactly_the_readme_commands():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    install = re.search(r"^(python -m pip install [^\n&]+?)\s*&&", readme, re.M)
+    test = re.search(r"&&\s*(python -m pytest[^\n]*)$", readme, re.M)
+    assert install and test, "the README names an install and a test command"
+    assert install.group(1).strip() in ci
+    assert test.group(1).strip() in ci
