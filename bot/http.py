@@ -60,6 +60,15 @@ class HttpServer:
         self._server.run()
 
     def stop(self) -> None:
-        self._server.close()
+        """Stop accepting, finish the requests in hand, close idle keep-alive connections."""
+        server = self._server
+        server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
+        # waitress's loop runs while any socket is in its map, open keep-alive connections included.
+        trigger = getattr(server, "trigger", None)
+        for channel in list(server._map.values()):
+            if channel is not trigger:
+                channel.close()
+        if trigger is not None:
+            trigger.pull_trigger()  # wake the loop now rather than at its next one-second timeout
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -12,7 +12,6 @@ from bot.listeners import Deps, register_all
 from bot.mrkdwn import escape
 from bot.service import SlackProfile
 from db.store import Store
-from learning.errors import SproutError
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +50,9 @@ def build_app(
         return next()
 
     @app.error
-    def friendly_errors(error: Exception, body: dict, respond, client: WebClient) -> None:
-        """The one place domain errors become replies; anything else is logged once."""
-        if isinstance(error, SproutError):
-            message = error.message
-        else:
-            log.exception("unhandled error in a listener", exc_info=error)
-            message = "Sorry — something went wrong on our side. Please try again in a minute."
-        try:
-            if respond is not None and (body.get("response_url") or body.get("response_urls")):
-                respond(text=message, response_type="ephemeral", replace_original=False)
-            elif body.get("user", {}).get("id") and body.get("channel", {}).get("id"):
-                client.chat_postEphemeral(channel=body["channel"]["id"], user=body["user"]["id"], text=message)
-        except Exception:
-            log.exception("could not tell the user about an error")
+    def unexpected(error: Exception) -> None:
+        """Listeners handle their own errors (bot.listeners.errors); this catches the framework's."""
+        log.error("unhandled error: %s", error, exc_info=error)
 
     register_all(app, deps=deps)
     return app

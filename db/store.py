@@ -146,7 +146,7 @@ class SummaryRow:
     comments: int
 
 
-def _learner_view(row: Learner) -> LearnerView:
+def _learner_view(row) -> LearnerView:
     return LearnerView(
         id=row.id,
         slack_user_id=row.slack_user_id,
@@ -184,13 +184,13 @@ class Store:
 
     def learner(self, slack_user_id: str) -> LearnerView | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(Learner).where(Learner.slack_user_id == slack_user_id)).first()
-        return _learner_view(row[0]) if row else None
+            row = conn.execute(select(Learner.__table__).where(Learner.slack_user_id == slack_user_id)).first()
+        return _learner_view(row) if row else None
 
     def learner_by_id(self, learner_id: int) -> LearnerView | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(Learner).where(Learner.id == learner_id)).first()
-        return _learner_view(row[0]) if row else None
+            row = conn.execute(select(Learner.__table__).where(Learner.id == learner_id)).first()
+        return _learner_view(row) if row else None
 
     def ensure_learner(
         self, slack_user_id: str, *, name: str, slack_timezone: str | None, email: str | None, now: datetime
@@ -213,7 +213,7 @@ class Store:
         )
         with self.engine.begin() as conn:
             conn.execute(stmt)
-            row = conn.execute(select(Learner).where(Learner.slack_user_id == slack_user_id)).scalar_one()
+            row = conn.execute(select(Learner.__table__).where(Learner.slack_user_id == slack_user_id)).one()
             return _learner_view(row)
 
     def update_slack_profile(
@@ -295,8 +295,8 @@ class Store:
             )
             created = bool(result.rowcount)
             row = conn.execute(
-                select(Enrollment).where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id)
-            ).scalar_one()
+                select(Enrollment.__table__).where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id)
+            ).one()
             return EnrollmentView(row.id, row.learner_id, row.pack_id, row.status, row.enrolled_at), created
 
     def enrollments(self, learner_id: int) -> list[EnrollmentView]:
@@ -308,10 +308,12 @@ class Store:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Enrollment, sent).where(Enrollment.learner_id == learner_id).order_by(Enrollment.id)
+                select(Enrollment.__table__, sent.label("sent"))
+                .where(Enrollment.learner_id == learner_id)
+                .order_by(Enrollment.id)
             ).all()
         return [
-            EnrollmentView(e.id, e.learner_id, e.pack_id, e.status, e.enrolled_at, lessons_sent=n) for e, n in rows
+            EnrollmentView(e.id, e.learner_id, e.pack_id, e.status, e.enrolled_at, lessons_sent=e.sent) for e in rows
         ]
 
     def delivered_lessons(self, enrollment_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -585,21 +587,21 @@ class Store:
 
     def delivery_state(self, delivery_id: int) -> DeliveryState | None:
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(Delivery, Learner.slack_user_id, Learner.name)
+            delivery = conn.execute(
+                select(Delivery.__table__, Learner.slack_user_id, Learner.name)
                 .join(Learner, Learner.id == Delivery.learner_id)
                 .where(Delivery.id == delivery_id)
             ).first()
-            if row is None:
+            if delivery is None:
                 return None
-            delivery, slack_user_id, name = row
+            slack_user_id, name = delivery.slack_user_id, delivery.name
             answers = tuple(
                 AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
                 for a in conn.execute(
-                    select(Answer).where(Answer.delivery_id == delivery_id).order_by(Answer.id)
-                ).scalars()
+                    select(Answer.__table__).where(Answer.delivery_id == delivery_id).order_by(Answer.id)
+                )
             )
-            feedback = conn.execute(select(Feedback).where(Feedback.delivery_id == delivery_id)).scalar()
+            feedback = conn.execute(select(Feedback.__table__).where(Feedback.delivery_id == delivery_id)).first()
         return DeliveryState(
             id=delivery.id,
             learner_id=delivery.learner_id,

@@ -193,7 +193,7 @@ def _summary(sprout: Any, team: list, elapsed: float, verbose: bool) -> None:
         totals[3] += row.comments
     overall = f"{totals[2] / totals[1]:.0%}" if totals[1] else "—"
     table.add_row("all", "", "", str(totals[0]), str(totals[1]), overall, "", str(totals[3]), style="bold")
-    console = Console(width=max(100, Console().width))
+    console = Console(width=None if sys.stdout.isatty() else 120)
     console.print()
     console.print(table)
     counts = sprout.store.outbox_counts()

@@ -18,7 +18,7 @@ ALLOWED = {
     "db": {"db", "learning", "content_packs"},
     "scheduler": {"scheduler", "db", "learning", "content_packs"},
     "bot": {"bot", "scheduler", "db", "learning", "content_packs"},
-    "sandbox": {"sandbox"},
+    "sandbox": {"sandbox", "learning"},
 }
 # third-party library -> the only packages that may import it
 OWNERS = {

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.listeners import Deps
+from bot.listeners.errors import friendly
 from bot.service import LessonView
 from learning.errors import Gone
 
@@ -32,6 +33,7 @@ def update_lesson(client: WebClient, view: LessonView, body: dict | None = None)
 
 def register(app: App, *, deps: Deps) -> None:
     @app.action(re.compile(rf"^{blocks.ANSWER_ACTION}:\d+$"))
+    @friendly
     def answer(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         value = _value(body)
@@ -43,6 +45,7 @@ def register(app: App, *, deps: Deps) -> None:
         update_lesson(client, outcome.view, body)
 
     @app.action(re.compile(rf"^{blocks.RATE_ACTION}:\d$"))
+    @friendly
     def rate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         value = _value(body)
@@ -53,6 +56,7 @@ def register(app: App, *, deps: Deps) -> None:
         update_lesson(client, outcome.view, body)
 
     @app.action(blocks.COMMENT_ACTION)
+    @friendly
     def comment(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         value = _value(body)
@@ -60,11 +64,13 @@ def register(app: App, *, deps: Deps) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.comment_modal(view.state.id, view.lesson.title))
 
     @app.action(re.compile(rf"^{blocks.OPEN_LINK_ACTION}:\d+$"))
+    @friendly
     def open_link(ack: Ack) -> None:
         # A URL button opens the page in the browser; Slack also tells us, and expects an ack.
         ack()
 
     @app.action(blocks.HOME_ENROLL_ACTION)
+    @friendly
     def home_enroll(ack: Ack, body: dict, client: WebClient) -> None:
         ack()
         value = _value(body)

@@ -6,6 +6,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot import blocks
 from bot.listeners import Deps
+from bot.listeners.errors import friendly
 
 COMMAND = "/learn"
 
@@ -36,6 +37,7 @@ def register(app: App, *, deps: Deps) -> None:
     subcommands = {"help": help_, "packs": packs, "enroll": enroll, "next": next_}
 
     @app.command(COMMAND)
+    @friendly
     def learn(ack: Ack, command: dict, respond: Respond) -> None:
         ack()
         verb, _, args = (command.get("text") or "").strip().partition(" ")

@@ -8,11 +8,13 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners import Deps
 from bot.listeners.actions import update_lesson
+from bot.listeners.errors import friendly
 from learning.errors import SproutError
 
 
 def register(app: App, *, deps: Deps) -> None:
     @app.view(blocks.COMMENT_VIEW)
+    @friendly
     def submit_comment(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         text = (view["state"]["values"].get("comment", {}).get("text", {}).get("value") or "").strip()
         if not text:
