@@ -400,8 +400,7 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     try:
         upgrade(engine)
         with progress(f"Importing {len(roster.rows)} people", total=len(roster.rows)) as advance:
-            created, updated, enrolled = Store(engine).import_roster(roster.rows, datetime.now(UTC))
-            advance(len(roster.rows))
+            created, updated, enrolled = Store(engine).import_roster(roster.rows, datetime.now(UTC), progress=advance)
     finally:
         engine.dispose()
     print(f"{path}: {created} added, {updated} updated, {enrolled} new enrollments")

@@ -66,9 +66,10 @@ class HttpServer:
         # waitress's loop runs while any socket is in its map, open keep-alive connections included.
         trigger = getattr(server, "trigger", None)
         for channel in list(server._map.values()):
-            if channel is not trigger:
+            if channel is not trigger and channel is not server:
                 channel.close()
         if trigger is not None:
             trigger.pull_trigger()  # wake the loop now rather than at its next one-second timeout
+        server.close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -6,7 +6,7 @@ package holds a session or triggers lazy loads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -236,22 +236,19 @@ class Store:
                 .values(dm_channel_id=channel_id)
             )
 
-    def import_roster(self, entries: Sequence[RosterRow], now: datetime) -> tuple[int, int, int]:
+    def import_roster(
+        self, entries: Sequence[RosterRow], now: datetime, *, progress: Callable[[int], None] | None = None
+    ) -> tuple[int, int, int]:
         """Upsert learners and their enrollments in one transaction: all of the file or none of it.
 
         Returns (learners created, learners updated, enrollments created).
         """
         created = updated = enrolled = 0
         with self.engine.begin() as conn:
-            existing = {
-                row.slack_user_id: row.id
-                for row in conn.execute(
-                    select(Learner.slack_user_id, Learner.id).where(
-                        Learner.slack_user_id.in_([e.slack_user_id for e in entries])
-                    )
-                )
-            }
+            existing = {row.slack_user_id: row.id for row in conn.execute(select(Learner.slack_user_id, Learner.id))}
             for entry in entries:
+                if progress is not None:
+                    progress(1)
                 values = {
                     "name": entry.name,
                     "email": entry.email,
@@ -275,12 +272,13 @@ class Store:
                     conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
                     updated += 1
                 for pack_id in entry.packs:
-                    result = conn.execute(
+                    inserted = conn.execute(
                         self._insert(Enrollment)
                         .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
                         .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
-                    )
-                    enrolled += result.rowcount or 0
+                        .returning(Enrollment.id)
+                    ).scalar()
+                    enrolled += inserted is not None
         return created, updated, enrolled
 
     # -- enrollments ---------------------------------------------------------------------
@@ -288,12 +286,15 @@ class Store:
     def enroll(self, learner_id: int, pack_id: str, now: datetime) -> tuple[EnrollmentView, bool]:
         """Enroll once; enrolling again in a pack is harmless and says so."""
         with self.engine.begin() as conn:
-            result = conn.execute(
-                self._insert(Enrollment)
-                .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
-                .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+            created = (
+                conn.execute(
+                    self._insert(Enrollment)
+                    .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
+                    .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+                    .returning(Enrollment.id)
+                ).scalar()
+                is not None
             )
-            created = bool(result.rowcount)
             row = conn.execute(
                 select(Enrollment.__table__).where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id)
             ).one()

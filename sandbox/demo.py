@@ -49,11 +49,37 @@ def personas(count: int) -> list[tuple[Person, str, float]]:
 
 
 class Transcript:
+    """Prints the transcript; in a terminal, under a progress bar of the simulated days."""
+
     def __init__(self, verbose: bool) -> None:
         self.verbose = verbose
+        self.progress = None
+        self.task = None
+
+    def start_progress(self, total: int) -> None:
+        if sys.stdout.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.description}"),
+                                     TimeElapsedColumn(), transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("", total=total)
+
+    def advance(self, description: str) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, description=description)
+
+    def stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
 
     def line(self, text: str) -> None:
-        if self.verbose:
+        if not self.verbose:
+            return
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False)
+        else:
             print(text, flush=True)
 
 
@@ -106,14 +132,17 @@ def run_demo(
 
             seen: dict[str, int] = {p.user_id: 0 for p, _, _ in team}
             end = sunday + timedelta(days=days, hours=12)
+            out.start_progress(int((end - clock()) / STEP))
             while clock() < end:
                 clock.advance(STEP)
+                out.advance(f"{clock():%a %d %b %H:%M} UTC")
                 sprout.tick()
                 for person, _, skill in team:
                     messages = emu.dm_messages(person.user_id)
                     for message in messages[seen[person.user_id]:]:
                         _learn(ws, person, message, skill, rng, out)
                     seen[person.user_id] = len(messages)
+            out.stop_progress()
 
             _summary(sprout, team, time.monotonic() - started, verbose)
     return 0

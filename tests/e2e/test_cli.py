@@ -1,0 +1,143 @@
+"""The command line, as people run it: settings, roster import, tick (twice), demo, run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import app
+from db.engine import make_engine
+from db.models import Enrollment, Learner
+from sandbox.emulator import SlackEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = "slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs\n"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "sprout: SLACK_SIGNING_SECRET is required when SLACK_BOT_TOKEN is set"),
+        ({"SLACK_BOT_TOKEN": "xoxp-1", "SLACK_SIGNING_SECRET": "s"}, "sprout: SLACK_BOT_TOKEN must be a bot token"),
+        ({"PORT": "eighty"}, "sprout: PORT must be a whole number from 1 to 65535, not 'eighty'"),
+        ({"DATABASE_URL": "mysql://x/y"}, "sprout: DATABASE_URL uses 'mysql'"),
+        ({"DEFAULT_TIMEZONE": "Mars/Base"}, "sprout: DEFAULT_TIMEZONE 'Mars/Base' is not an IANA time zone"),
+        ({"ADMIN_USER_IDS": "U1,bob"}, "sprout: ADMIN_USER_IDS has 'bob'"),
+        ({"CONTENT_PACKS_DIR": "/no/such/dir"}, "sprout: CONTENT_PACKS_DIR '/no/such/dir' is not a folder"),
+    ],
+)
+def test_a_bad_setting_stops_with_one_line_naming_it(env, expected, capsys):
+    assert app.main(["packs", "validate"], environ=env) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(expected) and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("PORT=4000\nDEFAULT_TIMEZONE=Europe/Paris\n")
+    settings = app.load_settings({"PORT": "5000"}, dotenv=dotenv)
+    assert settings.port == 5000 and settings.default_timezone == "Europe/Paris"
+
+
+def count(url, model, *where):
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_roster_import_is_all_or_nothing_and_upserts(engine, database_url, tmp_path, capsys):
+    env = {"DATABASE_URL": database_url}
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "U0AAA,Ana,,learner,,,Europe/Berlin,security-basics\nU0BBB,Bo,,chief,,,,\n")
+    assert app.main(["roster", "import", str(bad)], environ=env) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:3: role: 'chief' is not a role" in err and "nothing imported" in err
+    assert count(database_url, Learner) == 0
+
+    good = tmp_path / "good.csv"
+    good.write_text(HEADER + "U0AAA,Ana,,learner,U0BBB,Sales,Europe/Berlin,security-basics;feedback-essentials\n"
+                    "U0BBB,Bo,bo@example.com,manager,,Sales,,\n")
+    assert app.main(["roster", "import", str(good)], environ=env) == 0
+    assert "2 added, 0 updated, 2 new enrollments" in capsys.readouterr().out
+    assert app.main(["roster", "import", str(good)], environ=env) == 0
+    assert "0 added, 2 updated, 0 new enrollments" in capsys.readouterr().out
+    assert count(database_url, Learner) == 2 and count(database_url, Enrollment) == 2
+
+
+def test_tick_at_an_instant_sends_once_through_the_web_api(database_url, tmp_path, capsys):
+    with SlackEmulator(bot_token="xoxb-cli-test") as emulator:
+        emulator.add_user("U0AAA", name="Ana", tz="Europe/Berlin")
+        emulator.add_user("U0CCC", name="Chen", tz="Asia/Kolkata")
+        env = {
+            "DATABASE_URL": database_url,
+            "SLACK_BOT_TOKEN": "xoxb-cli-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": emulator.api_url,
+        }
+        roster = tmp_path / "roster.csv"
+        roster.write_text(HEADER + "U0AAA,Ana,,learner,,,Europe/Berlin,security-basics\n"
+                          "U0CCC,Chen,,learner,,,Asia/Kolkata,security-basics\n")
+        assert app.main(["roster", "import", str(roster)], environ=env) == 0
+        capsys.readouterr()
+        # Tuesday 1 December 2026, 08:30 UTC: 09:30 in Berlin, 14:00 in Kolkata (both past their 09:30).
+        assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
+        assert "2 queued, 2 sent" in capsys.readouterr().out
+        assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
+        assert "0 queued, 0 sent" in capsys.readouterr().out
+        assert len(emulator.dm_messages("U0AAA")) == 1 and len(emulator.dm_messages("U0CCC")) == 1
+
+
+def test_tick_without_a_token_explains_itself(capsys):
+    assert app.main(["tick"], environ={}) == 2
+    assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
+
+
+def test_demo_runs_and_prints_a_summary(capsys):
+    assert app.main(["demo", "--learners", "3", "--days", "2"], environ={}) == 0
+    out = capsys.readouterr().out
+    assert "Ana Souza" in out and "answered" in out and "rated" in out
+    assert "the week in records" in out and "outbox: {'sent':" in out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_run_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PORT": str(port)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "app.py", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()
+        assert "built-in Slack emulator" in banner and "127.0.0.1" in banner
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200 and b'"ok": true' in response.read()
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
