@@ -157,6 +157,10 @@ class Sprout:
         sent = self.dispatcher.dispatch()
         return TickResult(len(planned.queued), sent.sent, sent.retried, sent.failed, len(planned.completed))
 
+    def next_due(self, now: datetime | None = None) -> datetime | None:
+        """When the next lesson falls due for anyone (the sandbox's "jump to the next delivery")."""
+        return self.planner.next_due(now or self.clock())
+
     def serve_http(self, *, host: str = "127.0.0.1", port: int = 0):
         """Start the HTTP front door in the background; it is stopped by ``close``."""
         from bot.http import HttpServer

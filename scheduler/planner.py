@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from content_packs.catalog import Catalog
 from db.store import NewDelivery, PlanningRow, Store
 from learning.progression import next_lesson
-from learning.schedule import UnknownTimeZone, due_slot, parse_days, parse_hhmm, resolve_zone, zone
+from learning.schedule import UnknownTimeZone, due_slot, next_slot, parse_days, parse_hhmm, resolve_zone, zone
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +28,41 @@ class Planner:
         self.catalog = catalog
         self.default_timezone = default_timezone
 
+    def _schedule(self, row: PlanningRow):
+        pack = self.catalog.get(row.pack_id)
+        if pack is None:
+            return None
+        try:
+            tz = zone(resolve_zone(row.timezone, row.slack_timezone, default=self.default_timezone))
+            at = parse_hhmm(row.delivery_time) if row.delivery_time else parse_hhmm(pack.schedule.time)
+            days = parse_days(row.delivery_days) if row.delivery_days else tuple(pack.schedule.days)
+        except (ValueError, UnknownTimeZone) as exc:
+            log.warning("cannot plan enrollment %s: %s", row.enrollment_id, exc)
+            return None
+        return pack, tz, at, days
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """The earliest instant after ``now`` at which some lesson falls due (the sandbox's "jump")."""
+        earliest: datetime | None = None
+        for row in self.store.planning_rows(now):
+            schedule = self._schedule(row)
+            if schedule is None:
+                continue
+            _, tz, at, days = schedule
+            after = max(now, row.enrolled_at, row.paused_until or EPOCH)
+            slot = next_slot(after, tz=tz, at=at, days=days)
+            if earliest is None or slot.due_at < earliest:
+                earliest = slot.due_at
+        return earliest
+
     def plan(self, now: datetime) -> PlanResult:
         result = PlanResult()
         due: list[tuple[PlanningRow, object]] = []
         for row in self.store.planning_rows(now):
-            pack = self.catalog.get(row.pack_id)
-            if pack is None:
+            schedule = self._schedule(row)
+            if schedule is None:
                 continue  # the pack is not loaded (removed or broken): nothing to send, nothing lost
-            try:
-                tz = zone(resolve_zone(row.timezone, row.slack_timezone, default=self.default_timezone))
-                at = parse_hhmm(row.delivery_time) if row.delivery_time else parse_hhmm(pack.schedule.time)
-                days = parse_days(row.delivery_days) if row.delivery_days else tuple(pack.schedule.days)
-            except (ValueError, UnknownTimeZone) as exc:
-                log.warning("cannot plan enrollment %s: %s", row.enrollment_id, exc)
-                continue
+            _, tz, at, days = schedule
             not_before = max(row.enrolled_at, row.resumed_at or EPOCH, row.paused_until or EPOCH)
             slot = due_slot(now, tz=tz, at=at, days=days, not_before=not_before, last_local_date=row.last_local_date)
             if slot is not None:
