@@ -5,6 +5,7 @@ A pack with any problem is not loaded at all; the other packs still are.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,9 +117,23 @@ def _duplicate_ids(data: Any) -> Iterator[tuple[Loc, str, int | None]]:
                 seen_questions[qid] = j
 
 
+class PackYamlLoader(yaml.SafeLoader):
+    """YAML 1.1 reads unquoted yes/no/on/off as booleans, which turns a choice list such as
+    ``[Yes, No]`` into ``[True, False]``; only ``true``/``false`` are booleans in a pack."""
+
+
+PackYamlLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+PackYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 def parse_pack(text: str, file: Path) -> Pack:
     """Validate one pack's YAML text; raise PackError listing every problem with its line."""
-    loader = yaml.SafeLoader(text)
+    loader = PackYamlLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

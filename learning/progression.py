@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from content_packs.schema import Lesson, Pack, Question
@@ -19,17 +19,43 @@ def next_lesson(pack: Pack, delivered_lesson_ids: Collection[str]) -> Lesson | N
 
 @dataclass(frozen=True)
 class Grade:
-    choice: str
+    choice: str  # what the learner answered, as text (several choices joined with "; ")
     correct: bool
-    answer: str
+    answer: str  # the right answer, as text
     explain: str
+    feedback: str | None = None  # the author's note on the option chosen, if any
 
 
-def grade(question: Question, choice_index: int) -> Grade:
-    if not 0 <= choice_index < len(question.choices):
-        raise ValueError(f"question {question.id!r} has no choice {choice_index}")
-    choice = question.choices[choice_index]
-    return Grade(choice=choice, correct=choice == question.answer, answer=question.answer, explain=question.explain)
+def normalise(text: str) -> str:
+    """Short answers compare ignoring case and spacing: " New  York" matches "new york"."""
+    return " ".join(text.casefold().split())
+
+
+def grade(question: Question, response: int | Sequence[int] | str) -> Grade:
+    """Grade a response: an option index (single, true/false), option indices (multiple), or text (short)."""
+    kind = question.kind
+    options = question.options
+    if kind == "short":
+        if not isinstance(response, str):
+            raise ValueError(f"question {question.id!r} takes a typed answer")
+        typed = response.strip()
+        correct = normalise(typed) in {normalise(a) for a in question.accept or []}
+        return Grade(typed, correct, question.correct_text, question.explain)
+    if kind == "multiple":
+        if isinstance(response, (str, int)):
+            raise ValueError(f"question {question.id!r} takes several choices")
+        picked = sorted(set(response))
+        if not picked or any(not 0 <= i < len(options) for i in picked):
+            raise ValueError(f"question {question.id!r} has no such choices: {list(response)}")
+        chosen = [options[i] for i in picked]
+        correct = set(chosen) == set(question.answers or [])
+        notes = [n for n in (question.feedback_for(c) for c in chosen) if n]
+        return Grade("; ".join(chosen), correct, question.correct_text, question.explain, " ".join(notes) or None)
+    if not isinstance(response, int) or isinstance(response, bool) or not 0 <= response < len(options):
+        raise ValueError(f"question {question.id!r} has no choice {response!r}")
+    choice = options[response]
+    return Grade(choice, response == question.correct_index, question.correct_text, question.explain,
+                 question.feedback_for(choice))
 
 
 def next_question(lesson: Lesson, answered_ids: Iterable[str]) -> Question | None:
