@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class Settings:
     senders: int = 8
     rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
     burst: int = 20
+    reminder_after_hours: float = 4.0  # 0 turns reminders off
+    lease_seconds: int = 30
 
     @property
     def uses_emulator(self) -> bool:
@@ -109,6 +111,8 @@ class Settings:
             senders=integer("SPROUT_SENDERS", 8, 1, 64),
             rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 100000),
             burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
+            reminder_after_hours=integer("REMINDER_AFTER_HOURS", 4, 0, 72),
+            lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),
         )
 
 
@@ -128,6 +132,8 @@ class TickResult:
     retried: int = 0
     failed: int = 0
     completed: int = 0
+    reminders: int = 0
+    profiles: int = 0
 
 
 @dataclass
@@ -142,20 +148,39 @@ class Sprout:
     clock: Any
     messenger: Any
     planner: Any
+    nudger: Any
     dispatcher: Any
     service: Any
+    profile_lookup: Any
     bolt: Any
     wsgi: Any
     emulator: Any = None
     signing_secret: str = ""
     _closers: list = field(default_factory=list)
 
-    def tick(self, now: datetime | None = None) -> TickResult:
-        """Plan what is due at ``now`` and send it; everything after the first run is a no-op."""
+    def plan(self, now: datetime | None = None) -> TickResult:
+        """Decide what is due at ``now`` (profiles, lessons, reminders) and queue it in the outbox."""
+        from scheduler.profiles import refresh_profiles
+
         now = now or self.clock()
+        result = TickResult()
+        try:
+            result.profiles = refresh_profiles(self.store, self.profile_lookup, now)
+        except Exception:  # Slack being down must not stop lessons going out on known time zones
+            log.exception("profile refresh failed")
         planned = self.planner.plan(now)
+        nudges = self.nudger.plan(now)
+        result.queued = len(planned.queued)
+        result.completed = len(planned.completed)
+        result.reminders = len(nudges.reminders) + len(nudges.pause_offers)
+        return result
+
+    def tick(self, now: datetime | None = None) -> TickResult:
+        """Plan what is due at ``now`` and send it; running it again at the same instant sends nothing."""
+        result = self.plan(now)
         sent = self.dispatcher.dispatch()
-        return TickResult(len(planned.queued), sent.sent, sent.retried, sent.failed, len(planned.completed))
+        result.sent, result.retried, result.failed = sent.sent, sent.retried, sent.failed
+        return result
 
     def next_due(self, now: datetime | None = None) -> datetime | None:
         """When the next lesson falls due for anyone (the sandbox's "jump to the next delivery")."""
@@ -190,9 +215,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.migrate import upgrade
     from db.store import Store
     from learning.clock import SystemClock
-    from scheduler.dispatcher import Dispatcher
+    from scheduler.dispatcher import ChannelPacer, Dispatcher
     from scheduler.pacing import TokenBucket
     from scheduler.planner import Planner
+    from scheduler.reminders import Nudger
 
     closers: list = []
     clock = clock or SystemClock()
@@ -227,14 +253,18 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         clock=clock,
         workers=settings.senders,
         bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
+        channel_pacer=ChannelPacer(),
+        lease=timedelta(seconds=settings.lease_seconds),
     )
     closers.append(dispatcher.close)
     planner = Planner(store=store, catalog=catalog, default_timezone=settings.default_timezone)
+    nudger = Nudger(store=store, after=timedelta(hours=settings.reminder_after_hours))
+    lookup = profile_lookup(client)
     service = LearningService(
         store=store,
         catalog=catalog,
         dispatcher=dispatcher,
-        lookup_profile=profile_lookup(client),
+        lookup_profile=lookup,
         default_timezone=settings.default_timezone,
     )
     bolt = build_app(
@@ -255,8 +285,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         clock=clock,
         messenger=messenger,
         planner=planner,
+        nudger=nudger,
         dispatcher=dispatcher,
         service=service,
+        profile_lookup=lookup,
         bolt=bolt,
         wsgi=wsgi,
         emulator=emulator,
@@ -282,7 +314,9 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    scheduler = start_scheduler(tick=sprout.tick, interval_seconds=args.interval)
+    sprout.dispatcher.start_heartbeat()
+    scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
+                                plan_every=args.interval, dispatch_every=2)
     socket_handler = None
     server = None
     try:
@@ -340,8 +374,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         sprout.close()
     print(
-        f"tick at {clock():%Y-%m-%dT%H:%M:%SZ}: {result.queued} queued, {result.sent} sent, "
-        f"{result.retried} to retry, {result.failed} failed, {result.completed} enrollments finished"
+        f"tick at {clock():%Y-%m-%dT%H:%M:%SZ}: {result.queued} queued, {result.reminders} reminders, "
+        f"{result.sent} sent, {result.retried} to retry, {result.failed} failed, "
+        f"{result.completed} enrollments finished"
     )
     return 0
 

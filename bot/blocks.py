@@ -25,6 +25,7 @@ COMMENT_ACTION = "comment"
 OPEN_LINK_ACTION = "open_link"
 COMMENT_VIEW = "lesson_comment"
 HOME_ENROLL_ACTION = "home_enroll"
+PAUSE_OFFER_ACTION = "pause_offer"
 
 LINK_ICONS = {"podcast": "🎧", "article": "📄", "video": "🎬"}
 LINK_VERBS = {"podcast": "Listen", "article": "Read", "video": "Watch"}
@@ -191,6 +192,37 @@ def missing_lesson_message(state: DeliveryState) -> RenderedMessage:
     return RenderedMessage(text, [section(text)])
 
 
+def reminder_message(lesson: Lesson) -> RenderedMessage:
+    text = f"⏰ Your lesson *{escape(lesson.title)}* is still waiting — it takes about {lesson.minutes} minutes."
+    return RenderedMessage(text, [section(text)])
+
+
+def pause_offer_message() -> RenderedMessage:
+    text = (
+        "You've missed the last few lessons — that's fine, work gets busy. Want a break? "
+        "Your place in each pack is kept."
+    )
+    return RenderedMessage(
+        text,
+        [
+            section(text, block_id="pause-offer"),
+            {
+                "type": "actions",
+                "block_id": "pause-choices",
+                "elements": [
+                    button("Pause for a week", f"{PAUSE_OFFER_ACTION}:7", encode(days=7), style="primary"),
+                    button("Pause for two weeks", f"{PAUSE_OFFER_ACTION}:14", encode(days=14)),
+                    button("Keep them coming", f"{PAUSE_OFFER_ACTION}:0", encode(days=0)),
+                ],
+            },
+        ],
+    )
+
+
+def pause_answer_message(text: str) -> RenderedMessage:
+    return RenderedMessage(text, [section(text, block_id="pause-answer")])
+
+
 # -- commands and the comment modal ----------------------------------------------------------
 
 
@@ -208,6 +240,10 @@ def packs_text(packs: Sequence[Pack], enrolled: set[str]) -> str:
 
 def enrolled_text(pack: Pack, *, created: bool, next_at: datetime | None, zone: str) -> str:
     return render("enrolled.md.j2", pack=pack, created=created, next_at=next_at, zone=zone)
+
+
+def schedule_text(outcome) -> str:
+    return render("schedule.md.j2", outcome=outcome)
 
 
 def comment_modal(delivery_id: int, lesson_title: str) -> dict[str, Any]:

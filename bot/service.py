@@ -15,6 +15,7 @@ from content_packs.catalog import Catalog
 from content_packs.schema import Lesson, Pack
 from db.store import DeliveryState, LearnerView, NewDelivery, Store
 from learning.errors import Gone, NothingToSend, NotYours, SproutError, UnknownPack
+from learning.pausing import UNTIL_RESUMED, is_paused, parse_pause
 from learning.progression import Grade, grade, next_lesson
 from learning.schedule import next_slot, parse_days, parse_hhmm, resolve_zone, zone
 from scheduler.dispatcher import Dispatcher
@@ -60,6 +61,19 @@ class AnswerOutcome:
 class FeedbackOutcome:
     view: LessonView
     recorded: bool
+
+
+@dataclass(frozen=True)
+class ScheduleOutcome:
+    """The learner's schedule after a change, ready to confirm."""
+
+    change: str  # paused, resumed, time, days
+    zone: str
+    paused_until: datetime | None  # in the learner's zone; None = not paused
+    until_resumed: bool
+    delivery_time: str | None
+    delivery_days: tuple[str, ...] | None
+    next_lessons: list[tuple[Pack, datetime]]
 
 
 @dataclass(frozen=True)
@@ -127,6 +141,63 @@ class LearningService:
         days = parse_days(learner.delivery_days) if learner.delivery_days else tuple(pack.schedule.days)
         after = max(now, learner.paused_until or now)
         return next_slot(after, tz=tz, at=at, days=days).due_at.astimezone(tz)
+
+    # -- the learner's own schedule --------------------------------------------------------
+
+    def pause(self, slack_user_id: str, length: str, now: datetime) -> ScheduleOutcome:
+        try:
+            duration = parse_pause(length)
+        except ValueError as exc:
+            raise SproutError(str(exc)) from None
+        learner = self.learner(slack_user_id, now)
+        until = UNTIL_RESUMED if duration is None else now + duration
+        self.store.set_preferences(learner.id, now, paused_until=until)
+        return self.schedule(slack_user_id, now, change="paused")
+
+    def resume(self, slack_user_id: str, now: datetime) -> ScheduleOutcome:
+        learner = self.learner(slack_user_id, now)
+        self.store.set_preferences(learner.id, now, paused_until=None, resumed_at=now)
+        return self.schedule(slack_user_id, now, change="resumed")
+
+    def set_time(self, slack_user_id: str, text: str, now: datetime) -> ScheduleOutcome:
+        try:
+            at = parse_hhmm(text)
+        except ValueError:
+            raise SproutError("Give a 24-hour time, like `/learn time 08:15`.") from None
+        learner = self.learner(slack_user_id, now)
+        self.store.set_preferences(learner.id, now, delivery_time=at.strftime("%H:%M"))
+        return self.schedule(slack_user_id, now, change="time")
+
+    def set_days(self, slack_user_id: str, text: str, now: datetime) -> ScheduleOutcome:
+        try:
+            days = parse_days(text)
+        except ValueError as exc:
+            raise SproutError(f"{exc}. For example `/learn days mon,wed,fri`.") from None
+        learner = self.learner(slack_user_id, now)
+        self.store.set_preferences(learner.id, now, delivery_days=",".join(days))
+        return self.schedule(slack_user_id, now, change="days")
+
+    def schedule(self, slack_user_id: str, now: datetime, *, change: str = "") -> ScheduleOutcome:
+        learner = self.learner(slack_user_id, now)
+        tz = zone(self.zone_of(learner))
+        paused = is_paused(learner.paused_until, now)
+        next_lessons = []
+        for enrollment in self.store.enrollments(learner.id):
+            pack = self.catalog.get(enrollment.pack_id)
+            if pack is None or enrollment.status != "active" or enrollment.lessons_sent >= len(pack.lessons):
+                continue
+            if paused and learner.paused_until == UNTIL_RESUMED:
+                continue
+            next_lessons.append((pack, self._next_at(learner, pack, now)))
+        return ScheduleOutcome(
+            change=change,
+            zone=self.zone_of(learner),
+            paused_until=learner.paused_until.astimezone(tz) if paused else None,
+            until_resumed=paused and learner.paused_until == UNTIL_RESUMED,
+            delivery_time=learner.delivery_time,
+            delivery_days=parse_days(learner.delivery_days) if learner.delivery_days else None,
+            next_lessons=sorted(next_lessons, key=lambda pair: pair[1]),
+        )
 
     # -- packs ------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ package holds a session or triggers lazy loads.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +23,7 @@ from db.models import (
     Learner,
     OutboxMessage,
     ProcessedEvent,
+    Worker,
 )
 from learning.roster import RosterRow
 
@@ -97,6 +100,21 @@ class OutboxItem:
     claimed_at: datetime | None
     status: str
     last_error: str | None = None
+    payload: dict | None = None
+    claimed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    kind: str
+    dedupe_key: str
+    channel: str
+    learner_id: int | None = None
+    delivery_id: int | None = None
+    payload: dict | None = None
+    not_before: datetime | None = None
+    status: str = "pending"  # "cancelled" records a decision not to send, so it is not taken again
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -219,7 +237,9 @@ class Store:
     def update_slack_profile(
         self, learner_id: int, *, name: str | None, slack_timezone: str | None, now: datetime
     ) -> None:
-        values: dict = {"slack_timezone": slack_timezone, "slack_profile_checked_at": now, "updated_at": now}
+        values: dict = {"slack_profile_checked_at": now, "updated_at": now}
+        if slack_timezone:  # a failed lookup keeps what we knew
+            values["slack_timezone"] = slack_timezone
         with self.engine.begin() as conn:
             if name:
                 # Only fill a name the roster did not give.
@@ -235,6 +255,31 @@ class Store:
                 .where(Learner.id == learner_id, or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != channel_id))
                 .values(dm_channel_id=channel_id)
             )
+
+    def set_preferences(self, learner_id: int, now: datetime, **values) -> None:
+        """Change a learner's own schedule: ``paused_until``, ``resumed_at``, ``delivery_time``, ``delivery_days``."""
+        allowed = {"paused_until", "resumed_at", "delivery_time", "delivery_days"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"not a preference: {sorted(unknown)}")
+        with self.engine.begin() as conn:
+            conn.execute(update(Learner).where(Learner.id == learner_id).values(updated_at=now, **values))
+
+    def profiles_to_refresh(self, checked_before: datetime, *, limit: int) -> list[tuple[int, str]]:
+        """Learners without a roster time zone whose Slack profile is unknown or older than ``checked_before``."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Learner.id, Learner.slack_user_id)
+                .where(
+                    Learner.active.is_(True),
+                    Learner.timezone.is_(None),
+                    or_(Learner.slack_profile_checked_at.is_(None), Learner.slack_profile_checked_at < checked_before),
+                    Learner.id.in_(select(Enrollment.learner_id).where(Enrollment.status == "active")),
+                )
+                .order_by(Learner.slack_profile_checked_at.is_not(None), Learner.slack_profile_checked_at, Learner.id)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.slack_user_id) for r in rows]
 
     def import_roster(
         self, entries: Sequence[RosterRow], now: datetime, *, progress: Callable[[int], None] | None = None
@@ -350,6 +395,29 @@ class Store:
 
     # -- planning ------------------------------------------------------------------------
 
+    PLANNER_LOCK_KEY = 0x5350524F5554  # "SPROUT": one planner at a time across instances
+
+    @contextmanager
+    def planning_lock(self) -> Iterator[bool]:
+        """Yield True if this process may plan now.
+
+        On PostgreSQL a session advisory lock makes one instance plan while the others only
+        send; on SQLite (one instance by design) planning always proceeds, and the unique
+        keys would absorb a second planner anyway.
+        """
+        if self.engine.dialect.name != "postgresql":
+            yield True
+            return
+        with self.engine.connect() as conn:
+            got = bool(conn.execute(select(func.pg_try_advisory_lock(self.PLANNER_LOCK_KEY))).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(select(func.pg_advisory_unlock(self.PLANNER_LOCK_KEY)))
+                    conn.commit()
+
     def planning_rows(self, now: datetime) -> list[PlanningRow]:
         """Every active enrollment of an active, unpaused learner, with its last scheduled day."""
         last_day = (
@@ -436,25 +504,84 @@ class Store:
 
     # -- outbox --------------------------------------------------------------------------
 
-    def claim_outbox(
-        self, now: datetime, *, worker: str, limit: int, ids: Sequence[int] | None = None
-    ) -> list[OutboxItem]:
-        """Mark up to ``limit`` due messages as being sent by ``worker`` and return them.
+    _ITEM_COLUMNS = (
+        OutboxMessage.id,
+        OutboxMessage.kind,
+        OutboxMessage.channel,
+        OutboxMessage.attempts,
+        OutboxMessage.learner_id,
+        OutboxMessage.delivery_id,
+        OutboxMessage.claimed_at,
+        OutboxMessage.status,
+        OutboxMessage.last_error,
+        OutboxMessage.payload,
+        OutboxMessage.claimed_by,
+    )
 
+    @staticmethod
+    def _item(row, **override) -> OutboxItem:
+        values = {
+            "id": row.id,
+            "kind": row.kind,
+            "channel": row.channel,
+            "attempts": row.attempts,
+            "learner_id": row.learner_id,
+            "delivery_id": row.delivery_id,
+            "claimed_at": row.claimed_at,
+            "status": row.status,
+            "last_error": row.last_error,
+            "payload": json.loads(row.payload) if row.payload else None,
+            "claimed_by": row.claimed_by,
+        }
+        values.update(override)
+        return OutboxItem(**values)
+
+    def queue_messages(self, messages: Sequence[NewMessage], now: datetime) -> list[int]:
+        """Queue messages; one whose dedupe key is already queued (or sent) is skipped. Returns new ids."""
+        ids: list[int] = []
+        if not messages:
+            return ids
+        with self.engine.begin() as conn:
+            for message in messages:
+                new_id = conn.execute(
+                    self._insert(OutboxMessage)
+                    .values(
+                        kind=message.kind,
+                        dedupe_key=message.dedupe_key,
+                        learner_id=message.learner_id,
+                        delivery_id=message.delivery_id,
+                        channel=message.channel,
+                        status=message.status,
+                        attempts=0,
+                        not_before=message.not_before or now,
+                        payload=json.dumps(message.payload, separators=(",", ":")) if message.payload else None,
+                        last_error=message.reason,
+                        created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                    .returning(OutboxMessage.id)
+                ).scalar()
+                if new_id is not None:
+                    ids.append(new_id)
+        return ids
+
+    def claim_outbox(
+        self,
+        now: datetime,
+        *,
+        worker: str,
+        limit: int,
+        claimed_at: datetime,
+        ids: Sequence[int] | None = None,
+    ) -> list[OutboxItem]:
+        """Mark up to ``limit`` messages due at ``now`` as being sent by ``worker`` and return them.
+
+        ``claimed_at`` is wall-clock time (leases are real even when ``now`` is simulated).
         On PostgreSQL the rows are locked with SKIP LOCKED, so several instances claim
-        disjoint sets. On SQLite the write lock taken by BEGIN IMMEDIATE does the same.
+        disjoint sets; on SQLite the write lock taken by BEGIN IMMEDIATE does the same.
         """
-        cols = (
-            OutboxMessage.id,
-            OutboxMessage.kind,
-            OutboxMessage.channel,
-            OutboxMessage.attempts,
-            OutboxMessage.learner_id,
-            OutboxMessage.delivery_id,
-            OutboxMessage.last_error,
-        )
         query = (
-            select(*cols)
+            select(*self._ITEM_COLUMNS)
             .where(OutboxMessage.status == "pending", OutboxMessage.not_before <= now)
             .order_by(OutboxMessage.not_before, OutboxMessage.id)
             .limit(limit)
@@ -470,48 +597,57 @@ class Store:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([r.id for r in rows]))
-                .values(status="sending", claimed_by=worker, claimed_at=now)
+                .values(status="sending", claimed_by=worker, claimed_at=claimed_at)
             )
-        return [
-            OutboxItem(
-                id=r.id, kind=r.kind, channel=r.channel, attempts=r.attempts, learner_id=r.learner_id,
-                delivery_id=r.delivery_id, claimed_at=now, status="sending", last_error=r.last_error,
-            )
-            for r in rows
-        ]
+        return [self._item(r, claimed_at=claimed_at, status="sending", claimed_by=worker) for r in rows]
 
-    def stale_sending(self, older_than: datetime, *, limit: int = 1000) -> list[OutboxItem]:
-        """Messages left "being sent" by a process that died: they may or may not have reached Slack."""
+    def heartbeat(self, worker: str, *, host: str, pid: int, now: datetime) -> None:
+        """Say this dispatcher is alive (wall-clock ``now``)."""
+        with self.engine.begin() as conn:
+            updated = conn.execute(update(Worker).where(Worker.id == worker).values(last_seen=now)).rowcount
+            if not updated:
+                conn.execute(
+                    self._insert(Worker)
+                    .values(id=worker, host=host[:200], pid=pid, started_at=now, last_seen=now)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                )
+
+    def retire_worker(self, worker: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(Worker.__table__.delete().where(Worker.id == worker))
+
+    def stale_sending(self, *, alive_since: datetime, exclude: str, limit: int = 1000) -> list[OutboxItem]:
+        """Messages left "being sent" by a dispatcher that has not been heard from since ``alive_since``.
+
+        They may or may not have reached Slack: the caller looks in the channel's history.
+        """
+        alive = select(Worker.id).where(Worker.last_seen >= alive_since)
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(
-                    OutboxMessage.id,
-                    OutboxMessage.kind,
-                    OutboxMessage.channel,
-                    OutboxMessage.attempts,
-                    OutboxMessage.learner_id,
-                    OutboxMessage.delivery_id,
-                    OutboxMessage.claimed_at,
-                    OutboxMessage.status,
-                    OutboxMessage.last_error,
+                select(*self._ITEM_COLUMNS)
+                .where(
+                    OutboxMessage.status == "sending",
+                    or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by.not_in(alive)),
+                    or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != exclude),
                 )
-                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < older_than)
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             ).all()
-        return [OutboxItem(*row) for row in rows]
+        return [self._item(r) for r in rows]
 
-    def reclaim(self, outbox_id: int, *, worker: str, now: datetime, claimed_at: datetime) -> bool:
+    def reclaim(self, item: OutboxItem, *, worker: str, claimed_at: datetime) -> bool:
         """Take over a stale message; False if another worker got there first."""
         with self.engine.begin() as conn:
             result = conn.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id == outbox_id,
+                    OutboxMessage.id == item.id,
                     OutboxMessage.status == "sending",
-                    OutboxMessage.claimed_at == claimed_at,
+                    OutboxMessage.claimed_by.is_(None)
+                    if item.claimed_by is None
+                    else OutboxMessage.claimed_by == item.claimed_by,
                 )
-                .values(claimed_by=worker, claimed_at=now)
+                .values(claimed_by=worker, claimed_at=claimed_at)
             )
             return bool(result.rowcount)
 
@@ -523,7 +659,7 @@ class Store:
                 .values(status="sent", sent_at=now, sent_channel=channel, sent_ts=ts, last_error=None,
                         attempts=OutboxMessage.attempts + 1)
             )
-            if item.delivery_id is not None:
+            if item.delivery_id is not None and item.kind == "lesson":
                 conn.execute(
                     update(Delivery)
                     .where(Delivery.id == item.delivery_id)
@@ -548,13 +684,14 @@ class Store:
                         attempts=OutboxMessage.attempts + 1, claimed_by=None)
             )
 
-    def release(self, item: OutboxItem) -> None:
-        """Give a claimed message back untouched (shutdown before it was sent)."""
+    def release(self, item: OutboxItem, *, error: str | None = None) -> None:
+        """Give a claimed message back, to be sent as soon as possible."""
+        values: dict = {"status": "pending", "claimed_by": None}
+        if error is not None:
+            values["last_error"] = error[:200]
         with self.engine.begin() as conn:
             conn.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == item.id, OutboxMessage.status == "sending")
-                .values(status="pending", claimed_by=None)
+                update(OutboxMessage).where(OutboxMessage.id == item.id, OutboxMessage.status == "sending").values(**values)
             )
 
     def mark_failed(self, item: OutboxItem, *, reason: str, now: datetime) -> None:
@@ -564,10 +701,19 @@ class Store:
                 .where(OutboxMessage.id == item.id)
                 .values(status="failed", last_error=reason[:200], attempts=OutboxMessage.attempts + 1)
             )
-            if item.delivery_id is not None:
+            if item.delivery_id is not None and item.kind == "lesson":
                 conn.execute(
                     update(Delivery).where(Delivery.id == item.delivery_id).values(status="failed", error=reason[:200])
                 )
+
+    def mark_cancelled(self, item: OutboxItem, *, reason: str) -> None:
+        """Nothing to send any more (the lesson was answered before its reminder went out, say)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id)
+                .values(status="cancelled", last_error=reason[:200], claimed_by=None)
+            )
 
     def outbox_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -698,6 +844,82 @@ class Store:
     def forget_processed_events(self, older_than: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(ProcessedEvent.__table__.delete().where(ProcessedEvent.received_at < older_than))
+
+    # -- reminders -----------------------------------------------------------------------
+
+    def lessons_awaiting_reminder(self, *, sent_before: datetime, sent_after: datetime, limit: int = 5000) -> list:
+        """Scheduled lessons sent in the window with no answer, no rating and no reminder decision yet."""
+        engaged_answer = select(Answer.id).where(Answer.delivery_id == Delivery.id).exists()
+        engaged_feedback = select(Feedback.id).where(Feedback.delivery_id == Delivery.id).exists()
+        decided = (
+            select(OutboxMessage.id)
+            .where(OutboxMessage.delivery_id == Delivery.id, OutboxMessage.kind.in_(("reminder", "pause_offer")))
+            .exists()
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Delivery.id.label("delivery_id"), Delivery.learner_id, Delivery.channel_id, Learner.slack_user_id)
+                .join(Learner, Learner.id == Delivery.learner_id)
+                .where(
+                    Delivery.status == "sent",
+                    Delivery.kind == "scheduled",
+                    Delivery.sent_at <= sent_before,
+                    Delivery.sent_at > sent_after,
+                    Learner.active.is_(True),
+                    or_(Learner.paused_until.is_(None), Learner.paused_until <= sent_before),
+                    ~engaged_answer,
+                    ~engaged_feedback,
+                    ~decided,
+                )
+                .order_by(Delivery.id)
+                .limit(limit)
+            ).all()
+
+    def recent_engagement(self, learner_id: int, *, limit: int) -> list[bool]:
+        """For the learner's last ``limit`` scheduled lessons, newest first: did they answer or rate it?"""
+        answered = select(Answer.id).where(Answer.delivery_id == Delivery.id).exists()
+        rated = select(Feedback.id).where(Feedback.delivery_id == Delivery.id).exists()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(or_(answered, rated))
+                .where(Delivery.learner_id == learner_id, Delivery.status == "sent", Delivery.kind == "scheduled")
+                .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+                .limit(limit)
+            ).scalars()
+            return [bool(v) for v in rows]
+
+    def pause_offered_since_engagement(self, learner_id: int) -> bool:
+        """Whether Sprout already asked this learner about pausing after they last answered or rated."""
+        last_answer = select(func.max(Answer.answered_at)).where(Answer.learner_id == learner_id).scalar_subquery()
+        last_rating = select(func.max(Feedback.rated_at)).where(Feedback.learner_id == learner_id).scalar_subquery()
+        with self.engine.connect() as conn:
+            offered, answered, rated = conn.execute(
+                select(
+                    select(func.max(OutboxMessage.created_at))
+                    .where(OutboxMessage.learner_id == learner_id, OutboxMessage.kind == "pause_offer",
+                           OutboxMessage.status != "cancelled")
+                    .scalar_subquery(),
+                    last_answer,
+                    last_rating,
+                )
+            ).one()
+        if offered is None:
+            return False
+        engaged = max((t for t in (answered, rated) if t is not None), default=None)
+        return engaged is None or offered > engaged
+
+    def delivery_engaged(self, delivery_id: int) -> bool:
+        with self.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    select(
+                        or_(
+                            select(Answer.id).where(Answer.delivery_id == delivery_id).exists(),
+                            select(Feedback.id).where(Feedback.delivery_id == delivery_id).exists(),
+                        )
+                    )
+                ).scalar()
+            )
 
     # -- summaries -----------------------------------------------------------------------
 

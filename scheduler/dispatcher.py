@@ -1,21 +1,30 @@
-"""The dispatcher sends what the outbox holds, exactly once, paced to Slack's limits.
+"""The dispatcher sends what the outbox holds: exactly once, paced to Slack's limits.
 
-Exactly once: a message is marked "sending" before the call and "sent" after it. If the
-process dies in between, the next dispatcher finds it still "sending" after its lease and
-looks for it in the channel's history (each message carries its outbox id in Slack
-message metadata) before sending it again.
+Exactly once: a message is marked "sending" (with this dispatcher's id) before the call
+and "sent" after it. Each dispatcher keeps a heartbeat row alive while it runs. If a
+process dies in between, its heartbeat stops; after the lease the next dispatcher takes
+the message over and first looks for it in the channel's history — every message carries
+its outbox id in Slack message metadata — and only sends it if Slack does not have it.
+
+Pacing: one token bucket for new messages across the workspace (Slack: several hundred a
+minute), a gentler one per channel (about one message a second), and a 429's Retry-After
+pauses every sender at once instead of each one finding out for itself.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from db.store import OutboxItem, Store
 from scheduler.pacing import TokenBucket
@@ -29,18 +38,43 @@ Clock = Callable[[], datetime]
 AMBIGUOUS = "ambiguous: "
 
 
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class DispatchResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0
     recovered: int = 0
 
     def add(self, other: DispatchResult) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
+        self.cancelled += other.cancelled
         self.recovered += other.recovered
+
+
+class ChannelPacer:
+    """About one message a second per channel: a fan-out to many DMs is unaffected, a burst into one
+    channel (announcements, prompts) is spread out instead of drawing 429s."""
+
+    def __init__(self, rate: float = 1.0, burst: int = 3) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, channel: str, stop: threading.Event) -> bool:
+        with self._lock:
+            bucket = self._buckets.get(channel)
+            if bucket is None:
+                if len(self._buckets) > 50_000:
+                    self._buckets.clear()  # idle buckets are full anyway; forgetting them changes nothing
+                bucket = self._buckets[channel] = TokenBucket(self.rate, self.burst)
+        return bucket.acquire(stop)
 
 
 class Dispatcher:
@@ -53,10 +87,12 @@ class Dispatcher:
         clock: Clock,
         workers: int = 8,
         batch_size: int = 200,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=30),
         max_attempts: int = 8,
         bucket: TokenBucket | None = None,
+        channel_pacer: ChannelPacer | None = None,
         worker_id: str | None = None,
+        lease_clock: Clock = wall_clock,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -67,48 +103,100 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.bucket = bucket
-        self.worker_id = worker_id or f"sprout-{uuid.uuid4().hex[:12]}"
+        self.channel_pacer = channel_pacer
+        self.lease_clock = lease_clock
+        self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sprout-send")
-        self._lock = threading.Lock()
+        self._heartbeat_thread: threading.Thread | None = None
+        self._dispatch_lock = threading.Lock()
+        self._beat()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        self.store.heartbeat(self.worker_id, host=socket.gethostname(), pid=os.getpid(), now=self.lease_clock())
+
+    def start_heartbeat(self) -> None:
+        """Keep this dispatcher's claims alive from a background thread (long-running processes)."""
+        if self._heartbeat_thread is not None:
+            return
+
+        def beat() -> None:
+            interval = max(self.lease.total_seconds() / 3, 0.2)
+            while not self.stopping.wait(interval):
+                try:
+                    self._beat()
+                except Exception:
+                    log.exception("heartbeat failed")
+
+        self._heartbeat_thread = threading.Thread(target=beat, name="sprout-heartbeat", daemon=True)
+        self._heartbeat_thread.start()
 
     def close(self) -> None:
+        """Stop: messages not yet handed to Slack go back to the outbox; sends in flight finish."""
         self.stopping.set()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._heartbeat_thread is not None:
+            self._heartbeat_thread.join(timeout=5)
+        try:
+            self.store.retire_worker(self.worker_id)
+        except Exception:
+            log.debug("could not retire worker %s", self.worker_id, exc_info=True)
 
     # -- the loop ------------------------------------------------------------------------
 
     def dispatch(self, *, ids: Sequence[int] | None = None) -> DispatchResult:
         """Send every message due now (or just ``ids``), until none is left that is due."""
         total = DispatchResult()
-        total.recovered = self.recover()
-        while not self.stopping.is_set():
-            items = self.store.claim_outbox(self.clock(), worker=self.worker_id, limit=self.batch_size, ids=ids)
-            if not items:
+        with self._dispatch_lock if ids is None else nullcontext():
+            total.recovered = self.recover()
+            while not self.stopping.is_set():
+                self._beat()
+                items = self.store.claim_outbox(
+                    self.clock(), worker=self.worker_id, limit=self.batch_size, claimed_at=self.lease_clock(), ids=ids
+                )
+                if not items:
+                    break
+                try:
+                    for result in self._pool.map(self._deliver, items):
+                        total.add(result)
+                except RuntimeError:  # the pool was shut down under us: close() released what was left
+                    break
+                if ids is not None:
+                    break
+        return total
+
+    def drain(self, *, timeout: float, poll: float = 0.2) -> DispatchResult:
+        """Dispatch until nothing is pending, waiting out retry delays (benchmarks, tests, the demo)."""
+        total = DispatchResult()
+        deadline = time.monotonic() + timeout
+        while not self.stopping.is_set() and time.monotonic() < deadline:
+            total.add(self.dispatch())
+            counts = self.store.outbox_counts()
+            if not counts.get("pending") and not counts.get("sending"):
                 break
-            for result in self._pool.map(self._deliver, items):
-                total.add(result)
-            if ids is not None:
-                break
+            self.stopping.wait(poll)
         return total
 
     def recover(self) -> int:
-        """Settle messages a dead process left "being sent": sent if Slack has them, else due again."""
-        now = self.clock()
+        """Settle messages a dead dispatcher left "being sent": sent if Slack has them, else due again."""
         recovered = 0
-        for item in self.store.stale_sending(now - self.lease):
-            if item.claimed_at is None or not self.store.reclaim(
-                item.id, worker=self.worker_id, now=now, claimed_at=item.claimed_at
-            ):
+        alive_since = self.lease_clock() - self.lease
+        for item in self.store.stale_sending(alive_since=alive_since, exclude=self.worker_id):
+            if not self.store.reclaim(item, worker=self.worker_id, claimed_at=self.lease_clock()):
                 continue
+            # Leases are wall-clock, message timestamps follow ``clock``: look back from the earlier.
+            since = min(item.claimed_at or self.lease_clock(), self.clock()) - timedelta(days=2)
             try:
-                found = self.sender.find_sent(item.channel, outbox_id=item.id, since=item.claimed_at - timedelta(minutes=1))
+                found = self.sender.find_sent(item.channel, outbox_id=item.id, since=since)
             except SendError as exc:
                 log.warning("cannot check history for outbox %s: %s", item.id, exc.reason)
-                self.store.mark_retry(item, error=AMBIGUOUS + exc.reason, not_before=now + timedelta(seconds=30))
+                self.store.mark_retry(item, error=AMBIGUOUS + exc.reason, not_before=self.clock() + timedelta(seconds=30))
                 continue
             if found is not None:
-                self.store.mark_sent(item, channel=found.channel, ts=found.ts, now=now)
+                self.store.mark_sent(item, channel=found.channel, ts=found.ts, now=self.clock())
+                log.info("outbox %s was already in Slack (%s); not sending it again", item.id, found.ts)
             else:
                 self.store.release(item)
             recovered += 1
@@ -118,6 +206,9 @@ class Dispatcher:
 
     def _deliver(self, item: OutboxItem) -> DispatchResult:
         result = DispatchResult()
+        if self.stopping.is_set():
+            self.store.release(item)
+            return result
         try:
             self._deliver_one(item, result)
         except Exception:  # one broken message never stops the others
@@ -127,16 +218,21 @@ class Dispatcher:
         return result
 
     def _deliver_one(self, item: OutboxItem, result: DispatchResult) -> None:
-        if item.attempts > 0 and self._was_ambiguous(item):
-            found = self.sender.find_sent(item.channel, outbox_id=item.id, since=self.clock() - timedelta(days=1))
+        if (item.last_error or "").startswith(AMBIGUOUS):
+            # The last attempt may have reached Slack: look before sending again.
+            try:
+                found = self.sender.find_sent(item.channel, outbox_id=item.id, since=self.clock() - timedelta(days=2))
+            except SendError as exc:
+                self._failed_attempt(item, SendError(exc.reason, ambiguous=True, retry_after=exc.retry_after), result)
+                return
             if found is not None:
                 self.store.mark_sent(item, channel=found.channel, ts=found.ts, now=self.clock())
                 result.sent += 1
                 return
         message = self.render(item)
         if message is None:
-            self.store.mark_failed(item, reason="nothing to send", now=self.clock())
-            result.failed += 1
+            self.store.mark_cancelled(item, reason="nothing to send")
+            result.cancelled += 1
             return
         message = OutgoingMessage(
             channel=message.channel,
@@ -149,12 +245,18 @@ class Dispatcher:
             if self.bucket is not None and not self.bucket.acquire(self.stopping):
                 self.store.release(item)
                 return
+            if self.channel_pacer is not None and not self.channel_pacer.acquire(message.channel, self.stopping):
+                self.store.release(item)
+                return
             try:
                 sent = self.sender.send(message)
             except SendError as exc:
-                if exc.retry_after is not None and self.bucket is not None and not exc.permanent:
-                    # A 429: everyone waits, then this message goes again at once.
+                if exc.retry_after is not None and not exc.permanent and self.bucket is not None:
+                    # A 429: every sender waits out Retry-After, then this message goes again.
                     self.bucket.pause(exc.retry_after)
+                    if self.stopping.is_set():
+                        self.store.release(item)
+                        return
                     continue
                 self._failed_attempt(item, exc, result)
                 return
@@ -172,10 +274,8 @@ class Dispatcher:
         if exc.retry_after is not None:
             delay = exc.retry_after
         else:
+            # Exponential backoff with jitter: a flaky minute never turns into a retry storm.
             delay = min(2 ** (item.attempts + 1), 300) * (0.5 + random.random())
         error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
         self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=delay))
         result.retried += 1
-
-    def _was_ambiguous(self, item: OutboxItem) -> bool:
-        return (item.last_error or "").startswith(AMBIGUOUS)

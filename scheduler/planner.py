@@ -56,6 +56,13 @@ class Planner:
         return earliest
 
     def plan(self, now: datetime) -> PlanResult:
+        """Queue every lesson due at ``now``; another instance holding the planning lock means skip."""
+        with self.store.planning_lock() as mine:
+            if not mine:
+                return PlanResult()
+            return self._plan(now)
+
+    def _plan(self, now: datetime) -> PlanResult:
         result = PlanResult()
         due: list[tuple[PlanningRow, object]] = []
         for row in self.store.planning_rows(now):

@@ -1,4 +1,4 @@
-"""APScheduler only ticks; the database decides what is due, so a restart loses nothing."""
+"""APScheduler only ticks; the database decides what is due, so a restart or deploy loses nothing."""
 
 from __future__ import annotations
 
@@ -10,29 +10,38 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
-TICK_JOB_ID = "sprout-tick"
+PLAN_JOB_ID = "sprout-plan"
+DISPATCH_JOB_ID = "sprout-dispatch"
 
 
-def _tick(tick: Callable[[], object]) -> None:
+def run_job(name: str, job: Callable[[], object]) -> None:
     try:
-        tick()
-    except Exception:  # the next tick tries again; nothing is lost because the outbox holds it
-        log.exception("tick failed")
+        job()
+    except Exception:  # the next run tries again; nothing is lost because the outbox holds it
+        log.exception("%s failed", name)
 
 
-def start_scheduler(*, tick: Callable[[], object], interval_seconds: int = 60) -> BackgroundScheduler:
-    """Tick now and then every ``interval_seconds``, never two ticks at once (in-memory job store)."""
+def start_scheduler(
+    *, plan: Callable[[], object], dispatch: Callable[[], object], plan_every: int = 60, dispatch_every: int = 2
+) -> BackgroundScheduler:
+    """Plan every minute and send every few seconds, each never overlapping itself (in-memory job store).
+
+    Sending runs on its own short interval so a retry due in three seconds goes in three
+    seconds, not at the next minute.
+    """
     scheduler = BackgroundScheduler(timezone=UTC)
-    scheduler.add_job(
-        _tick,
-        "interval",
-        args=[tick],
-        seconds=interval_seconds,
-        id=TICK_JOB_ID,
-        replace_existing=True,
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
+    now = datetime.now(UTC)
+    for job_id, job, every in ((PLAN_JOB_ID, plan, plan_every), (DISPATCH_JOB_ID, dispatch, dispatch_every)):
+        scheduler.add_job(
+            run_job,
+            "interval",
+            args=[job_id, job],
+            seconds=every,
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=now,
+        )
     scheduler.start()
     return scheduler

@@ -78,6 +78,26 @@ def register(app: App, *, deps: Deps) -> None:
         deps.service.enroll(user_id, str(value["p"]), deps.clock())
         publish_home(client, deps, user_id)
 
+    register_pause_offer(app, deps=deps)
+
+
+def register_pause_offer(app: App, *, deps: Deps) -> None:
+    @app.action(re.compile(rf"^{blocks.PAUSE_OFFER_ACTION}:\d+$"))
+    @friendly
+    def pause_offer(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        days = int(_value(body).get("days", 0))
+        user_id = body["user"]["id"]
+        if days:
+            outcome = deps.service.pause(user_id, f"{days} days", deps.clock())
+            text = blocks.schedule_text(outcome)
+        else:
+            text = "👍 Lessons keep coming. Whenever you need a break: `/learn pause`."
+        answer = blocks.pause_answer_message(text)
+        container = body.get("container", {})
+        client.chat_update(channel=container.get("channel_id"), ts=container.get("message_ts"), text=answer.text,
+                           blocks=answer.blocks)
+
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
     home = deps.service.home(user_id, deps.clock())

@@ -34,7 +34,28 @@ def register(app: App, *, deps: Deps) -> None:
         view = deps.service.send_next_now(user_id, deps.clock(), pack_id=args.split()[0] if args else None)
         reply(respond, f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.")
 
-    subcommands = {"help": help_, "packs": packs, "enroll": enroll, "next": next_}
+    def pause(respond: Respond, user_id: str, args: str) -> None:
+        reply(respond, blocks.schedule_text(deps.service.pause(user_id, args, deps.clock())))
+
+    def resume(respond: Respond, user_id: str, args: str) -> None:
+        reply(respond, blocks.schedule_text(deps.service.resume(user_id, deps.clock())))
+
+    def time_(respond: Respond, user_id: str, args: str) -> None:
+        reply(respond, blocks.schedule_text(deps.service.set_time(user_id, args, deps.clock())))
+
+    def days(respond: Respond, user_id: str, args: str) -> None:
+        reply(respond, blocks.schedule_text(deps.service.set_days(user_id, args, deps.clock())))
+
+    subcommands = {
+        "help": help_,
+        "packs": packs,
+        "enroll": enroll,
+        "next": next_,
+        "pause": pause,
+        "resume": resume,
+        "time": time_,
+        "days": days,
+    }
 
     @app.command(COMMAND)
     @friendly

@@ -25,8 +25,12 @@ def enroll(world, person, pack="security-basics"):
     return world.emulator.wait_for(lambda: world.emulator.ephemerals(person.user_id))[-1]
 
 
+def top_level(messages):
+    return [m for m in messages if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+
+
 def lesson_for(world, person):
-    messages = world.emulator.dm_messages(person.user_id)
+    messages = top_level(world.emulator.dm_messages(person.user_id))
     assert len(messages) == 1, messages
     return messages[0]
 
@@ -75,10 +79,14 @@ def test_enroll_deliver_answer_rate_comment_end_to_end(world, clock):
     assert any(b.get("block_id", "").startswith("link:") for b in lesson["blocks"])
     assert datetime.fromtimestamp(float(lesson["ts"]), UTC) == MONDAY_0830_UTC
 
-    # 09:30 New York, five and a half hours later: Ben's lesson; a second tick sends nothing.
+    # 09:30 New York, six hours later: Ben's lesson, and a reminder in the thread of Ana's unanswered
+    # lesson (four hours have passed); a second tick sends nothing.
     clock.set(MONDAY_1430_UTC)
-    assert world.sprout.tick().sent == 1
+    result = world.sprout.tick()
+    assert (result.queued, result.reminders, result.sent) == (1, 1, 2)
     assert world.sprout.tick().sent == 0
+    reminder = [m for m in world.emulator.dm_messages(BERLIN.user_id) if m.get("thread_ts") == lesson["ts"]]
+    assert len(reminder) == 1 and "still waiting" in reminder[0]["text"]
     assert len(world.emulator.dm_messages(NEW_YORK.user_id)) == 1
     with engine.connect() as conn:
         sent = dict(conn.execute(select(Delivery.learner_id, Delivery.sent_at)).all())
