@@ -415,6 +415,59 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_packs_new(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.starter import new_pack
+
+    packs_dir = Path(args.dir) if args.dir else settings.content_packs_dir
+    result = new_pack(args.id, packs_dir=packs_dir)
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.written is None:
+        return 1
+    print(f"{result.written}: starter pack written; edit it, then check it with: python app.py packs validate {packs_dir}")
+    return 0
+
+
+def cmd_packs_import_gift(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.gift import import_gift_file
+
+    gift_file = Path(args.file)
+    out_dir = Path(args.out) if args.out else settings.content_packs_dir
+    result = import_gift_file(gift_file, pack_id=args.pack, out_dir=out_dir, title=args.title, overwrite=args.force)
+    for issue in result.issues:
+        print(issue.format(gift_file))
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.written is None:
+        return 1
+    kinds = ", ".join(f"{n} {kind.replace('_', '/')}" for kind, n in sorted(result.imported.items()))
+    print(f"{result.written}: {sum(result.imported.values())} questions ({kinds}) in {len(result.pack.lessons)} "
+          f"lessons; {len(result.skipped)} skipped")
+    return 0
+
+
+def cmd_packs_import_rss(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.rss import import_rss
+
+    packs_dir = Path(args.dir) if args.dir else settings.content_packs_dir
+    result = import_rss(args.feed, pack_id=args.pack, lesson_id=args.lesson, packs_dir=packs_dir,
+                        limit=args.limit, lesson_title=args.title)
+    for issue in result.issues:
+        print(issue.format(args.feed))
+    for problem in result.problems:
+        print(problem, file=sys.stderr)
+    if result.problems:
+        return 1
+    if not result.written:
+        print(f"{result.file}: no new episodes")
+        return 0
+    where = "new lesson" if result.created_lesson else "lesson"
+    print(f"{result.file}: {len(result.added)} episodes added to {where} {args.lesson!r}")
+    if not result.comments_kept:
+        print(f"{result.file}: note: the file was written out whole, so its comments were not kept")
+    return 0
+
+
 def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.catalog import Catalog
     from db.engine import make_engine
@@ -498,6 +551,26 @@ def parser() -> argparse.ArgumentParser:
     validate = packs_sub.add_parser("validate", help="check packs; one line per problem, exit 1 if any")
     validate.add_argument("dir", nargs="?", help="folder of packs (default: CONTENT_PACKS_DIR)")
     validate.set_defaults(func=cmd_packs_validate)
+    new = packs_sub.add_parser("new", help="write a commented starter pack to edit")
+    new.add_argument("id", help="the new pack's id: lowercase letters, digits and dashes")
+    new.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
+    new.set_defaults(func=cmd_packs_new)
+    gift = packs_sub.add_parser("import-gift", help="turn a Moodle GIFT question file into a new pack")
+    gift.add_argument("file", help="the .gift file (Moodle: Question bank > Export > GIFT format)")
+    gift.add_argument("--pack", required=True, metavar="ID", help="the new pack's id")
+    gift.add_argument("--title", help="the pack's title (default: made from the id)")
+    gift.add_argument("--out", metavar="DIR", help="folder of packs to write into (default: CONTENT_PACKS_DIR)")
+    gift.add_argument("--force", action="store_true", help="replace an existing pack with this id")
+    gift.set_defaults(func=cmd_packs_import_gift)
+    rss = packs_sub.add_parser("import-rss", help="add a podcast's episodes to a lesson as links")
+    rss.add_argument("feed", help="the podcast's RSS feed: a file or an http(s) URL")
+    rss.add_argument("--pack", required=True, metavar="ID", help="the pack to add to")
+    rss.add_argument("--lesson", required=True, metavar="ID",
+                     help="the lesson to add to; created (links only, no quiz) if the pack has none with this id")
+    rss.add_argument("--title", help="title of a lesson this creates (default: the podcast's name)")
+    rss.add_argument("--limit", type=int, metavar="N", help="add at most N new episodes, in the feed's order")
+    rss.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
+    rss.set_defaults(func=cmd_packs_import_rss)
 
     roster = sub.add_parser("roster", help="people and roles")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)

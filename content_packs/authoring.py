@@ -81,8 +81,20 @@ def existing_pack_ids(directory: Path) -> dict[str, Path]:
 _BLOCK_TAGS = {"p", "div", "section", "article", "blockquote", "table", "tr", "ul", "ol", "dl", "figure"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _DROP_CONTENT = {"script", "style", "head", "title"}
-_INLINE_MARK = {"b": "**", "strong": "**", "i": "*", "em": "*", "cite": "*", "s": "~~", "strike": "~~", "del": "~~",
-                "code": "`", "tt": "`", "kbd": "`", "samp": "`"}
+_INLINE_MARK = {
+    "b": "**",
+    "strong": "**",
+    "i": "*",
+    "em": "*",
+    "cite": "*",
+    "s": "~~",
+    "strike": "~~",
+    "del": "~~",
+    "code": "`",
+    "tt": "`",
+    "kbd": "`",
+    "samp": "`",
+}
 _TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?/?>|<!--.*?-->", re.S)
 _BREAK = "\x00"  # a hard line break, kept through whitespace collapsing
 _PARA = "\x01"  # a paragraph break
@@ -192,7 +204,7 @@ class _Markdown(HTMLParser):
         if self.pre:
             self._out(data.replace("\n", _BREAK))
         elif self.keep_newlines:
-            self._out(re.sub(r"[ \t\r\f\v]+", " ", data).replace("\n", _BREAK))
+            self._out(re.sub(r"[ \t\r\f\v\xa0]+", " ", data).replace("\n", _BREAK))
         else:
             self._out(re.sub(r"\s+", " ", data))
 

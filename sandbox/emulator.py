@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import base64
 import bisect
+import contextlib
 import copy
 import email.parser
 import email.policy
@@ -323,7 +324,7 @@ class SlackEmulator:
         self._rate_limits: dict[str, _Bucket] = {}
         self._channel_rate: tuple[float, float] | None = None
         self._channel_buckets: dict[str, _Bucket] = {}
-        self._failure: tuple[float, int, frozenset[str] | None, random.Random] | None = None
+        self._failure: tuple[float, int, frozenset[str] | None, random.Random, bool] | None = None
         self._fail_queue: list[list] = []
 
         now = int(self.clock())
@@ -636,16 +637,22 @@ class SlackEmulator:
         status: int = 500,
         methods: Iterable[str] | None = None,
         seed: int | None = None,
+        after_processing: bool = False,
     ) -> None:
+        """That share of calls fails with ``status``. ``after_processing``: the call takes effect first
+        (the message is posted) and only the answer is lost — the case that makes retries dangerous."""
         with self._lock:
             if share <= 0:
                 self._failure = None
                 return
-            self._failure = (share, status, frozenset(methods) if methods else None, random.Random(seed))
+            self._failure = (share, status, frozenset(methods) if methods else None, random.Random(seed),
+                             after_processing)
 
-    def fail_next(self, n: int = 1, *, status: int = 503, method: str | None = None) -> None:
+    def fail_next(
+        self, n: int = 1, *, status: int = 503, method: str | None = None, after_processing: bool = False
+    ) -> None:
         with self._lock:
-            self._fail_queue.append([n, status, method])
+            self._fail_queue.append([n, status, method, after_processing])
 
     def set_user_error(self, user_id: str, error: str | None) -> None:
         """Posting into ``user_id``'s DM fails with ``error`` (e.g. ``"account_inactive"``)."""
@@ -823,7 +830,10 @@ class SlackEmulator:
         now = self.clock()
 
         with self._lock:
-            failure = self._injected_failure(method)
+            failure, after_processing = self._injected_failure(method) or (None, False)
+        if failure and after_processing and method in self._methods and token == self.bot_token:
+            with self._lock, contextlib.suppress(ApiError, _RateLimited):
+                self._methods[method](params)  # it happens; only the answer is lost
         if failure:
             if failure == 429:
                 self._record(method, params, status=429, error="ratelimited", at=now)
@@ -887,18 +897,18 @@ class SlackEmulator:
                 raise ApiError("invalid_form_data") from None
         return params
 
-    def _injected_failure(self, method: str) -> int | None:
+    def _injected_failure(self, method: str) -> tuple[int, bool] | None:
         for entry in self._fail_queue:
-            remaining, status, only = entry
+            remaining, status, only, after = entry
             if only is None or only == method:
                 entry[0] = remaining - 1
                 if entry[0] <= 0:
                     self._fail_queue.remove(entry)
-                return status
+                return status, after
         if self._failure is not None:
-            share, status, methods, rng = self._failure
+            share, status, methods, rng, after = self._failure
             if (methods is None or method in methods) and rng.random() < share:
-                return status
+                return status, after
         return None
 
     def _check_rate_limits(self, method: str) -> None:

@@ -93,6 +93,7 @@ class Dispatcher:
         channel_pacer: ChannelPacer | None = None,
         worker_id: str | None = None,
         lease_clock: Clock = wall_clock,
+        retry_base: float = 2.0,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -105,6 +106,7 @@ class Dispatcher:
         self.bucket = bucket
         self.channel_pacer = channel_pacer
         self.lease_clock = lease_clock
+        self.retry_base = retry_base  # seconds before the first retry; doubles each time, up to five minutes
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sprout-send")
@@ -275,7 +277,7 @@ class Dispatcher:
             delay = exc.retry_after
         else:
             # Exponential backoff with jitter: a flaky minute never turns into a retry storm.
-            delay = min(2 ** (item.attempts + 1), 300) * (0.5 + random.random())
+            delay = min(self.retry_base * 2**item.attempts, 300) * (0.5 + random.random())
         error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
         self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=delay))
         result.retried += 1

@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("feedparser", reason="feedparser is a dependency of `packs import-rss` (pyproject.toml)")
+
+from content_packs.loader import BUNDLED_DIR, load_pack  # noqa: E402
+from content_packs.rss import add_episodes, import_rss, parse_duration, read_feed  # noqa: E402
+from content_packs.starter import starter_text  # noqa: E402
+
+FEED = Path(__file__).resolve().parent / "fixtures" / "security-podcast.rss"
+EPISODE_42 = "https://securebyhabit.example.org/episodes/42-invoice-fraud"
+
+
+@pytest.mark.parametrize(
+    ("value", "minutes"),
+    [
+        ("45", 1),
+        ("60", 1),
+        ("61", 2),
+        ("1502", 26),
+        ("3600", 60),
+        (" 90 ", 2),
+        ("1502.5", 26),  # SS
+        ("24:05", 25),
+        ("7:30", 8),
+        ("00:59", 1),
+        ("75:00", 75),  # MM:SS
+        ("01:02:30", 63),
+        ("1:02:03", 63),
+        ("0:00:01", 1),
+        ("10:00:00", 600),  # HH:MM:SS
+        ("0", None),
+        ("00:00", None),
+        ("", None),
+        (None, None),
+        ("about an hour", None),
+        ("-5", None),
+        ("1:60", None),
+        ("1:60:00", None),
+        ("1:01:01:01", None),
+        ("1h02m", None),
+        ("12:", None),
+    ],
+)
+def test_itunes_duration_in_every_form_rounds_up_to_whole_minutes(value, minutes):
+    assert parse_duration(value) == minutes
+
+
+def test_read_feed_turns_episodes_into_https_links_and_reports_the_rest():
+    feed = read_feed(FEED)
+    assert feed.title == "Secure by Habit" and feed.link == "https://securebyhabit.example.org/"
+    assert feed.description.startswith("Twenty-minute conversations about the **small habits**")
+    assert [(e.title, e.url, e.minutes) for e in feed.episodes] == [
+        ("42: Invoice fraud & the urgent email", EPISODE_42, 26),
+        (
+            "41: Passkeys, explained without jargon",
+            "https://securebyhabit.example.org/episodes/41-passkeys",
+            25,
+        ),
+        ("40: MFA fatigue", "https://securebyhabit.example.org/episodes/40-mfa-fatigue", 63),
+        (
+            "Bonus: Live from the reporting desk",
+            "https://securebyhabit.example.org/episodes/bonus-reporting-desk",
+            8,
+        ),
+        # No page link: the audio file. A duration in no known form: no minutes.
+        ("38: Tailgating at the door", "https://media.example.com/sbh/sbh-0038.mp3", None),
+        ("37: Clean desk, clear screen", "https://securebyhabit.example.org/episodes/37-clean-desk", None),
+    ]
+    assert [i.format("feed.rss") for i in feed.issues] == [
+        "feed.rss: skipped: episode 5 '39: Shoulder surfing (from the old site)': only an http:// link "
+        "(http://old.securebyhabit.example.org/39); Sprout links must be https://",
+        "feed.rss: note: episode 6 '38: Tailgating at the door': itunes:duration '1:01:01:01' is not SS, MM:SS "
+        "or HH:MM:SS (or is over 600 minutes); added without minutes",
+        "feed.rss: skipped: episode 8: has no title",
+    ]
+
+
+def test_a_file_that_is_not_a_feed_is_a_problem(tmp_path):
+    (tmp_path / "notes.txt").write_text("just some notes", encoding="utf-8")
+    assert (
+        "no episodes" in read_feed(tmp_path / "notes.txt").message
+        or "not a feed" in read_feed(tmp_path / "notes.txt").message
+    )
+    assert "cannot read" in read_feed(tmp_path / "missing.xml").message
+
+
+@pytest.fixture
+def packs(tmp_path):
+    directory = tmp_path / "packs"
+    (directory / "starter").mkdir(parents=True)
+    (directory / "starter" / "pack.yaml").write_text(starter_text("starter"), encoding="utf-8")
+    shutil.copytree(BUNDLED_DIR / "security-basics", directory / "security-basics")
+    return directory
+
+
+def test_episodes_are_added_to_the_lessons_links_keeping_the_rest_of_the_file(packs):
+    file = packs / "starter" / "pack.yaml"
+    before = file.read_text(encoding="utf-8")
+    result = import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs, limit=3)
+    assert result.written and not result.problems and result.comments_kept and not result.created_lesson
+    assert [link["title"] for link in result.added] == [
+        "42: Invoice fraud & the urgent email",
+        "41: Passkeys, explained without jargon",
+        "40: MFA fatigue",
+    ]
+    after = file.read_text(encoding="utf-8")
+    # Only lines were added: every comment and every original line is still there, in order.
+    assert [line for line in after.splitlines() if line in before.splitlines()] == before.splitlines()
+    assert len(after.splitlines()) == len(before.splitlines()) + 3
+    lesson = load_pack(file).lesson("reading-list")
+    assert [(link.kind, link.url, link.minutes) for link in lesson.links][1:] == [
+        ("podcast", EPISODE_42, 26),
+        ("podcast", "https://securebyhabit.example.org/episodes/41-passkeys", 25),
+        ("podcast", "https://securebyhabit.example.org/episodes/40-mfa-fatigue", 63),
+    ]
+    assert not list(file.parent.glob(".*tmp")), "the temporary file was renamed into place"
+
+
+def test_running_again_adds_only_new_episodes(packs):
+    import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs, limit=2)
+    again = import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs)
+    assert [link["title"] for link in again.added] == [
+        "40: MFA fatigue",
+        "Bonus: Live from the reporting desk",
+        "38: Tailgating at the door",
+        "37: Clean desk, clear screen",
+    ]
+    assert [i.message for i in again.skipped].count("already linked in lesson 'reading-list'") == 2
+    third = import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs)
+    assert third.added == [] and not third.written
+    assert len(load_pack(packs / "starter" / "pack.yaml").lesson("reading-list").links) == 7
+
+
+def test_a_missing_lesson_is_created_as_a_resource_lesson_without_a_quiz(packs):
+    file = packs / "security-basics" / "pack.yaml"
+    before = file.read_text(encoding="utf-8")
+    result = import_rss(
+        FEED,
+        pack_id="security-basics",
+        lesson_id="listen",
+        packs_dir=packs,
+        limit=2,
+        lesson_title="Listen and learn",
+    )
+    assert result.created_lesson and result.written
+    pack = load_pack(file)
+    lesson = pack.lessons[-1]
+    assert (lesson.id, lesson.title, lesson.quiz) == ("listen", "Listen and learn", [])
+    assert "[Secure by Habit](https://securebyhabit.example.org/)" in lesson.body
+    assert [link.url for link in lesson.links][0] == EPISODE_42
+    assert file.read_text(encoding="utf-8").startswith(before.rstrip("\n")), (
+        "the existing lessons are untouched"
+    )
+
+
+def test_a_lesson_without_links_gets_them_above_its_quiz(packs):
+    file = packs / "security-basics" / "pack.yaml"
+    text = file.read_text(encoding="utf-8")
+    lesson_links = textwrap.dedent("""\
+        links:
+          - {kind: article, title: "CISA: Recognize and Report Phishing", url: "https://www.cisa.gov/secure-our-world/recognize-and-report-phishing"}
+          - {kind: article, title: "FTC: How to Recognize and Avoid Phishing Scams", url: "https://consumer.ftc.gov/articles/how-recognize-and-avoid-phishing-scams"}
+          - {kind: podcast, title: "Smashing Security (weekly security podcast)", url: "https://www.smashingsecurity.com/"}
+        """)
+    indented = textwrap.indent(lesson_links, "    ")
+    assert indented in text
+    file.write_text(text.replace(indented, "", 1), encoding="utf-8")
+    result = import_rss(FEED, pack_id="security-basics", lesson_id="spot-phishing", packs_dir=packs, limit=1)
+    assert result.written and result.comments_kept
+    lesson = load_pack(file).lesson("spot-phishing")
+    assert [link.url for link in lesson.links] == [EPISODE_42] and len(lesson.quiz) == 2
+    assert "    links:\n      - {kind: podcast, title: '42: Invoice fraud" in file.read_text(encoding="utf-8")
+
+
+def test_a_one_line_links_list_is_rewritten_whole_and_says_comments_may_be_lost(tmp_path):
+    text = textwrap.dedent("""\
+        # A comment that a re-write cannot keep
+        id: tiny
+        title: Tiny
+        description: A pack.
+        version: 1
+        schedule: {days: [mon], time: "09:00"}
+        lessons:
+          - id: one
+            title: One
+            minutes: 2
+            body: |
+              Hello.
+
+              Second paragraph.
+            links: [{kind: article, title: A, url: "https://example.org/a"}]
+        """)
+    result = add_episodes(text, read_feed(FEED), file=tmp_path / "pack.yaml", lesson_id="one", limit=1)
+    assert not result.problems and not result.comments_kept
+    assert "    body: |\n      Hello.\n\n      Second paragraph.\n" in result.text
+    assert 'schedule: {days: [mon], time: "09:00"}' in result.text
+
+
+def test_problems_stop_the_import(packs):
+    missing = import_rss(FEED, pack_id="nope", lesson_id="x", packs_dir=packs)
+    assert "no pack with id 'nope'" in str(missing.problems[0])
+    bad_lesson = import_rss(FEED, pack_id="starter", lesson_id="Not An Id", packs_dir=packs)
+    assert "is not a lesson id" in str(bad_lesson.problems[0]) and not bad_lesson.written
+    broken = packs / "starter" / "pack.yaml"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("minutes: 3 ", "minutes: 99 "), encoding="utf-8"
+    )
+    before = broken.read_text(encoding="utf-8")
+    invalid = import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs)
+    assert invalid.problems and not invalid.written and broken.read_text(encoding="utf-8") == before
+    assert "fix them before adding episodes" in str(invalid.problems[-1])
+
+
+def test_limit_must_be_positive(packs):
+    result = import_rss(FEED, pack_id="starter", lesson_id="reading-list", packs_dir=packs, limit=0)
+    assert "--limit must be 1 or more" in str(result.problems[0]) and not result.written

@@ -1,0 +1,107 @@
+"""Learners steer their own schedule, and an unanswered lesson gets one nudge — over signed HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.e2e.conftest import BERLIN, NEW_YORK
+
+
+def command(world, person, text):
+    before = len(world.emulator.ephemerals(person.user_id))
+    world.driver.command(person.user_id, "/learn", text)
+    return world.emulator.wait_for(lambda: world.emulator.ephemerals(person.user_id)[before:])[-1]["text"]
+
+
+def lessons(world, person):
+    return [m for m in world.emulator.dm_messages(person.user_id)
+            if m.get("blocks") and m["blocks"][0]["type"] == "header"]
+
+
+def run_days(world, clock, start: datetime, days: int, step=timedelta(hours=1)):
+    """Tick through the days: every hour, and exactly at each instant a lesson falls due."""
+    clock.set(start)
+    end = start + timedelta(days=days)
+    while clock() < end:
+        world.sprout.tick()
+        due = world.sprout.next_due(clock())
+        clock.set(min(clock() + step, due or end, end) if due and due > clock() else min(clock() + step, end))
+
+
+MONDAY = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def test_pause_keeps_the_place_and_resume_picks_it_up(world, clock):
+    command(world, BERLIN, "enroll security-basics")
+    run_days(world, clock, MONDAY, 1)
+    assert len(lessons(world, BERLIN)) == 1
+    reply = command(world, BERLIN, "pause 2 days")
+    assert "Paused until *Thu 03 Dec, 01:00* (Europe/Berlin)" in reply  # two days from Tue 01:00 local
+    run_days(world, clock, clock(), 2)
+    assert len(lessons(world, BERLIN)) == 1, "nothing while paused"
+    run_days(world, clock, clock(), 1)  # Thursday: the pause is over
+    titles = [m["blocks"][0]["text"]["text"] for m in lessons(world, BERLIN)]
+    assert len(titles) == 2 and titles[0] != titles[1], "the next lesson, not the one missed"
+
+    assert "until you resume" in command(world, BERLIN, "pause")
+    run_days(world, clock, clock(), 3)
+    assert len(lessons(world, BERLIN)) == 2
+    assert "Welcome back" in command(world, BERLIN, "resume")
+    run_days(world, clock, clock(), 4)
+    assert len(lessons(world, BERLIN)) >= 3
+
+
+def test_time_and_days_move_the_lessons(world, clock):
+    command(world, NEW_YORK, "enroll security-basics")
+    assert "07:15" in command(world, NEW_YORK, "time 07:15")
+    reply = command(world, NEW_YORK, "days tue,thu")
+    assert "tue, thu" in reply and "Tue 01 Dec, 07:15" in reply
+    run_days(world, clock, MONDAY, 7)
+    sent = [datetime.fromtimestamp(float(m["ts"]), UTC) for m in lessons(world, NEW_YORK)]
+    local = [t.astimezone(__import__("zoneinfo").ZoneInfo("America/New_York")) for t in sent]
+    assert [t.strftime("%a %H:%M") for t in local] == ["Tue 07:15", "Thu 07:15"]
+
+
+def test_bad_schedule_commands_explain_and_change_nothing(world):
+    command(world, BERLIN, "enroll security-basics")
+    assert "24-hour time" in command(world, BERLIN, "time 25:99")
+    assert "not a weekday" in command(world, BERLIN, "days funday")
+    assert "Say how long" in command(world, BERLIN, "pause forever and ever")
+    learner = world.sprout.store.learner(BERLIN.user_id)
+    assert (learner.delivery_time, learner.delivery_days, learner.paused_until) == (None, None, None)
+
+
+def test_one_reminder_then_after_three_missed_lessons_an_offer_to_pause(world, clock):
+    command(world, BERLIN, "enroll security-basics")
+    run_days(world, clock, MONDAY, 3)  # Mon, Tue, Wed lessons, none answered
+    messages = world.emulator.dm_messages(BERLIN.user_id)
+    reminders = [m for m in messages if "still waiting" in (m.get("text") or "")]
+    offers = [m for m in messages if any(b.get("block_id") == "pause-offer" for b in m.get("blocks") or [])]
+    assert len(lessons(world, BERLIN)) == 3
+    assert len(reminders) == 2 and all(m.get("thread_ts") for m in reminders), "one nudge each, in the thread"
+    assert len(offers) == 1, "the third miss brings an offer to pause instead of a third nudge"
+    run_days(world, clock, clock(), 2)  # Thu, Fri: still nothing answered → no more nagging
+    messages = world.emulator.dm_messages(BERLIN.user_id)
+    assert len([m for m in messages if "still waiting" in (m.get("text") or "")]) == 2
+    assert len([m for m in messages if "Pause for a week" in str(m.get("blocks"))]) == 1
+
+    world.driver.click(BERLIN.user_id, offers[0], action_id="pause_offer:7")
+    world.emulator.wait_for(lambda: "Paused until" in str(world.emulator.message(offers[0]["channel"],
+                                                                                 offers[0]["ts"])["blocks"]))
+    assert world.sprout.store.learner(BERLIN.user_id).paused_until is not None
+
+
+def test_slack_time_zone_is_used_when_the_roster_has_none_and_refreshed_daily(world, clock):
+    command(world, BERLIN, "enroll security-basics")
+    learner = world.sprout.store.learner(BERLIN.user_id)
+    assert learner.slack_timezone == "Europe/Berlin" and learner.timezone is None
+    world.emulator.add_user(BERLIN.user_id, name=BERLIN.name, tz="Asia/Tokyo")  # they moved
+    clock.set(MONDAY)
+    world.sprout.tick()
+    assert world.sprout.store.learner(BERLIN.user_id).slack_timezone == "Europe/Berlin", "not before a day"
+    clock.set(MONDAY + timedelta(days=1, hours=1))
+    world.sprout.tick()
+    assert world.sprout.store.learner(BERLIN.user_id).slack_timezone == "Asia/Tokyo"
+    calls = len(world.emulator.calls("users.info"))
+    world.sprout.tick()
+    assert len(world.emulator.calls("users.info")) == calls, "at most daily"
