@@ -41,7 +41,7 @@ class Settings:
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
-    senders: int = 8
+    senders: int = 4
     rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
     burst: int = 20
     reminder_after_hours: float = 4.0  # 0 turns reminders off
@@ -108,8 +108,8 @@ class Settings:
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
-            senders=integer("SPROUT_SENDERS", 8, 1, 64),
-            rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 100000),
+            senders=integer("SPROUT_SENDERS", 4, 1, 64),
+            rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000),
             burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
             reminder_after_hours=integer("REMINDER_AFTER_HOURS", 4, 0, 72),
             lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),

@@ -8,6 +8,7 @@ escaped before it reaches a ``mrkdwn`` text object.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
@@ -57,6 +58,7 @@ def _inline(text: str) -> str:
     return "".join(out)
 
 
+@lru_cache(maxsize=1024)
 def markdown_to_mrkdwn(markdown: str) -> str:
     """The Markdown authors write in packs, as Slack mrkdwn.
 

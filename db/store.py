@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, case, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.models import (
@@ -455,52 +455,59 @@ class Store:
             return [PlanningRow(*row) for row in conn.execute(stmt)]
 
     def queue_deliveries(self, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
-        """Insert deliveries and their outbox messages; a delivery a unique key already holds is skipped.
+        """Insert deliveries and their outbox messages in bulk; a delivery a unique key already holds is skipped.
 
         Returns the ids of the outbox messages created.
         """
-        outbox_ids: list[int] = []
         if not deliveries:
-            return outbox_ids
+            return []
+        outbox_ids: list[int] = []
         with self.engine.begin() as conn:
-            for new in deliveries:
-                delivery_id = conn.execute(
-                    self._insert(Delivery)
-                    .values(
-                        enrollment_id=new.enrollment_id,
-                        learner_id=new.learner_id,
-                        pack_id=new.pack_id,
-                        lesson_id=new.lesson_id,
-                        pack_version=new.pack_version,
-                        kind=new.kind,
-                        local_date=new.local_date,
-                        due_at=new.due_at,
-                        status="queued",
+            for start in range(0, len(deliveries), 1000):
+                chunk = deliveries[start : start + 1000]
+                inserted = conn.execute(
+                    self._insert(Delivery).on_conflict_do_nothing().returning(
+                        Delivery.id, Delivery.enrollment_id, Delivery.lesson_id
+                    ),
+                    [
+                        {
+                            "enrollment_id": new.enrollment_id,
+                            "learner_id": new.learner_id,
+                            "pack_id": new.pack_id,
+                            "lesson_id": new.lesson_id,
+                            "pack_version": new.pack_version,
+                            "kind": new.kind,
+                            "local_date": new.local_date,
+                            "due_at": new.due_at,
+                            "status": "queued",
+                        }
+                        for new in chunk
+                    ],
+                ).all()
+                by_key = {(row.enrollment_id, row.lesson_id): row.id for row in inserted}
+                messages = [
+                    {
+                        "kind": "lesson",
+                        "dedupe_key": f"lesson:{by_key[(new.enrollment_id, new.lesson_id)]}",
+                        "learner_id": new.learner_id,
+                        "delivery_id": by_key[(new.enrollment_id, new.lesson_id)],
+                        "channel": new.channel,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": now,
+                        "created_at": now,
+                    }
+                    for new in chunk
+                    if (new.enrollment_id, new.lesson_id) in by_key
+                ]
+                if messages:
+                    outbox_ids.extend(
+                        conn.execute(
+                            self._insert(OutboxMessage).on_conflict_do_nothing().returning(OutboxMessage.id),
+                            messages,
+                        ).scalars()
                     )
-                    .on_conflict_do_nothing()
-                    .returning(Delivery.id)
-                ).scalar()
-                if delivery_id is None:
-                    continue
-                outbox_id = conn.execute(
-                    self._insert(OutboxMessage)
-                    .values(
-                        kind="lesson",
-                        dedupe_key=f"lesson:{delivery_id}",
-                        learner_id=new.learner_id,
-                        delivery_id=delivery_id,
-                        channel=new.channel,
-                        status="pending",
-                        attempts=0,
-                        not_before=now,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(OutboxMessage.id)
-                ).scalar()
-                if outbox_id is not None:
-                    outbox_ids.append(outbox_id)
-        return outbox_ids
+        return sorted(outbox_ids)
 
     # -- outbox --------------------------------------------------------------------------
 
@@ -652,27 +659,40 @@ class Store:
             return bool(result.rowcount)
 
     def mark_sent(self, item: OutboxItem, *, channel: str, ts: str, now: datetime) -> None:
+        self.mark_sent_many([(item, channel, ts)], now=now)
+
+    def mark_sent_many(self, sent: Sequence[tuple[OutboxItem, str, str]], *, now: datetime) -> None:
+        """Record several sent messages in one transaction (executemany), with their lessons and DM channels."""
+        if not sent:
+            return
+        outbox = [{"b_oid": item.id, "b_channel": channel, "b_ts": ts} for item, channel, ts in sent]
+        lessons = [{"b_did": item.delivery_id, "b_channel": channel, "b_ts": ts} for item, channel, ts in sent
+                   if item.delivery_id is not None and item.kind == "lesson"]
+        dms = {item.learner_id: channel for item, channel, _ in sent
+               if item.learner_id is not None and channel.startswith("D")}
         with self.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == item.id)
-                .values(status="sent", sent_at=now, sent_channel=channel, sent_ts=ts, last_error=None,
-                        attempts=OutboxMessage.attempts + 1)
+                .where(OutboxMessage.id == bindparam("b_oid"))
+                .values(status="sent", sent_at=now, sent_channel=bindparam("b_channel"), sent_ts=bindparam("b_ts"),
+                        last_error=None, attempts=OutboxMessage.attempts + 1),
+                outbox,
             )
-            if item.delivery_id is not None and item.kind == "lesson":
+            if lessons:
                 conn.execute(
                     update(Delivery)
-                    .where(Delivery.id == item.delivery_id)
-                    .values(status="sent", sent_at=now, channel_id=channel, message_ts=ts, error=None)
+                    .where(Delivery.id == bindparam("b_did"))
+                    .values(status="sent", sent_at=now, channel_id=bindparam("b_channel"), message_ts=bindparam("b_ts"),
+                            error=None),
+                    lessons,
                 )
-            if item.learner_id is not None and channel.startswith("D"):
+            if dms:
                 conn.execute(
                     update(Learner)
-                    .where(
-                        Learner.id == item.learner_id,
-                        or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != channel),
-                    )
-                    .values(dm_channel_id=channel)
+                    .where(Learner.id == bindparam("b_lid"), or_(Learner.dm_channel_id.is_(None),
+                                                                Learner.dm_channel_id != bindparam("b_channel")))
+                    .values(dm_channel_id=bindparam("b_channel")),
+                    [{"b_lid": lid, "b_channel": channel} for lid, channel in dms.items()],
                 )
 
     def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime) -> None:
@@ -733,40 +753,49 @@ class Store:
     # -- lessons and what the learner did with them ---------------------------------------
 
     def delivery_state(self, delivery_id: int) -> DeliveryState | None:
+        return self.delivery_states([delivery_id]).get(delivery_id)
+
+    def delivery_states(self, delivery_ids: Iterable[int]) -> dict[int, DeliveryState]:
+        """Several delivered lessons with what each learner did with them, in three queries."""
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return {}
         with self.engine.connect() as conn:
-            delivery = conn.execute(
+            deliveries = conn.execute(
                 select(Delivery.__table__, Learner.slack_user_id, Learner.name)
                 .join(Learner, Learner.id == Delivery.learner_id)
-                .where(Delivery.id == delivery_id)
-            ).first()
-            if delivery is None:
-                return None
-            slack_user_id, name = delivery.slack_user_id, delivery.name
-            answers = tuple(
-                AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
-                for a in conn.execute(
-                    select(Answer.__table__).where(Answer.delivery_id == delivery_id).order_by(Answer.id)
+                .where(Delivery.id.in_(ids))
+            ).all()
+            answers: dict[int, list[AnswerView]] = {}
+            for a in conn.execute(select(Answer.__table__).where(Answer.delivery_id.in_(ids)).order_by(Answer.id)):
+                answers.setdefault(a.delivery_id, []).append(
+                    AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
                 )
+            feedback = {
+                f.delivery_id: f for f in conn.execute(select(Feedback.__table__).where(Feedback.delivery_id.in_(ids)))
+            }
+        states = {}
+        for d in deliveries:
+            f = feedback.get(d.id)
+            states[d.id] = DeliveryState(
+                id=d.id,
+                learner_id=d.learner_id,
+                slack_user_id=d.slack_user_id,
+                learner_name=d.name,
+                pack_id=d.pack_id,
+                lesson_id=d.lesson_id,
+                pack_version=d.pack_version,
+                kind=d.kind,
+                status=d.status,
+                due_at=d.due_at,
+                sent_at=d.sent_at,
+                channel_id=d.channel_id,
+                message_ts=d.message_ts,
+                answers=tuple(answers.get(d.id, ())),
+                rating=f.rating if f else None,
+                comment=f.comment if f else None,
             )
-            feedback = conn.execute(select(Feedback.__table__).where(Feedback.delivery_id == delivery_id)).first()
-        return DeliveryState(
-            id=delivery.id,
-            learner_id=delivery.learner_id,
-            slack_user_id=slack_user_id,
-            learner_name=name,
-            pack_id=delivery.pack_id,
-            lesson_id=delivery.lesson_id,
-            pack_version=delivery.pack_version,
-            kind=delivery.kind,
-            status=delivery.status,
-            due_at=delivery.due_at,
-            sent_at=delivery.sent_at,
-            channel_id=delivery.channel_id,
-            message_ts=delivery.message_ts,
-            answers=answers,
-            rating=feedback.rating if feedback else None,
-            comment=feedback.comment if feedback else None,
-        )
+        return states
 
     def record_answer(
         self,

@@ -2233,8 +2233,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8999)
     parser.add_argument("--bot-token", default="xoxb-sandbox")
     parser.add_argument("--demo-users", type=int, default=3, help="how many people to add to the workspace")
+    parser.add_argument("--rate-limit", type=int, metavar="PER_MINUTE",
+                        help="answer chat.postMessage above this workspace rate with 429 and Retry-After")
+    parser.add_argument("--rate-burst", type=int, default=10, help="messages allowed at once under --rate-limit")
+    parser.add_argument("--fail-share", type=float, default=0.0,
+                        help="share of chat.postMessage calls answered with HTTP 500 (before taking effect)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed for --fail-share")
     args = parser.parse_args(argv)
     emulator = SlackEmulator(bot_token=args.bot_token, host=args.host, port=args.port)
+    if args.rate_limit:
+        emulator.set_rate_limit("chat.postMessage", args.rate_limit, burst=args.rate_burst)
+    if args.fail_share:
+        emulator.set_failure_rate(args.fail_share, status=500, methods=["chat.postMessage"], seed=args.seed)
     for i in range(1, args.demo_users + 1):
         emulator.add_user(
             f"U0DEMO{i:04d}", name=f"learner{i}", real_name=f"Learner {i}", email=f"learner{i}@example.com"

@@ -1,0 +1,120 @@
+"""Shared pieces of the benchmarks: an emulator in its own process, a database, a roster."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TOKEN = "xoxb-benchmark"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def user_id(i: int) -> str:
+    return f"U0DEMO{i:04d}"  # the emulator's --demo-users ids, from 1
+
+
+@contextmanager
+def emulator_process(users: int, *extra: str):
+    """The Slack emulator in a process of its own, so its CPU is not Sprout's."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.emulator", "--port", str(port), "--bot-token", TOKEN,
+         "--demo-users", str(users), *extra],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/api/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the emulator did not start: {process.stderr.read()}") from None
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def database(url: str | None):
+    """A fresh SQLite file, or a fresh schema in the PostgreSQL database ``url`` names."""
+    if not url:
+        with tempfile.TemporaryDirectory(prefix="sprout-bench-") as folder:
+            yield f"sqlite:///{folder}/bench.db"
+        return
+    from sqlalchemy import create_engine, text
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        separator = "&" if "?" in url else "?"
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def enroll(database_url: str, learners: int, pack: str = "security-basics", tz: str = "UTC") -> None:
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.store import Store
+    from learning.roster import parse_roster
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    csv = "slack_user_id,name,timezone,packs\n" + "".join(
+        f"{user_id(i)},Learner {i},{tz},{pack}\n" for i in range(1, learners + 1)
+    )
+    Store(engine).import_roster(parse_roster(csv, known_packs={pack}).rows, datetime(2026, 11, 29, tzinfo=UTC))
+    engine.dispose()
+
+
+def sprout_env(database_url: str, api_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+    env.update({"DATABASE_URL": database_url, "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "bench",
+                "SLACK_API_URL": api_url, "REMINDER_AFTER_HOURS": "0", **extra})
+    return env
+
+
+def copies_per_learner(api_url: str, learners: int) -> dict[str, int]:
+    """How many Sprout lessons each learner holds, read back through the Web API as a person would see them."""
+    from slack_sdk import WebClient
+
+    client = WebClient(token=TOKEN, base_url=api_url)
+    counts = {}
+    for i in range(1, learners + 1):
+        channel = client.conversations_open(users=user_id(i))["channel"]["id"]
+        n = 0
+        cursor = None
+        while True:
+            page = client.conversations_history(channel=channel, limit=200, cursor=cursor, include_all_metadata=True)
+            n += sum(1 for m in page["messages"] if (m.get("metadata") or {}).get("event_type") == "sprout_delivery")
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        counts[user_id(i)] = n
+    return counts
