@@ -41,10 +41,11 @@ class Settings:
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
-    senders: int = 4
+    senders: int = 8  # sends in flight at once, over as many keep-alive connections
     rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
     burst: int = 20
     reminder_after_hours: float = 4.0  # 0 turns reminders off
+    https_proxy: str | None = None
     lease_seconds: int = 30
 
     @property
@@ -108,11 +109,12 @@ class Settings:
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
-            senders=integer("SPROUT_SENDERS", 4, 1, 64),
+            senders=integer("SPROUT_SENDERS", 8, 1, 64),
             rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000),
             burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
             reminder_after_hours=integer("REMINDER_AFTER_HOURS", 4, 0, 72),
             lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),
+            https_proxy=get("HTTPS_PROXY") or get("https_proxy"),
         )
 
 
@@ -206,7 +208,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
     from bot.http import wsgi_app
     from bot.listeners import Deps
-    from bot.messenger import SlackMessenger, delivery_client, interactive_client
+    from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.service import LearningService
     from bot.slack_app import build_app, profile_lookup
@@ -245,7 +247,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         log.warning("pack not loaded: %s", problem)
 
     client = interactive_client(token=token, base_url=api_url)
-    messenger = SlackMessenger(delivery_client(token=token, base_url=api_url))
+    messenger = SlackMessenger(token=token, base_url=api_url, connections=settings.senders,
+                               proxy=None if emulator is not None else settings.https_proxy)
     dispatcher = Dispatcher(
         store=store,
         sender=messenger,

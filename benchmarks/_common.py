@@ -100,8 +100,10 @@ def sprout_env(database_url: str, api_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def copies_per_learner(api_url: str, learners: int) -> dict[str, int]:
-    """How many Sprout lessons each learner holds, read back through the Web API as a person would see them."""
+def copies_per_learner(api_url: str, learners: int, stamps: list[float] | None = None) -> dict[str, int]:
+    """How many Sprout lessons each learner holds, read back through the Web API as a person would see them.
+
+    ``stamps`` collects the Slack timestamps of those messages (when the emulator received them)."""
     from slack_sdk import WebClient
 
     client = WebClient(token=TOKEN, base_url=api_url)
@@ -112,7 +114,10 @@ def copies_per_learner(api_url: str, learners: int) -> dict[str, int]:
         cursor = None
         while True:
             page = client.conversations_history(channel=channel, limit=200, cursor=cursor, include_all_metadata=True)
-            n += sum(1 for m in page["messages"] if (m.get("metadata") or {}).get("event_type") == "sprout_delivery")
+            ours = [m for m in page["messages"] if (m.get("metadata") or {}).get("event_type") == "sprout_delivery"]
+            n += len(ours)
+            if stamps is not None:
+                stamps.extend(float(m["ts"]) for m in ours)
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 break

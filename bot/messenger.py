@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from http.client import HTTPException
-from urllib.error import URLError
 
+import aiohttp
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -14,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.web.async_client import AsyncWebClient
 
 from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, SendError, SentMessage
 
@@ -66,12 +66,6 @@ def interactive_client(*, token: str, base_url: str, timeout: int = 30) -> WebCl
     )
 
 
-def delivery_client(*, token: str, base_url: str, timeout: int = 30) -> WebClient:
-    """For new messages: no automatic retries. A 429 pauses every sender (the dispatcher's bucket),
-    and a 5xx or dropped connection may mean the message arrived, which only the outbox can check."""
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[])
-
-
 def _retry_after(error: SlackApiError) -> float:
     headers = error.response.headers or {}
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -84,10 +78,37 @@ def _retry_after(error: SlackApiError) -> float:
 
 
 class SlackMessenger:
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
+    """New messages, over a pool of keep-alive connections (slack-sdk's AsyncWebClient on aiohttp).
 
-    def send(self, message: OutgoingMessage) -> SentMessage:
+    Its coroutines run on the dispatcher's event loop, so a fan-out reuses a handful of HTTPS
+    connections instead of opening (and TLS-handshaking) one per message. No automatic
+    retries here: a 429 pauses every sender (the dispatcher's bucket), and a 5xx or a dropped
+    connection may mean the message arrived, which only the outbox can check.
+    """
+
+    def __init__(
+        self, *, token: str, base_url: str, connections: int = 8, timeout: int = 30, proxy: str | None = None
+    ) -> None:
+        self.token, self.base_url, self.connections, self.timeout = token, base_url, connections, timeout
+        self.proxy = proxy
+        self._client: AsyncWebClient | None = None
+
+    def _get_client(self) -> AsyncWebClient:
+        # Created on first use, inside the loop that will drive it (aiohttp sessions belong to a loop).
+        if self._client is None:
+            # The proxy is passed in (read once from the settings): trust_env would make aiohttp
+            # scan the whole environment on every request, which dominated a fan-out's CPU.
+            session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.connections))
+            self._client = AsyncWebClient(token=self.token, base_url=self.base_url, session=session,
+                                          timeout=self.timeout, proxy=self.proxy, retry_handlers=[])
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._client.session is not None:
+            await self._client.session.close()
+        self._client = None
+
+    async def send(self, message: OutgoingMessage) -> SentMessage:
         kwargs = {
             "channel": message.channel,
             "text": message.text,
@@ -99,16 +120,16 @@ class SlackMessenger:
             kwargs["metadata"] = message.metadata
         if message.thread_ts:
             kwargs["thread_ts"] = message.thread_ts
-        response = self._call("chat_postMessage", **kwargs)
+        response = await self._call("chat_postMessage", **kwargs)
         return SentMessage(channel=response["channel"], ts=response["ts"])
 
-    def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
+    async def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
         if channel.startswith(("U", "W")):
-            opened = self._call("conversations_open", users=channel)
+            opened = await self._call("conversations_open", users=channel)
             channel = opened["channel"]["id"]
         cursor = None
         while True:
-            response = self._call(
+            response = await self._call(
                 "conversations_history",
                 channel=channel,
                 oldest=f"{since.timestamp():.6f}",
@@ -125,9 +146,9 @@ class SlackMessenger:
             if not cursor:
                 return None
 
-    def _call(self, method: str, **kwargs):
+    async def _call(self, method: str, **kwargs):
         try:
-            return getattr(self.client, method)(**kwargs)
+            return await getattr(self._get_client(), method)(**kwargs)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
@@ -137,5 +158,5 @@ class SlackMessenger:
                 raise SendError(f"http_{status}", ambiguous=True) from None
             reason = error or f"http_{status}"
             raise SendError(reason, permanent=reason in PERMANENT_ERRORS) from None
-        except (URLError, HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise SendError(f"connection: {exc.__class__.__name__}", ambiguous=True) from None

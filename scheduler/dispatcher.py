@@ -1,18 +1,23 @@
 """The dispatcher sends what the outbox holds: exactly once, paced to Slack's limits.
 
-Exactly once: a message is marked "sending" (with this dispatcher's id) before the call
-and "sent" after it. Each dispatcher keeps a heartbeat row alive while it runs. If a
-process dies in between, its heartbeat stops; after the lease the next dispatcher takes
-the message over and first looks for it in the channel's history — every message carries
-its outbox id in Slack message metadata — and only sends it if Slack does not have it.
+Exactly once: a message is marked "sending" (with this dispatcher's id) before the call and
+"sent" after it. Each dispatcher keeps a heartbeat row alive while it runs. If a process dies
+in between, its heartbeat stops; after the lease the next dispatcher takes the message over
+and first looks for it in the channel's history — every message carries its outbox id in
+Slack message metadata — and only sends it if Slack does not have it.
 
 Pacing: one token bucket for new messages across the workspace (Slack: several hundred a
 minute), a gentler one per channel (about one message a second), and a 429's Retry-After
 pauses every sender at once instead of each one finding out for itself.
+
+Sends run as coroutines on one event loop (a thread of the dispatcher's own), a bounded
+number at a time, over keep-alive connections; the database work stays on the calling
+thread (claims, rendering) and on a recorder thread (marking what was sent, in bulk).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -21,7 +26,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +46,22 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-_RENDER_FAILED = OutgoingMessage(channel="", text="")  # a marker: rendering this item raised
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    recovered: int = 0
+    rate_limited: int = 0  # 429s answered
+
+    def add(self, other: DispatchResult) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+        self.recovered += other.recovered
+        self.rate_limited += other.rate_limited
 
 
 class _Recorder:
@@ -84,24 +103,6 @@ class _Recorder:
         self._flush()
 
 
-@dataclass
-class DispatchResult:
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    recovered: int = 0
-    rate_limited: int = 0  # 429s answered
-
-    def add(self, other: DispatchResult) -> None:
-        self.sent += other.sent
-        self.retried += other.retried
-        self.failed += other.failed
-        self.cancelled += other.cancelled
-        self.recovered += other.recovered
-        self.rate_limited += other.rate_limited
-
-
 class ChannelPacer:
     """About one message a second per channel: a fan-out to many DMs is unaffected, a burst into one
     channel (announcements, prompts) is spread out instead of drawing 429s."""
@@ -111,14 +112,14 @@ class ChannelPacer:
         self._buckets: dict[str, TokenBucket] = {}
         self._lock = threading.Lock()
 
-    def acquire(self, channel: str, stop: threading.Event) -> bool:
+    def reserve(self, channel: str) -> float:
         with self._lock:
             bucket = self._buckets.get(channel)
             if bucket is None:
                 if len(self._buckets) > 50_000:
                     self._buckets.clear()  # idle buckets are full anyway; forgetting them changes nothing
                 bucket = self._buckets[channel] = TokenBucket(self.rate, self.burst)
-        return bucket.acquire(stop)
+        return bucket.reserve()
 
 
 class Dispatcher:
@@ -130,7 +131,7 @@ class Dispatcher:
         render: Renderer,
         clock: Clock,
         workers: int = 8,
-        batch_size: int = 200,
+        batch_size: int = 500,
         lease: timedelta = timedelta(seconds=30),
         max_attempts: int = 8,
         bucket: TokenBucket | None = None,
@@ -143,7 +144,7 @@ class Dispatcher:
         self.sender = sender
         self.render = render
         self.clock = clock
-        self.workers = workers
+        self.workers = workers  # sends in flight at once
         self.batch_size = batch_size
         self.lease = lease
         self.max_attempts = max_attempts
@@ -153,10 +154,16 @@ class Dispatcher:
         self.retry_base = retry_base  # seconds before the first retry; doubles each time, up to five minutes
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sprout-send")
         self._heartbeat_thread: threading.Thread | None = None
         self._dispatch_lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self._loop.run_forever, name="sprout-send", daemon=True)
+        self._loop_thread.start()
+        self._slots = self._on_loop(_make_semaphore(workers))
         self._beat()
+
+    def _on_loop(self, coroutine, timeout: float | None = None):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -182,9 +189,17 @@ class Dispatcher:
     def close(self) -> None:
         """Stop: messages not yet handed to Slack go back to the outbox; sends in flight finish."""
         self.stopping.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._dispatch_lock:  # a dispatch in progress finishes (releasing what it did not send)
+            pass
         if self._heartbeat_thread is not None:
             self._heartbeat_thread.join(timeout=5)
+        if self._loop.is_running():
+            try:
+                self._on_loop(self.sender.aclose(), timeout=10)
+            except Exception:
+                log.debug("closing the sender failed", exc_info=True)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(timeout=5)
         try:
             self.store.retire_worker(self.worker_id)
         except Exception:
@@ -196,6 +211,8 @@ class Dispatcher:
         """Send every message due now (or just ``ids``), until none is left that is due."""
         total = DispatchResult()
         with self._dispatch_lock if ids is None else nullcontext():
+            if self.stopping.is_set():
+                return total
             total.recovered = self.recover()
             while not self.stopping.is_set():
                 self._beat()
@@ -231,7 +248,7 @@ class Dispatcher:
             # Leases are wall-clock, message timestamps follow ``clock``: look back from the earlier.
             since = min(item.claimed_at or self.lease_clock(), self.clock()) - timedelta(days=2)
             try:
-                found = self.sender.find_sent(item.channel, outbox_id=item.id, since=since)
+                found = self._on_loop(self.sender.find_sent(item.channel, outbox_id=item.id, since=since))
             except SendError as exc:
                 log.warning("cannot check history for outbox %s: %s", item.id, exc.reason)
                 self.store.mark_retry(item, error=AMBIGUOUS + exc.reason, not_before=self.clock() + timedelta(seconds=30))
@@ -249,7 +266,7 @@ class Dispatcher:
     RENDER_CHUNK = 25
 
     def _send_batch(self, items: Sequence[OutboxItem]) -> DispatchResult:
-        """Render in small chunks on this thread while the pool sends; record sends in bulk."""
+        """Render in small chunks on this thread while the event loop sends; record sends in bulk."""
         total = DispatchResult()
         recorder = _Recorder(self.store, self.clock)
         futures = []
@@ -261,43 +278,53 @@ class Dispatcher:
                         self.store.release(item)
                     continue
                 try:
-                    messages = self.render(chunk)
-                except Exception:
+                    messages: list[OutgoingMessage | None | Exception] = list(self.render(chunk))
+                except Exception as exc:
                     log.exception("rendering outbox %s failed", [i.id for i in chunk])
-                    messages = [_RENDER_FAILED] * len(chunk)
+                    messages = [exc] * len(chunk)
                 for item, message in zip(chunk, messages, strict=True):
-                    try:
-                        futures.append(self._pool.submit(self._deliver, item, message, recorder))
-                    except RuntimeError:  # the pool was shut down by close(): give it back
-                        self.store.release(item)
+                    futures.append(
+                        asyncio.run_coroutine_threadsafe(self._deliver(item, message, recorder), self._loop)
+                    )
             for future in futures:
                 total.add(future.result())
         finally:
             recorder.close()
         return total
 
-    def _deliver(self, item: OutboxItem, message: OutgoingMessage | None, recorder: _Recorder) -> DispatchResult:
+    async def _deliver(
+        self, item: OutboxItem, message: OutgoingMessage | None | Exception, recorder: _Recorder
+    ) -> DispatchResult:
         result = DispatchResult()
-        if self.stopping.is_set():
-            self.store.release(item)
-            return result
-        try:
-            self._deliver_one(item, message, recorder, result)
-        except Exception:  # one broken message never stops the others
-            log.exception("outbox %s: unexpected error", item.id)
-            self.store.mark_retry(item, error="internal error", not_before=self.clock() + timedelta(minutes=5))
-            result.retried += 1
+        async with self._slots:
+            if self.stopping.is_set():
+                self.store.release(item)
+                return result
+            try:
+                if isinstance(message, Exception):
+                    raise message
+                await self._deliver_one(item, message, recorder, result)
+            except Exception:  # one broken message never stops the others
+                log.exception("outbox %s: unexpected error", item.id)
+                self.store.mark_retry(item, error="internal error", not_before=self.clock() + timedelta(minutes=5))
+                result.retried += 1
         return result
 
-    def _deliver_one(
+    async def _wait_for(self, reserve: Callable[[], float]) -> bool:
+        """Wait out a pacing reservation; False if the dispatcher is stopping."""
+        wait = reserve()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return not self.stopping.is_set()
+
+    async def _deliver_one(
         self, item: OutboxItem, message: OutgoingMessage | None, recorder: _Recorder, result: DispatchResult
     ) -> None:
-        if message is _RENDER_FAILED:
-            raise RuntimeError("render failed")
         if (item.last_error or "").startswith(AMBIGUOUS):
             # The last attempt may have reached Slack: look before sending again.
             try:
-                found = self.sender.find_sent(item.channel, outbox_id=item.id, since=self.clock() - timedelta(days=2))
+                found = await self.sender.find_sent(item.channel, outbox_id=item.id,
+                                                    since=self.clock() - timedelta(days=2))
             except SendError as exc:
                 self._failed_attempt(item, SendError(exc.reason, ambiguous=True, retry_after=exc.retry_after), result)
                 return
@@ -317,22 +344,21 @@ class Dispatcher:
             metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": item.id, "kind": item.kind}},
         )
         while True:
-            if self.bucket is not None and not self.bucket.acquire(self.stopping):
+            if self.bucket is not None and not await self._wait_for(self.bucket.reserve):
                 self.store.release(item)
                 return
-            if self.channel_pacer is not None and not self.channel_pacer.acquire(message.channel, self.stopping):
+            if self.channel_pacer is not None and not await self._wait_for(
+                lambda: self.channel_pacer.reserve(message.channel)
+            ):
                 self.store.release(item)
                 return
             try:
-                sent = self.sender.send(message)
+                sent = await self.sender.send(message)
             except SendError as exc:
                 if exc.retry_after is not None and not exc.permanent and self.bucket is not None:
                     # A 429: every sender waits out Retry-After, then this message goes again.
                     result.rate_limited += 1
                     self.bucket.pause(exc.retry_after)
-                    if self.stopping.is_set():
-                        self.store.release(item)
-                        return
                     continue
                 self._failed_attempt(item, exc, result)
                 return
@@ -355,3 +381,7 @@ class Dispatcher:
         error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
         self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=delay))
         result.retried += 1
+
+
+async def _make_semaphore(size: int) -> asyncio.Semaphore:
+    return asyncio.Semaphore(size)

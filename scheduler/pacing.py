@@ -35,6 +35,7 @@ class TokenBucket:
             return max(wait, self._paused_until - now)
 
     def acquire(self, stop: threading.Event | None = None) -> bool:
+        """Wait for a token on this thread (the asynchronous dispatcher uses ``reserve``)."""
         wait = self.reserve()
         if wait > 0:
             if stop is not None:

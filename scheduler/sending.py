@@ -43,8 +43,12 @@ class SendError(Exception):
 
 
 class Sender(Protocol):
-    def send(self, message: OutgoingMessage) -> SentMessage: ...
+    """Coroutines, run on the dispatcher's event loop: one loop drives every send of a fan-out."""
 
-    def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
+    async def send(self, message: OutgoingMessage) -> SentMessage: ...
+
+    async def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
         """The message carrying this outbox id in its metadata, if Slack has it."""
         ...
+
+    async def aclose(self) -> None: ...
