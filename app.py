@@ -37,6 +37,7 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///sprout.db"
+    database_url_explicit: bool = False  # DATABASE_URL was set (the sandbox otherwise uses a temporary file)
     content_packs_dir: Path = BUNDLED_PACKS
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
@@ -105,6 +106,7 @@ class Settings:
             slack_app_token=app_token,
             slack_api_url=api_url,
             database_url=database_url,
+            database_url_explicit=get("DATABASE_URL") is not None,
             content_packs_dir=packs_dir,
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
@@ -303,12 +305,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
 # -- commands -----------------------------------------------------------------------------------
 
 
-def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.http import HttpServer
-    from scheduler.runner import start_scheduler
-
-    sprout = build(settings)
-    host = args.host or ("127.0.0.1" if settings.uses_emulator else "0.0.0.0")
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def on_signal(signum, _frame) -> None:
@@ -317,6 +314,19 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    """The bot and its scheduler; without a token, the sandbox workspace in the browser."""
+    from bot.http import HttpServer
+    from scheduler.runner import start_scheduler
+
+    if settings.uses_emulator:
+        return run_sandbox(settings, args)
+    sprout = build(settings)
+    host = args.host or "0.0.0.0"
+    stop = _stop_on_signals()
     sprout.dispatcher.start_heartbeat()
     scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
                                 plan_every=args.interval, dispatch_every=2)
@@ -331,16 +341,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             print("Sprout is running in Socket Mode. Ctrl-C stops it.", flush=True)
         else:
             server = HttpServer(sprout.wsgi, host=host, port=args.port or settings.port).start()
-            if sprout.emulator is not None:
-                print(
-                    f"Sprout is running against the built-in Slack emulator at {sprout.emulator.api_url} "
-                    f"(no SLACK_BOT_TOKEN); Slack requests go to {server.url}/slack/events. "
-                    f"Listening on {host} only. Ctrl-C stops it.",
-                    flush=True,
-                )
-            else:
-                print(f"Sprout is listening on {server.url}/slack/events (health: /healthz). Ctrl-C stops it.",
-                      flush=True)
+            print(f"Sprout is listening on {server.url}/slack/events (health: /healthz). Ctrl-C stops it.",
+                  flush=True)
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)
@@ -349,6 +351,74 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         if server is not None:
             server.stop()
         sprout.close()
+    return 0
+
+
+def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
+    """No Slack token: the emulator, the real bot and database, a seeded workspace and the sandbox page.
+
+    Each start is a fresh workspace (the emulator keeps its messages in memory), in a temporary
+    SQLite file unless DATABASE_URL names a database.
+    """
+    import dataclasses
+    import tempfile
+
+    from bot.http import HttpServer, wsgi_app
+    from db.engine import ping
+    from learning.clock import SimulatedClock
+    from learning.roster import parse_roster
+    from sandbox.driver import SlackDriver
+    from sandbox.emulator import SlackEmulator
+    from sandbox.seed import PEOPLE, roster_csv
+    from sandbox.web import sandbox_app
+    from scheduler.runner import start_scheduler
+
+    host = args.host or "127.0.0.1"
+    port = args.port or settings.port
+    stop = _stop_on_signals()
+    clock = SimulatedClock(datetime.now(UTC), running=True)  # flows like time, jumps when asked
+    with tempfile.TemporaryDirectory(prefix="sprout-sandbox-") as folder:
+        if not settings.database_url_explicit:
+            settings = dataclasses.replace(settings, database_url=f"sqlite:///{folder}/sandbox.db")
+        emulator = SlackEmulator(bot_token=SANDBOX_TOKEN, clock=lambda: clock().timestamp())
+        for person in PEOPLE:
+            emulator.add_user(person.user_id, name=person.name, real_name=person.name, tz=person.tz,
+                              email=getattr(person, "email", None))
+        emulator.start()
+        sprout = build(settings, clock=clock, emulator=emulator)
+        routes: dict[str, Any] = {}
+        server = None
+        scheduler = None
+        driver = None
+        try:
+            if not sprout.store.learner(PEOPLE[0].user_id):
+                roster = parse_roster(roster_csv(), known_packs=sprout.catalog.ids())
+                sprout.store.import_roster(roster.rows, clock())
+            server = HttpServer(lambda environ, start: routes["app"](environ, start), host=host, port=port)
+            driver = SlackDriver(emulator=emulator, request_url=f"http://127.0.0.1:{server.port}/slack/events",
+                                 signing_secret=sprout.signing_secret)
+            page = sandbox_app(emulator=emulator, driver=driver, clock=clock, tick=sprout.tick,
+                               next_due=sprout.next_due, people=PEOPLE)
+            routes["app"] = wsgi_app(sprout.bolt, healthy=lambda: ping(sprout.engine), extra={"/sandbox": page})
+            server.start()
+            sprout.dispatcher.start_heartbeat()
+            scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
+                                        plan_every=args.interval, dispatch_every=2)
+            shown = "127.0.0.1" if host in ("127.0.0.1", "localhost", "0.0.0.0", "::") else host
+            where = "only on this computer" if host in ("127.0.0.1", "localhost", "::1") else (
+                f"on {host}, reachable from other computers")
+            print(f"Sprout sandbox: http://{shown}:{server.port}/sandbox (no SLACK_BOT_TOKEN, so a local workspace; "
+                  f"listening {where}; Ctrl-C stops it)", flush=True)
+            stop.wait()
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            if server is not None:
+                server.stop()
+            if driver is not None:
+                driver.close()
+            sprout.close()
+            emulator.stop()
     return 0
 
 
@@ -528,8 +598,10 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python app.py", description="Sprout: microlearning in Slack.")
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run the bot (HTTP or Socket Mode) and the scheduler")
-    run.add_argument("--host", help="address to listen on (default 0.0.0.0 with a token, 127.0.0.1 without)")
+    run = sub.add_parser("run", help="run the bot (HTTP or Socket Mode) and the scheduler; "
+                                     "without SLACK_BOT_TOKEN, the sandbox workspace in your browser")
+    run.add_argument("--host", help="address to listen on (default 0.0.0.0 with a token; without one, the "
+                                    "sandbox listens on 127.0.0.1 only unless told otherwise)")
     run.add_argument("--port", type=int, help="port (default: PORT or 3000)")
     run.add_argument("--interval", type=int, default=60, help="seconds between scheduler ticks (default 60)")
     run.set_defaults(func=cmd_run)
@@ -586,9 +658,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["run", *argv]  # `python app.py` is `python app.py run`
     args = parser().parse_args(argv)
-    if not getattr(args, "func", None):
-        args = parser().parse_args(["run", *(argv or [])])
     try:
         settings = load_settings(environ)
         return args.func(settings, args)

@@ -63,13 +63,19 @@ class HttpServer:
         """Stop accepting, finish the requests in hand, close idle keep-alive connections."""
         server = self._server
         server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
-        # waitress's loop runs while any socket is in its map, open keep-alive connections included.
         trigger = getattr(server, "trigger", None)
-        for channel in list(server._map.values()):
-            if channel is not trigger and channel is not server:
-                channel.close()
-        if trigger is not None:
-            trigger.pull_trigger()  # wake the loop now rather than at its next one-second timeout
-        server.close()
-        if self._thread is not None:
+
+        def close_everything() -> None:
+            # waitress's loop runs while any socket is in its map, keep-alive connections included;
+            # closing them on the loop's own thread avoids racing its select().
+            for channel in list(server._map.values()):
+                if channel is not trigger:
+                    channel.close()
+            if trigger is not None:
+                trigger.close()
+
+        if self._thread is not None and self._thread.is_alive() and trigger is not None:
+            trigger.pull_trigger(close_everything)
             self._thread.join(timeout=5)
+        else:
+            close_everything()

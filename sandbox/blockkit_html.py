@@ -26,14 +26,48 @@ LINK_SCHEMES = ("http", "https", "mailto")
 
 # A few shortcodes Slack people type; others pass through as ":name:".
 EMOJI = {
-    "+1": "👍", "-1": "👎", "bar_chart": "📊", "bell": "🔔", "blue_book": "📘", "book": "📖", "books": "📚",
-    "brain": "🧠", "bulb": "💡", "calendar": "📅", "chart_with_upwards_trend": "📈", "clapper": "🎬",
-    "clock3": "🕒", "email": "📧", "exclamation": "❗", "eyes": "👀", "fire": "🔥", "headphones": "🎧",
-    "heart": "❤️", "hourglass": "⌛", "lock": "🔒", "mag": "🔍", "memo": "📝", "muscle": "💪",
-    "page_facing_up": "📄", "point_right": "👉", "question": "❓", "rocket": "🚀", "seedling": "🌱",
-    "slightly_smiling_face": "🙂", "smile": "😄", "sparkles": "✨", "speech_balloon": "💬", "star": "⭐",
-    "tada": "🎉", "thumbsup": "👍", "thumbsdown": "👎", "trophy": "🏆", "warning": "⚠️", "wave": "👋",
-    "white_check_mark": "✅", "x": "❌",
+    "+1": "👍",
+    "-1": "👎",
+    "bar_chart": "📊",
+    "bell": "🔔",
+    "blue_book": "📘",
+    "book": "📖",
+    "books": "📚",
+    "brain": "🧠",
+    "bulb": "💡",
+    "calendar": "📅",
+    "chart_with_upwards_trend": "📈",
+    "clapper": "🎬",
+    "clock3": "🕒",
+    "email": "📧",
+    "exclamation": "❗",
+    "eyes": "👀",
+    "fire": "🔥",
+    "headphones": "🎧",
+    "heart": "❤️",
+    "hourglass": "⌛",
+    "lock": "🔒",
+    "mag": "🔍",
+    "memo": "📝",
+    "muscle": "💪",
+    "page_facing_up": "📄",
+    "point_right": "👉",
+    "question": "❓",
+    "rocket": "🚀",
+    "seedling": "🌱",
+    "slightly_smiling_face": "🙂",
+    "smile": "😄",
+    "sparkles": "✨",
+    "speech_balloon": "💬",
+    "star": "⭐",
+    "tada": "🎉",
+    "thumbsup": "👍",
+    "thumbsdown": "👎",
+    "trophy": "🏆",
+    "warning": "⚠️",
+    "wave": "👋",
+    "white_check_mark": "✅",
+    "x": "❌",
 }
 
 # Placeholders for fragments that are already HTML while the rest of a line is still text.
@@ -193,8 +227,22 @@ def _control(body: str, users: Mapping[str, str]) -> str:
     if url is None:
         return esc(label) if label else esc(f"<{decode_entities(body)}>")
     shown = label or (url[7:] if url.lower().startswith("mailto:") else url)
-    return (f'<a class="sk-link" href="{esc(url)}" title="{esc(url)}" target="_blank" '
-            f'rel="noopener noreferrer">{_emoji(esc(shown))}</a>')
+    return (
+        f'<a class="sk-link" href="{esc(url)}" title="{esc(url)}" target="_blank" '
+        f'rel="noopener noreferrer">{_emoji(esc(shown))}</a>'
+    )
+
+
+def _unicode_emoji(element: dict) -> str:
+    """A rich-text emoji: its code points ("1f331", "1f44d-1f3fd"), else a known shortcode, else ":name:"."""
+    points = str(element.get("unicode") or "")
+    try:
+        if points:
+            return "".join(chr(int(p, 16)) for p in points.split("-"))
+    except (ValueError, OverflowError):
+        pass
+    name = str(element.get("name") or "")
+    return EMOJI.get(name, f":{name}:")
 
 
 def _date_fallback(command: str) -> str:
@@ -264,7 +312,7 @@ class _Renderer:
         block_id = str(block.get("block_id", ""))
         draw = getattr(self, f"b_{kind}", None)
         inner = draw(block, block_id) if draw is not None and kind.isidentifier() else self.unsupported(kind)
-        return (f'<div class="sk-block sk-{esc(kind)}" data-block-id="{esc(block_id)}">{inner}</div>')
+        return f'<div class="sk-block sk-{esc(kind)}" data-block-id="{esc(block_id)}">{inner}</div>'
 
     @staticmethod
     def unsupported(kind: str) -> str:
@@ -283,9 +331,11 @@ class _Renderer:
             body += f'<div class="sk-text">{self.text(block["text"])}</div>'
         fields = block.get("fields")
         if isinstance(fields, list) and fields:
-            body += '<div class="sk-fields">' + "".join(
-                f'<div class="sk-field sk-text">{self.text(f)}</div>' for f in fields
-            ) + "</div>"
+            body += (
+                '<div class="sk-fields">'
+                + "".join(f'<div class="sk-field sk-text">{self.text(f)}</div>' for f in fields)
+                + "</div>"
+            )
         accessory = block.get("accessory")
         aside = ""
         if isinstance(accessory, dict):
@@ -309,7 +359,9 @@ class _Renderer:
 
     def b_actions(self, block: dict, block_id: str) -> str:
         elements = [e for e in block.get("elements") or [] if isinstance(e, dict)]
-        return ('<div class="sk-actions-row">' + "".join(self.element(e, block_id) for e in elements) + "</div>")
+        return (
+            '<div class="sk-actions-row">' + "".join(self.element(e, block_id) for e in elements) + "</div>"
+        )
 
     def b_input(self, block: dict, block_id: str) -> str:
         optional = bool(block.get("optional"))
@@ -323,8 +375,10 @@ class _Renderer:
         shown_error = f'<div class="sk-error" role="alert">{render_plain(error)}</div>' if error else ""
         classes = "sk-input-block" + (" sk-has-error" if error else "")
         dispatch = ' data-dispatch="1"' if block.get("dispatch_action") else ""
-        return (f'<div class="{classes}" data-input-block="{esc(block_id)}" data-optional="{int(optional)}"'
-                f'{dispatch}><label class="sk-label">{label}</label>{field}{shown_error}{hint}</div>')
+        return (
+            f'<div class="{classes}" data-input-block="{esc(block_id)}" data-optional="{int(optional)}"'
+            f'{dispatch}><label class="sk-label">{label}</label>{field}{shown_error}{hint}</div>'
+        )
 
     def b_rich_text(self, block: dict, block_id: str) -> str:
         return "".join(self.rich(e) for e in block.get("elements") or [] if isinstance(e, dict))
@@ -335,8 +389,14 @@ class _Renderer:
     def b_video(self, block: dict, block_id: str) -> str:
         title = _plain_value(block.get("title")) or "Video"
         url = safe_url(block.get("title_url") or block.get("video_url"))
-        shown = (f'<a class="sk-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer">'
-                 f'{render_plain(title)}</a>') if url else render_plain(title)
+        shown = (
+            (
+                f'<a class="sk-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer">'
+                f"{render_plain(title)}</a>"
+            )
+            if url
+            else render_plain(title)
+        )
         return f'<div class="sk-file">🎬 {shown}</div>'
 
     def b_file(self, block: dict, block_id: str) -> str:
@@ -356,7 +416,8 @@ class _Renderer:
             tag = "ol" if element.get("style") == "ordered" else "ul"
             items = "".join(
                 f"<li>{''.join(self.rich_inline(x) for x in item.get('elements') or [] if isinstance(x, dict))}</li>"
-                for item in element.get("elements") or [] if isinstance(item, dict)
+                for item in element.get("elements") or []
+                if isinstance(item, dict)
             )
             indent = element.get("indent") if isinstance(element.get("indent"), int) else 0
             return f'<{tag} class="sk-list sk-indent-{max(0, min(indent, 6))}">{items}</{tag}>'
@@ -369,8 +430,11 @@ class _Renderer:
         elif kind == "link":
             url = safe_url(element.get("url"))
             label = esc(element.get("text") or element.get("url") or "")
-            out = (f'<a class="sk-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{label}</a>'
-                   if url else label)
+            out = (
+                f'<a class="sk-link" href="{esc(url)}" target="_blank" rel="noopener noreferrer">{label}</a>'
+                if url
+                else label
+            )
         elif kind == "user":
             user_id = str(element.get("user_id", ""))
             out = f'<span class="sk-mention">@{esc(self.users.get(user_id, user_id))}</span>'
@@ -399,8 +463,10 @@ class _Renderer:
         return draw(element, block_id)
 
     def _data(self, element: dict, block_id: str, sk: str) -> str:
-        return (f'data-sk="{sk}" data-type="{esc(element.get("type", ""))}" '
-                f'data-action-id="{esc(element.get("action_id", ""))}" data-block-id="{esc(block_id)}"')
+        return (
+            f'data-sk="{sk}" data-type="{esc(element.get("type", ""))}" '
+            f'data-action-id="{esc(element.get("action_id", ""))}" data-block-id="{esc(block_id)}"'
+        )
 
     def _entered(self, element: dict, block_id: str) -> dict | None:
         values = self.state.get(block_id)
@@ -422,13 +488,17 @@ class _Renderer:
         label = render_plain(_plain_value(element.get("text")))
         url = safe_url(element.get("url"))
         if url:
-            return (f'<a class="{classes}" href="{esc(url)}" title="{esc(url)}" target="_blank" '
-                    f'rel="noopener noreferrer" {attrs}>{label}</a>')
+            return (
+                f'<a class="{classes}" href="{esc(url)}" title="{esc(url)}" target="_blank" '
+                f'rel="noopener noreferrer" {attrs}>{label}</a>'
+            )
         return f'<button type="button" class="{classes}" {attrs}>{label}</button>'
 
     def _options(self, element: dict) -> list[dict]:
         if isinstance(element.get("option_groups"), list):
-            return [o for g in element["option_groups"] if isinstance(g, dict) for o in g.get("options") or []]
+            return [
+                o for g in element["option_groups"] if isinstance(g, dict) for o in g.get("options") or []
+            ]
         return [o for o in element.get("options") or [] if isinstance(o, dict)]
 
     def _chosen(self, element: dict, block_id: str) -> set[str]:
@@ -447,7 +517,8 @@ class _Renderer:
         return "".join(
             f'<option value="{esc(o.get("value", ""))}"{" selected" if str(o.get("value")) in chosen else ""}>'
             f"{render_plain(_plain_value(o.get('text')))}</option>"
-            for o in options if isinstance(o, dict)
+            for o in options
+            if isinstance(o, dict)
         )
 
     def e_static_select(self, element: dict, block_id: str, *, multiple: bool = False) -> str:
@@ -459,12 +530,18 @@ class _Renderer:
         if isinstance(element.get("option_groups"), list):
             for group in element["option_groups"]:
                 if isinstance(group, dict):
-                    options += (f'<optgroup label="{esc(_plain_value(group.get("label")))}">'
-                                f'{self._option_tags(group.get("options") or [], chosen)}</optgroup>')
+                    options += (
+                        f'<optgroup label="{esc(_plain_value(group.get("label")))}">'
+                        f"{self._option_tags(group.get('options') or [], chosen)}</optgroup>"
+                    )
         else:
             options += self._option_tags(self._options(element), chosen)
-        extra = f' multiple aria-label="{esc(placeholder)}"' if multiple else f' aria-label="{esc(placeholder)}"'
-        return f'<select class="sk-select" {self._data(element, block_id, "select")}{extra}>{options}</select>'
+        extra = (
+            f' multiple aria-label="{esc(placeholder)}"' if multiple else f' aria-label="{esc(placeholder)}"'
+        )
+        return (
+            f'<select class="sk-select" {self._data(element, block_id, "select")}{extra}>{options}</select>'
+        )
 
     def e_multi_static_select(self, element: dict, block_id: str) -> str:
         return self.e_static_select(element, block_id, multiple=True)
@@ -474,9 +551,13 @@ class _Renderer:
     def e_users_select(self, element: dict, block_id: str) -> str:
         entered = self._entered(element, block_id)
         picked = (entered or {}).get("selected_user") if entered else element.get("initial_user")
-        options = [{"value": uid, "text": {"type": "plain_text", "text": name}} for uid, name in self.users.items()]
+        options = [
+            {"value": uid, "text": {"type": "plain_text", "text": name}} for uid, name in self.users.items()
+        ]
         placeholder = _plain_value(element.get("placeholder")) or "Select a person"
-        tags = f'<option value="">{render_plain(placeholder)}</option>' + self._option_tags(options, {str(picked)})
+        tags = f'<option value="">{render_plain(placeholder)}</option>' + self._option_tags(
+            options, {str(picked)}
+        )
         return f'<select class="sk-select" {self._data(element, block_id, "select")}>{tags}</select>'
 
     def e_overflow(self, element: dict, block_id: str) -> str:
@@ -486,12 +567,16 @@ class _Renderer:
             url = safe_url(option.get("url"))
             data = self._data(element, block_id, "option") + f' data-value="{esc(option.get("value", ""))}"'
             if url:
-                items.append(f'<a class="sk-menu-item" href="{esc(url)}" target="_blank" '
-                             f'rel="noopener noreferrer" {data}>{label}</a>')
+                items.append(
+                    f'<a class="sk-menu-item" href="{esc(url)}" target="_blank" '
+                    f'rel="noopener noreferrer" {data}>{label}</a>'
+                )
             else:
                 items.append(f'<button type="button" class="sk-menu-item" {data}>{label}</button>')
-        return ('<details class="sk-overflow"><summary class="sk-btn sk-overflow-btn" aria-label="More actions">'
-                f'⋯</summary><div class="sk-menu">{"".join(items)}</div></details>')
+        return (
+            '<details class="sk-overflow"><summary class="sk-btn sk-overflow-btn" aria-label="More actions">'
+            f'⋯</summary><div class="sk-menu">{"".join(items)}</div></details>'
+        )
 
     def _choices(self, element: dict, block_id: str, kind: str) -> str:
         chosen = self._chosen(element, block_id)
@@ -499,12 +584,15 @@ class _Renderer:
         items = []
         for option in self._options(element):
             value = str(option.get("value", ""))
-            description = (f'<span class="sk-choice-desc">{self.text(option["description"])}</span>'
-                           if option.get("description") else "")
+            description = (
+                f'<span class="sk-choice-desc">{self.text(option["description"])}</span>'
+                if option.get("description")
+                else ""
+            )
             items.append(
                 f'<label class="sk-choice"><input type="{kind}" name="{name}" value="{esc(value)}"'
                 f'{" checked" if value in chosen else ""}><span class="sk-choice-text">'
-                f'{self.text(option.get("text"))}{description}</span></label>'
+                f"{self.text(option.get('text'))}{description}</span></label>"
             )
         sk = "checkboxes" if kind == "checkbox" else "radio"
         return f'<div class="sk-choices" {self._data(element, block_id, sk)}>{"".join(items)}</div>'
@@ -541,7 +629,8 @@ class _Renderer:
         if element.get("multiline"):
             return f'<textarea class="sk-field-input sk-textarea" rows="4" {attrs}>{esc(value)}</textarea>'
         kind = {"email_text_input": "email", "url_text_input": "url", "number_input": "number"}.get(
-            str(element.get("type")), "text")
+            str(element.get("type")), "text"
+        )
         return f'<input type="{kind}" class="sk-field-input" {attrs} value="{esc(value)}">'
 
     e_email_text_input = e_plain_text_input
@@ -554,11 +643,15 @@ class _Renderer:
     def image(self, url: Any, alt: Any, css: str) -> str:
         alt_text = str(alt or "")
         link = safe_url(url)
-        if link and urlsplit(link).scheme in ("http", "https") and (
-            self.any_image or _origin(link) in self.image_origins
+        if (
+            link
+            and urlsplit(link).scheme in ("http", "https")
+            and (self.any_image or _origin(link) in self.image_origins)
         ):
-            return (f'<img class="{css}" src="{esc(link)}" alt="{esc(alt_text)}" loading="lazy" '
-                    f'referrerpolicy="no-referrer">')
+            return (
+                f'<img class="{css}" src="{esc(link)}" alt="{esc(alt_text)}" loading="lazy" '
+                f'referrerpolicy="no-referrer">'
+            )
         # The page loads nothing from the internet: show where the image would come from instead.
         where = f' title="{esc(link)}"' if link else ""
         return f'<span class="{css} sk-img-placeholder" role="img" aria-label="{esc(alt_text)}"{where}>🖼 {esc(alt_text)}</span>'
@@ -574,7 +667,9 @@ def render_blocks(
 ) -> str:
     """Blocks as HTML. ``state`` (a view's ``state.values``) fills inputs with what was entered,
     ``errors`` (``block_id`` → message, from ``response_action: errors``) shows under the inputs."""
-    return _Renderer(users=users or {}, state=state, errors=errors, image_origins=image_origins).blocks(blocks)
+    return _Renderer(users=users or {}, state=state, errors=errors, image_origins=image_origins).blocks(
+        blocks
+    )
 
 
 def render_message(
@@ -603,10 +698,15 @@ def _attachment(attachment: dict, renderer: _Renderer) -> str:
         parts.append(f'<div class="sk-text">{render_mrkdwn(attachment["text"], users=renderer.users)}</div>')
     fields = [f for f in attachment.get("fields") or [] if isinstance(f, dict)]
     if fields:
-        parts.append('<div class="sk-fields">' + "".join(
-            f'<div class="sk-field"><div class="sk-field-title">{render_plain(f.get("title", ""))}</div>'
-            f'<div class="sk-text">{render_mrkdwn(f.get("value", ""), users=renderer.users)}</div></div>'
-            for f in fields) + "</div>")
+        parts.append(
+            '<div class="sk-fields">'
+            + "".join(
+                f'<div class="sk-field"><div class="sk-field-title">{render_plain(f.get("title", ""))}</div>'
+                f'<div class="sk-text">{render_mrkdwn(f.get("value", ""), users=renderer.users)}</div></div>'
+                for f in fields
+            )
+            + "</div>"
+        )
     if isinstance(attachment.get("blocks"), list):
         parts.append(renderer.blocks(attachment["blocks"]))
     return f'<div class="sk-attachment sk-att-{tone}">{"".join(parts)}</div>'
@@ -621,7 +721,9 @@ def render_view(
 ) -> str:
     """A Home tab, or a modal with its title bar and buttons; inputs show the view's entered state."""
     state = (view.get("state") or {}).get("values") if isinstance(view.get("state"), dict) else None
-    body = render_blocks(view.get("blocks"), users=users, state=state, errors=errors, image_origins=image_origins)
+    body = render_blocks(
+        view.get("blocks"), users=users, state=state, errors=errors, image_origins=image_origins
+    )
     view_id = esc(view.get("id", ""))
     if view.get("type") != "modal":
         return f'<div class="sk-view sk-home" data-view-id="{view_id}">{body}</div>'
@@ -630,14 +732,21 @@ def render_view(
     submit = view.get("submit")
     buttons = f'<button type="button" class="sk-btn" data-sk="close">{close}</button>'
     if submit:
-        buttons += (f'<button type="button" class="sk-btn sk-primary" data-sk="submit">'
-                    f"{render_plain(_plain_value(submit))}</button>")
-    back = ('<button type="button" class="sk-modal-back" data-sk="close" aria-label="Back">‹</button>'
-            if view.get("previous_view_id") else "")
-    return (f'<div class="sk-modal" role="dialog" aria-modal="true" aria-label="{esc(_plain_value(view.get("title")))}"'
-            f' data-view-id="{view_id}"><div class="sk-modal-head">{back}<div class="sk-modal-title">{title}</div>'
-            f'<button type="button" class="sk-modal-x" data-sk="close" aria-label="Close">×</button></div>'
-            f'<div class="sk-modal-body">{body}</div><div class="sk-modal-foot">{buttons}</div></div>')
+        buttons += (
+            f'<button type="button" class="sk-btn sk-primary" data-sk="submit">'
+            f"{render_plain(_plain_value(submit))}</button>"
+        )
+    back = (
+        '<button type="button" class="sk-modal-back" data-sk="close" aria-label="Back">‹</button>'
+        if view.get("previous_view_id")
+        else ""
+    )
+    return (
+        f'<div class="sk-modal" role="dialog" aria-modal="true" aria-label="{esc(_plain_value(view.get("title")))}"'
+        f' data-view-id="{view_id}"><div class="sk-modal-head">{back}<div class="sk-modal-title">{title}</div>'
+        f'<button type="button" class="sk-modal-x" data-sk="close" aria-label="Close">×</button></div>'
+        f'<div class="sk-modal-body">{body}</div><div class="sk-modal-foot">{buttons}</div></div>'
+    )
 
 
 def surface_attr(surface: Mapping[str, Any]) -> str:

@@ -12,7 +12,16 @@ from dataclasses import dataclass
 
 from sandbox.workspace import Person
 
-ROSTER_COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "team", "timezone", "packs")
+ROSTER_COLUMNS = (
+    "slack_user_id",
+    "name",
+    "email",
+    "role",
+    "manager_slack_user_id",
+    "team",
+    "timezone",
+    "packs",
+)
 
 
 @dataclass(frozen=True)
@@ -37,20 +46,69 @@ class SandboxPerson:
 MANAGER_ID = "U0SBMAYA"
 
 PEOPLE: tuple[SandboxPerson, ...] = (
-    SandboxPerson("U0SBANA", "Ana Souza", "Europe/Berlin", "learner", "ana@example.com", "Platform",
-                  MANAGER_ID, ("security-basics",)),
-    SandboxPerson("U0SBBILAL", "Bilal Khan", "Asia/Kolkata", "learner", "bilal@example.com", "Platform",
-                  MANAGER_ID, ("security-basics", "data-privacy-basics")),
-    SandboxPerson("U0SBCHEN", "Chen Wei", "America/New_York", "learner", "chen@example.com", "Support",
-                  MANAGER_ID, ("onboarding-essentials",)),
-    SandboxPerson("U0SBDANA", "Dana Okafor", "Australia/Sydney", "learner", "dana@example.com", "Support",
-                  MANAGER_ID, ("feedback-essentials",)),
-    SandboxPerson("U0SBLUCAS", "Lucas Pereira", "America/Sao_Paulo", "learner", "lucas@example.com", "Platform",
-                  MANAGER_ID, ("data-privacy-basics", "onboarding-essentials")),
-    SandboxPerson(MANAGER_ID, "Maya Lindqvist", "Europe/London", "manager", "maya@example.com", "Platform",
-                  None, ("feedback-essentials",)),
-    SandboxPerson("U0SBFELIX", "Felix Moreau", "Europe/Paris", "facilitator", "felix@example.com", "People",
-                  None, ()),
+    SandboxPerson(
+        "U0SBANA",
+        "Ana Souza",
+        "Europe/Berlin",
+        "learner",
+        "ana@example.com",
+        "Platform",
+        MANAGER_ID,
+        ("security-basics",),
+    ),
+    SandboxPerson(
+        "U0SBBILAL",
+        "Bilal Khan",
+        "Asia/Kolkata",
+        "learner",
+        "bilal@example.com",
+        "Platform",
+        MANAGER_ID,
+        ("security-basics", "data-privacy-basics"),
+    ),
+    SandboxPerson(
+        "U0SBCHEN",
+        "Chen Wei",
+        "America/New_York",
+        "learner",
+        "chen@example.com",
+        "Support",
+        MANAGER_ID,
+        ("onboarding-essentials",),
+    ),
+    SandboxPerson(
+        "U0SBDANA",
+        "Dana Okafor",
+        "Australia/Sydney",
+        "learner",
+        "dana@example.com",
+        "Support",
+        MANAGER_ID,
+        ("feedback-essentials",),
+    ),
+    SandboxPerson(
+        "U0SBLUCAS",
+        "Lucas Pereira",
+        "America/Sao_Paulo",
+        "learner",
+        "lucas@example.com",
+        "Platform",
+        MANAGER_ID,
+        ("data-privacy-basics", "onboarding-essentials"),
+    ),
+    SandboxPerson(
+        MANAGER_ID,
+        "Maya Lindqvist",
+        "Europe/London",
+        "manager",
+        "maya@example.com",
+        "Platform",
+        None,
+        ("feedback-essentials",),
+    ),
+    SandboxPerson(
+        "U0SBFELIX", "Felix Moreau", "Europe/Paris", "facilitator", "felix@example.com", "People", None, ()
+    ),
 )
 
 
@@ -64,6 +122,16 @@ def roster_csv(entries: tuple[SandboxPerson, ...] | list[SandboxPerson] = PEOPLE
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ROSTER_COLUMNS)
     for p in entries:
-        writer.writerow([p.user_id, p.name, p.email or "", p.role, p.manager_id or "", p.team or "", p.tz,
-                         ";".join(p.packs)])
+        writer.writerow(
+            [
+                p.user_id,
+                p.name,
+                p.email or "",
+                p.role,
+                p.manager_id or "",
+                p.team or "",
+                p.tz,
+                ";".join(p.packs),
+            ]
+        )
     return out.getvalue()

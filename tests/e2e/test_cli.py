@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -117,21 +118,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_run_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
+@pytest.mark.parametrize("command", [[], ["run"]], ids=["app.py", "app.py run"])
+def test_without_a_token_the_sandbox_serves_health_and_stops_cleanly_on_sigterm(tmp_path, command):
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}", "PORT": str(port)}
+    env = {**os.environ, "PORT": str(port)}
     env.pop("SLACK_BOT_TOKEN", None)
-    process = subprocess.Popen([sys.executable, "app.py", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    env.pop("DATABASE_URL", None)
+    process = subprocess.Popen([sys.executable, "app.py", *command], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     try:
         banner = process.stdout.readline()
-        assert "built-in Slack emulator" in banner and "127.0.0.1" in banner
+        assert banner.startswith(f"Sprout sandbox: http://127.0.0.1:{port}/sandbox "), banner
+        assert "only on this computer" in banner
         deadline = time.monotonic() + 20
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
                     assert response.status == 200 and b'"ok": true' in response.read()
-                    break
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox", timeout=5) as response:
+                    assert response.status == 200 and b"Sprout" in response.read()
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/api/state", timeout=5) as response:
+                    assert len(json.loads(response.read())["people"]) >= 5, "the workspace was seeded"
+                break
             except OSError:
                 if time.monotonic() > deadline:
                     raise

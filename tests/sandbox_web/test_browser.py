@@ -1,0 +1,152 @@
+"""The sandbox page in a real browser: a lesson arrives, is answered, rated and commented on, as in Slack.
+
+Runs headless Chromium from the system (Debian's ``chromium`` package) through Playwright for Python;
+no browser is ever downloaded. Screenshots go to the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox_web.conftest import BY_NAME
+
+try:
+    from playwright.sync_api import expect, sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+NASTY = "<script>alert(1)</script> <!channel>"
+
+pytestmark = pytest.mark.skipif(
+    sync_playwright is None or not Path(CHROMIUM).exists(),
+    reason="the browser test needs Chromium at /usr/bin/chromium (apt-get install chromium) "
+    "and Playwright for Python (pip install playwright)",
+)
+
+
+@pytest.fixture
+def browser_page(sandbox, tmp_path):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(10_000)
+        seen = {"dialogs": [], "errors": [], "requests": []}
+        page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
+        page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+        page.on("console", lambda message: message.type == "error" and seen["errors"].append(message.text))
+        page.on("request", lambda request: seen["requests"].append(request.url))
+        try:
+            yield page, seen
+        finally:
+            browser.close()
+
+
+def correct_answer(sandbox, lesson_message) -> tuple[int, str]:
+    button = next(
+        e
+        for b in lesson_message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("answer:")
+    )
+    value = json.loads(button["value"])
+    state = sandbox.sprout.store.delivery_state(value["d"])
+    question = sandbox.sprout.catalog.lesson(state.pack_id, state.lesson_id).question(value["q"])
+    return question.correct_index, question.explain
+
+
+def test_a_lesson_in_the_browser_from_delivery_to_comment(sandbox, browser_page, tmp_path):
+    page, seen = browser_page
+    dana, felix = BY_NAME["Dana"], BY_NAME["Felix"]
+    page.goto(sandbox.url)
+    people = page.locator("#people .person")
+    expect(people).to_have_count(7)
+    expect(page.locator("#people")).to_contain_text("Australia/Sydney")
+    expect(page.locator("#people")).to_contain_text("facilitator · People")
+
+    page.locator(f'#people .person[data-user-id="{dana.user_id}"]').click()
+    expect(page.locator("#conv-who")).to_contain_text("Dana Okafor")
+    page.get_by_role("button", name="Jump to the next delivery").click()
+    lesson = page.locator("article.msg").filter(has=page.locator(".sk-header"))
+    expect(lesson.locator(".sk-header-text")).to_contain_text("Situation-Behavior-Impact")
+    expect(lesson.locator(".msg-time")).to_have_text("10:00 AM")  # Dana's own morning, in Sydney
+    expect(page.locator("#clock-now")).to_contain_text("Sun 29 Nov 2026, 23:00 UTC")
+    page.screenshot(path=str(tmp_path / "1-lesson.png"))
+    lesson.locator(".sk-header").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "1-lesson-top.png"))
+
+    # The right answer, then the explanation.
+    message = next(
+        m for m in sandbox.emulator.dm_messages(dana.user_id) if m["blocks"][0]["type"] == "header"
+    )
+    right, explain = correct_answer(sandbox, message)
+    lesson.locator(f'button[data-action-id="answer:{right}"]').click()
+    expect(lesson).to_contain_text("✅ Right")
+    expect(lesson.locator(".sk-context").filter(has_text="💡")).to_contain_text(explain[:60])
+    page.screenshot(path=str(tmp_path / "2-explanation.png"))
+
+    # The second question (any answer), then the rating.
+    lesson.locator('button[data-action-id^="answer:"]').first.click()
+    expect(lesson).to_contain_text("How useful was this lesson?")
+    lesson.locator('button[data-action-id="rate:4"]').click()
+    expect(lesson).to_contain_text("you rated this lesson 4/5")
+
+    # The comment modal: a blank comment is refused by Sprout next to the input, then the real one.
+    lesson.get_by_role("button", name="Add a comment").click()
+    modal = page.locator("#overlay .sk-modal")
+    expect(modal.locator(".sk-modal-title")).to_have_text("Your comment")
+    modal.locator("textarea").fill("   ")
+    modal.get_by_role("button", name="Send").click()
+    expect(modal.locator(".sk-error")).to_have_text("Write a comment, or press Cancel.")
+    page.screenshot(path=str(tmp_path / "3-modal-error.png"))
+    expect(modal.locator("textarea")).to_have_value("   ")
+    modal.locator("textarea").fill(NASTY)
+    modal.get_by_role("button", name="Send").click()
+    expect(modal.locator(".sk-modal-title")).to_have_text("Thank you")
+    expect(modal.locator(".sk-quote")).to_have_text(NASTY)
+    page.screenshot(path=str(tmp_path / "4-thanks.png"))
+    modal.get_by_role("button", name="Done").click()
+    expect(page.locator("#overlay")).to_be_hidden()
+    commented = lesson.locator('[data-block-id="commented"]')
+    expect(commented).to_contain_text(NASTY)
+    assert commented.locator(".sk-broadcast").count() == 0
+    page.screenshot(path=str(tmp_path / "5-commented.png"))
+
+    # Someone else, and a slash command from the box at the bottom.
+    page.locator(f'#people .person[data-user-id="{felix.user_id}"]').click()
+    expect(page.locator("#conv-who")).to_contain_text("Felix Moreau")
+    page.locator("#command").fill("/learn packs")
+    page.locator("#command").press("Enter")
+    reply = page.locator("article.msg-ephemeral")
+    expect(reply.locator(".msg-note")).to_contain_text("Only visible to you")
+    expect(reply).to_contain_text("data-privacy-basics")
+    expect(page.locator("#command")).to_have_value("")
+    page.screenshot(path=str(tmp_path / "6-command.png"))
+
+    # The Home tab is what Sprout publishes when the tab is opened.
+    page.get_by_role("tab", name="Home").click()
+    expect(page.locator("#home .sk-home")).to_contain_text("Hi Felix Moreau!")
+    page.screenshot(path=str(tmp_path / "7-home.png"))
+
+    assert seen["dialogs"] == [], "nothing a person typed ran as script"
+    assert seen["errors"] == []
+    assert page.evaluate("document.scripts.length") == 1
+    origin = sandbox.url.rsplit("/sandbox", 1)[0]
+    assert all(url.startswith(origin) or url.startswith("data:") for url in seen["requests"]), seen[
+        "requests"
+    ]
