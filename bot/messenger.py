@@ -109,6 +109,8 @@ class SlackMessenger:
         self._client = None
 
     async def send(self, message: OutgoingMessage) -> SentMessage:
+        if message.file is not None:
+            return await self._share_file(message)
         kwargs = {
             "channel": message.channel,
             "text": message.text,
@@ -122,6 +124,34 @@ class SlackMessenger:
             kwargs["thread_ts"] = message.thread_ts
         response = await self._call("chat_postMessage", **kwargs)
         return SentMessage(channel=response["channel"], ts=response["ts"])
+
+    async def _share_file(self, message: OutgoingMessage) -> SentMessage:
+        """files.getUploadURLExternal, the upload, files.completeUploadExternal (slack-sdk's files_upload_v2).
+
+        A file share cannot carry message metadata, so a crash between the upload and its record
+        can repeat a file (never a lesson); the outbox records it as soon as Slack answers.
+        """
+        channel = message.channel
+        if channel.startswith(("U", "W")):
+            channel = (await self._call("conversations_open", users=channel))["channel"]["id"]
+        attachment = message.file
+        response = await self._call(
+            "files_upload_v2",
+            channel=channel,
+            content=attachment.content,
+            filename=attachment.filename,
+            title=attachment.title,
+            alt_txt=attachment.alt_text or None,
+            initial_comment=message.text or None,
+            thread_ts=message.thread_ts,
+        )
+        files = response.get("files") or [response.get("file") or {}]
+        shares = (files[0].get("shares") or {}) if files else {}
+        for scope in ("private", "public"):
+            for ts_list in (shares.get(scope) or {}).values():
+                if ts_list:
+                    return SentMessage(channel=channel, ts=ts_list[0].get("ts", ""))
+        return SentMessage(channel=channel, ts="")
 
     async def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
         if channel.startswith(("U", "W")):

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -31,6 +32,7 @@ NAMING = {
 }
 
 ROLES = ("learner", "manager", "facilitator", "admin")
+FEEDBACK_REASONS = ("too_easy", "too_hard", "not_relevant", "inaccurate")
 
 
 class Base(DeclarativeBase):
@@ -58,6 +60,9 @@ class Learner(Base):
     delivery_days: Mapped[str | None] = mapped_column(String(40))  # "mon,wed,fri", overrides the pack's
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest_day: Mapped[str | None] = mapped_column(String(3))  # managers: "mon".."sun"; default Monday
+    digest_time: Mapped[str | None] = mapped_column(String(5))  # managers: "HH:MM"; default 08:00
+    digest_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -113,7 +118,7 @@ class Delivery(Base):
             sqlite_where=text("kind = 'scheduled'"),
             postgresql_where=text("kind = 'scheduled'"),
         ),
-        CheckConstraint("kind IN ('scheduled', 'on_demand')", name="kind"),
+        CheckConstraint("kind IN ('scheduled', 'on_demand', 'triggered')", name="kind"),
         CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status"),
     )
 
@@ -143,8 +148,171 @@ class Feedback(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     commented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(20))  # "not useful because…"
 
-    __table_args__ = (CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),)
+    __table_args__ = (
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+        CheckConstraint(f"reason IS NULL OR reason IN {FEEDBACK_REASONS}", name="reason"),
+    )
+
+
+class LinkOpen(Base):
+    """A learner opened a lesson's link (Slack reports URL-button clicks): the "experienced" record."""
+
+    __tablename__ = "link_opens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    link_index: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("delivery_id", "link_index"),)
+
+
+class Reflection(Base):
+    """The learner's own answer to a lesson's reflection prompt: their work, never graded."""
+
+    __tablename__ = "reflections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), unique=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewCard(Base):
+    """A question the learner has answered, scheduled for spaced review (FSRS state as JSON)."""
+
+    __tablename__ = "review_cards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(64))
+    question_id: Mapped[str] = mapped_column(String(64))
+    fsrs: Mapped[str] = mapped_column(Text)
+    due: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_review: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    long_right: Mapped[int] = mapped_column(Integer, default=0)  # right in a row at 21+ day intervals
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("learner_id", "pack_id", "lesson_id", "question_id"),
+        # The planner's scan: cards due by a horizon that are still in play.
+        Index("ix_review_cards_due_live", "due", "learner_id",
+              sqlite_where=text("retired_at IS NULL"), postgresql_where=text("retired_at IS NULL")),
+    )
+
+
+class ReviewSession(Base):
+    """A short review DM: a few due cards (or a recertification's questions), sent through the outbox."""
+
+    __tablename__ = "review_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="review")
+    pack_id: Mapped[str | None] = mapped_column(String(64))  # recertification: the pack
+    local_date: Mapped[date] = mapped_column(Date)
+    card_ids: Mapped[str] = mapped_column(Text)  # JSON list, in the order asked
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("learner_id", "local_date", "kind"),
+        CheckConstraint("kind IN ('review', 'recert')", name="kind"),
+    )
+
+
+class Review(Base):
+    """One answer in a review session: a record, and the next step of its card."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("review_sessions.id", ondelete="CASCADE"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("review_cards.id", ondelete="CASCADE"), index=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)
+    response: Mapped[str] = mapped_column(Text)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    rating: Mapped[int] = mapped_column(SmallInteger)  # FSRS: 1 Again, 2 Hard, 3 Good, 4 Easy
+    interval_days: Mapped[float] = mapped_column(Float)  # until the card is due again
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("session_id", "card_id"),)
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(150))
+    score: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    recert_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("learner_id", "pack_id", "issued_at"),
+        CheckConstraint("status IN ('active', 'expired', 'renewed')", name="status"),
+    )
+
+
+class TriggerFire(Base):
+    """A channel join that sent a pack's first lesson: once per learner and pack."""
+
+    __tablename__ = "trigger_fires"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    pack_id: Mapped[str] = mapped_column(String(64))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("learner_id", "pack_id"),)
+
+
+class LessonIndex(Base):
+    """Every loaded lesson's text, for /learn search (SQLite FTS5 or a PostgreSQL tsvector beside it)."""
+
+    __tablename__ = "lesson_index"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(64))
+    pack_version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    questions: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("pack_id", "lesson_id"),)
+
+
+class OrgSetting(Base):
+    """Settings an admin changes at run time (e.g. the hourly cost of a learner's time)."""
+
+    __tablename__ = "org_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class OutboxMessage(Base):

@@ -580,6 +580,8 @@ class Store:
         limit: int,
         claimed_at: datetime,
         ids: Sequence[int] | None = None,
+        kinds: Sequence[str] | None = None,
+        exclude_kinds: Sequence[str] = (),
     ) -> list[OutboxItem]:
         """Mark up to ``limit`` messages due at ``now`` as being sent by ``worker`` and return them.
 
@@ -595,6 +597,10 @@ class Store:
         )
         if ids is not None:
             query = query.where(OutboxMessage.id.in_(list(ids)))
+        if kinds is not None:
+            query = query.where(OutboxMessage.kind.in_(list(kinds)))
+        if exclude_kinds:
+            query = query.where(OutboxMessage.kind.not_in(list(exclude_kinds)))
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
@@ -623,7 +629,9 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(Worker.__table__.delete().where(Worker.id == worker))
 
-    def stale_sending(self, *, alive_since: datetime, exclude: str, limit: int = 1000) -> list[OutboxItem]:
+    def stale_sending(
+        self, *, alive_since: datetime, exclude: str, limit: int = 1000, exclude_kinds: Sequence[str] = ()
+    ) -> list[OutboxItem]:
         """Messages left "being sent" by a dispatcher that has not been heard from since ``alive_since``.
 
         They may or may not have reached Slack: the caller looks in the channel's history.
@@ -636,6 +644,7 @@ class Store:
                     OutboxMessage.status == "sending",
                     or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by.not_in(alive)),
                     or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != exclude),
+                    OutboxMessage.kind.not_in(list(exclude_kinds)) if exclude_kinds else True,
                 )
                 .order_by(OutboxMessage.id)
                 .limit(limit)

@@ -207,6 +207,9 @@ class Dispatcher:
 
     # -- the loop ------------------------------------------------------------------------
 
+    # Outbox kinds sent elsewhere than Slack (the LRS forwarder claims its own).
+    NOT_FOR_SLACK: tuple[str, ...] = ("xapi",)
+
     def dispatch(self, *, ids: Sequence[int] | None = None) -> DispatchResult:
         """Send every message due now (or just ``ids``), until none is left that is due."""
         total = DispatchResult()
@@ -217,7 +220,8 @@ class Dispatcher:
             while not self.stopping.is_set():
                 self._beat()
                 items = self.store.claim_outbox(
-                    self.clock(), worker=self.worker_id, limit=self.batch_size, claimed_at=self.lease_clock(), ids=ids
+                    self.clock(), worker=self.worker_id, limit=self.batch_size, claimed_at=self.lease_clock(), ids=ids,
+                    exclude_kinds=self.NOT_FOR_SLACK,
                 )
                 if not items:
                     break
@@ -242,7 +246,8 @@ class Dispatcher:
         """Settle messages a dead dispatcher left "being sent": sent if Slack has them, else due again."""
         recovered = 0
         alive_since = self.lease_clock() - self.lease
-        for item in self.store.stale_sending(alive_since=alive_since, exclude=self.worker_id):
+        for item in self.store.stale_sending(alive_since=alive_since, exclude=self.worker_id,
+                                             exclude_kinds=self.NOT_FOR_SLACK):
             if not self.store.reclaim(item, worker=self.worker_id, claimed_at=self.lease_clock()):
                 continue
             # Leases are wall-clock, message timestamps follow ``clock``: look back from the earlier.
@@ -342,6 +347,7 @@ class Dispatcher:
             blocks=message.blocks,
             thread_ts=message.thread_ts,
             metadata={"event_type": METADATA_EVENT_TYPE, "event_payload": {"outbox_id": item.id, "kind": item.kind}},
+            file=message.file,
         )
         while True:
             if self.bucket is not None and not await self._wait_for(self.bucket.reserve):

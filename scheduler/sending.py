@@ -10,12 +10,23 @@ METADATA_EVENT_TYPE = "sprout_delivery"
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file to share with the message (a digest's chart): uploaded with Slack's files upload v2 flow."""
+
+    filename: str
+    content: bytes
+    title: str
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     channel: str  # a user id (their DM with the bot) or a channel id
     text: str  # the notification and screen-reader text
     blocks: list[dict[str, Any]] = field(default_factory=list)
     metadata: dict[str, Any] | None = None
     thread_ts: str | None = None
+    file: Attachment | None = None  # when set, the message is a file share with ``text`` as its comment
 
 
 @dataclass(frozen=True)
