@@ -48,6 +48,8 @@ class Settings:
     reminder_after_hours: float = 4.0  # 0 turns reminders off
     https_proxy: str | None = None
     lease_seconds: int = 30
+    review_retention: float = 0.9  # FSRS desired retention
+    review_questions: int = 3  # at most this many questions in a review DM
 
     @property
     def uses_emulator(self) -> bool:
@@ -69,6 +71,16 @@ class Settings:
             if not raw.isdigit() or not low <= int(raw) <= high:
                 raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
             return int(raw)
+
+        def retention() -> float:
+            raw = get("REVIEW_RETENTION")
+            try:
+                value = float(raw) if raw is not None else 0.9
+            except ValueError:
+                value = -1
+            if not 0.7 <= value <= 0.99:
+                raise SettingsError(f"REVIEW_RETENTION must be a number from 0.7 to 0.99, not {raw!r}")
+            return value
 
         token = get("SLACK_BOT_TOKEN")
         secret = get("SLACK_SIGNING_SECRET")
@@ -117,6 +129,8 @@ class Settings:
             reminder_after_hours=integer("REMINDER_AFTER_HOURS", 4, 0, 72),
             lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),
             https_proxy=get("HTTPS_PROXY") or get("https_proxy"),
+            review_retention=retention(),
+            review_questions=integer("REVIEW_QUESTIONS", 3, 1, 10),
         )
 
 
@@ -138,6 +152,7 @@ class TickResult:
     completed: int = 0
     reminders: int = 0
     profiles: int = 0
+    reviews: int = 0
 
 
 @dataclass
@@ -153,6 +168,7 @@ class Sprout:
     messenger: Any
     planner: Any
     nudger: Any
+    review_planner: Any
     dispatcher: Any
     service: Any
     profile_lookup: Any
@@ -174,6 +190,8 @@ class Sprout:
             log.exception("profile refresh failed")
         planned = self.planner.plan(now)
         nudges = self.nudger.plan(now)
+        reviews = self.review_planner.plan(now)
+        result.reviews = reviews.reviews + reviews.recerts
         result.queued = len(planned.queued)
         result.completed = len(planned.completed)
         result.reminders = len(nudges.reminders) + len(nudges.pause_offers)
@@ -223,6 +241,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.pacing import TokenBucket
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
+    from scheduler.reviews import ReviewPlanner
 
     closers: list = []
     clock = clock or SystemClock()
@@ -247,14 +266,16 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     catalog, loaded = Catalog.from_directory(settings.content_packs_dir)
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
+    store.sync_lesson_index(catalog.search_rows())
 
     client = interactive_client(token=token, base_url=api_url)
     messenger = SlackMessenger(token=token, base_url=api_url, connections=settings.senders,
                                proxy=None if emulator is not None else settings.https_proxy)
+    services: dict[str, Any] = {}
     dispatcher = Dispatcher(
         store=store,
         sender=messenger,
-        render=outbox_renderer(store=store, catalog=catalog),
+        render=outbox_renderer(store=store, catalog=catalog, reviews=lambda s: services["learning"].review_view(s)),
         clock=clock,
         workers=settings.senders,
         bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
@@ -264,6 +285,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     closers.append(dispatcher.close)
     planner = Planner(store=store, catalog=catalog, default_timezone=settings.default_timezone)
     nudger = Nudger(store=store, after=timedelta(hours=settings.reminder_after_hours))
+    review_planner = ReviewPlanner(store=store, catalog=catalog, default_timezone=settings.default_timezone,
+                                   max_questions=settings.review_questions)
     lookup = profile_lookup(client)
     service = LearningService(
         store=store,
@@ -271,7 +294,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         dispatcher=dispatcher,
         lookup_profile=lookup,
         default_timezone=settings.default_timezone,
+        review_retention=settings.review_retention,
     )
+    services["learning"] = service
     bolt = build_app(
         token=token,
         signing_secret=secret,
@@ -291,6 +316,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         messenger=messenger,
         planner=planner,
         nudger=nudger,
+        review_planner=review_planner,
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -448,6 +474,7 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
         sprout.close()
     print(
         f"tick at {clock():%Y-%m-%dT%H:%M:%SZ}: {result.queued} queued, {result.reminders} reminders, "
+        f"{result.reviews} reviews, "
         f"{result.sent} sent, {result.retried} to retry, {result.failed} failed, "
         f"{result.completed} enrollments finished"
     )

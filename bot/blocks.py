@@ -25,6 +25,15 @@ COMMENT_ACTION = "comment"
 OPEN_LINK_ACTION = "open_link"
 COMMENT_VIEW = "lesson_comment"
 HOME_ENROLL_ACTION = "home_enroll"
+PICK_ACTION = "pick"
+SUBMIT_MULTI_ACTION = "submit_multi"
+TYPE_ANSWER_ACTION = "type_answer"
+TYPED_ANSWER_VIEW = "typed_answer"
+REFLECT_ACTION = "reflect"
+REFLECTION_VIEW = "reflection"
+REASON_ACTION = "reason"
+SEND_LESSON_ACTION = "send_lesson"
+REASONS = {"too_easy": "Too easy", "too_hard": "Too hard", "not_relevant": "Not relevant", "inaccurate": "Inaccurate"}
 PAUSE_OFFER_ACTION = "pause_offer"
 
 LINK_ICONS = {"podcast": "🎧", "article": "📄", "video": "🎬"}
@@ -86,38 +95,107 @@ def _link_block(link: Link, index: int, delivery_id: int) -> Block:
 
 
 def _choice_labels(question: Question) -> tuple[list[str], bool]:
-    """Button labels: the choices themselves, or letters when a choice is too long for a button."""
-    if all(len(c) <= 75 for c in question.choices):
-        return list(question.choices), False
-    return [chr(ord("A") + i) for i in range(len(question.choices))], True
+    """Button labels: the options themselves, or letters when one is too long for a button."""
+    options = question.options
+    if all(len(c) <= 75 for c in options):
+        return options, False
+    return [chr(ord("A") + i) for i in range(len(options))], True
 
 
-def _question_blocks(question: Question, number: int, total: int, delivery_id: int) -> list[Block]:
+def _md(text: str) -> str:
+    """Authors' text (prompts, explanations, feedback) may use Markdown; it is escaped on the way."""
+    return markdown_to_mrkdwn(text)
+
+
+def question_blocks(
+    question: Question, number: int, total: int, ref: dict[str, Any], key: str | None = None
+) -> list[Block]:
+    """A question waiting for its answer, in the form its kind needs.
+
+    ``ref`` says where the answer belongs ({"d": delivery} or {"s": session, "k": card}) and is
+    carried in every button's value.
+    """
     labels, lettered = _choice_labels(question)
-    prompt = f"*Question {number} of {total}*\n{escape(question.prompt)}"
+    heading = f"*Question {number} of {total}*" if total > 1 else "*Question*"
+    prompt = f"{heading}\n{_md(question.prompt)}"
+    kind = question.kind
     if lettered:
-        prompt += "\n" + "\n".join(f"*{label}.* {escape(choice)}" for label, choice in zip(labels, question.choices, strict=True))
-    return [
-        section(prompt, block_id=f"prompt:{question.id}"),
-        {
+        prompt += "\n" + "\n".join(
+            f"*{label}.* {escape(option)}" for label, option in zip(labels, question.options, strict=True)
+        )
+    key = key or question.id  # block ids must be unique within a message
+    blocks: list[Block] = []
+    if kind == "multiple":
+        prompt += "\n_Tick every right answer, then press Submit._"
+    if kind == "short":
+        prompt += "\n_Type your answer._"
+    blocks.append(section(prompt, block_id=f"prompt:{key}"))
+    if kind in ("single", "true_false"):
+        blocks.append({
             "type": "actions",
-            "block_id": f"answer:{question.id}",
+            "block_id": f"answer:{key}",
             "elements": [
-                button(label, f"{ANSWER_ACTION}:{i}", encode(d=delivery_id, q=question.id, c=i))
+                button(label, f"{ANSWER_ACTION}:{i}", encode(**ref, q=question.id, c=i))
                 for i, label in enumerate(labels)
             ],
-        },
-    ]
+        })
+    elif kind == "multiple":
+        blocks.append({
+            "type": "actions",
+            "block_id": f"pick:{key}",
+            "elements": [
+                {
+                    "type": "checkboxes",
+                    "action_id": PICK_ACTION,
+                    "options": [
+                        {"text": plain(label, 75), "value": str(i)} for i, label in enumerate(labels)
+                    ],
+                },
+                button("Submit", SUBMIT_MULTI_ACTION, encode(**ref, q=question.id, b=f"pick:{key}"),
+                       style="primary"),
+            ],
+        })
+    else:
+        blocks.append({
+            "type": "actions",
+            "block_id": f"type:{key}",
+            "elements": [button("Type your answer", TYPE_ANSWER_ACTION, encode(**ref, q=question.id),
+                                style="primary")],
+        })
+    return blocks
 
 
-def _answered_blocks(question: Question, number: int, chosen: str, correct: bool) -> list[Block]:
-    verdict = "✅ Right" if correct else f"❌ Not quite — the answer is *{escape(question.answer)}*"
+def answered_blocks(
+    question: Question, number: int, chosen: str, correct: bool, key: str | None = None, after: str = ""
+) -> list[Block]:
+    key = key or question.id
+    verb = "wrote" if question.kind == "short" else "chose"
+    verdict = "✅ Right" if correct else f"❌ Not quite — the answer is *{escape(question.correct_text)}*"
+    lines = [f"*Question {number}.* {_md(question.prompt)}", f"You {verb} *{escape(chosen)}*. {verdict}"]
+    notes = []
+    if question.kind in ("single", "true_false"):
+        note = question.feedback_for(chosen)
+        if note:
+            notes.append(note)
+    elif question.kind == "multiple":
+        notes = [n for n in (question.feedback_for(c.strip()) for c in chosen.split(";")) if n]
+    blocks = [section("\n".join(lines), block_id=f"result:{key}")]
+    if notes:
+        blocks.append(context(*[f"🗒️ {_md(n)}" for n in notes[:3]]))
+    blocks.append(context(f"💡 {_md(question.explain)}" + (f"  ·  {after}" if after else "")))
+    return blocks
+
+
+def _reflection_blocks(lesson: Lesson, state: DeliveryState) -> list[Block]:
+    if not lesson.reflect:
+        return []
+    if state.reflection:
+        return [section(f"📝 *Your reflection* — {_md(lesson.reflect)}\n{quote(state.reflection)}",
+                        block_id="reflected")]
     return [
-        section(
-            f"*Question {number}.* {escape(question.prompt)}\nYou chose *{escape(chosen)}*. {verdict}",
-            block_id=f"result:{question.id}",
-        ),
-        context(f"💡 {escape(question.explain)}"),
+        section(f"📝 *Reflect:* {_md(lesson.reflect)}\n_Just for you: it is kept as your own notes, never graded._",
+                block_id="reflect-prompt",
+                accessory=button("Write", REFLECT_ACTION, encode(d=state.id))),
     ]
 
 
@@ -134,6 +212,16 @@ def _feedback_blocks(state: DeliveryState) -> list[Block]:
             },
         ]
     blocks = [section(f"Thanks — you rated this lesson *{state.rating}/5*.", block_id="rated")]
+    if state.rating <= 3 and state.reason is None:
+        blocks.append(section("Not so useful? Tell the authors why:", block_id="reason-prompt"))
+        blocks.append({
+            "type": "actions",
+            "block_id": "reason",
+            "elements": [button(label, f"{REASON_ACTION}:{key}", encode(d=state.id, r=key))
+                         for key, label in REASONS.items()],
+        })
+    elif state.reason is not None:
+        blocks.append(context(f"Noted: _{REASONS.get(state.reason, state.reason).lower()}_."))
     if state.comment:
         blocks.append(section(f"💬 Your comment, passed on to the authors:\n{quote(state.comment)}", block_id="commented"))
     else:
@@ -170,12 +258,13 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
     for number, question in enumerate(lesson.quiz, start=1):
         answer = state.answer_to(question.id)
         if answer is not None:
-            tail.extend(_answered_blocks(question, number, answer.choice, answer.correct))
+            tail.extend(answered_blocks(question, number, answer.choice, answer.correct))
         else:
-            tail.extend(_question_blocks(question, number, total, state.id))
+            tail.extend(question_blocks(question, number, total, {"d": state.id}))
             waiting = True
             break
     if not waiting:
+        tail.extend(_reflection_blocks(lesson, state))
         tail.extend(_feedback_blocks(state))
 
     # Keep the question and rating visible if a very long body pushes past Slack's 50 blocks.
@@ -190,6 +279,63 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
 def missing_lesson_message(state: DeliveryState) -> RenderedMessage:
     text = "This lesson is no longer available: its pack was removed or changed."
     return RenderedMessage(text, [section(text)])
+
+
+def review_message(view: Any) -> RenderedMessage:
+    """A review (or recertification) DM as it stands: answered questions, then the next one, then done."""
+    session = view.session
+    total = len(view.items)
+    if session.kind == "recert":
+        title = f"🎓 Renew your certificate: {view.pack.title if view.pack else 'recertification'}"
+        intro = f"{total} questions from the pack. Pass to renew your certificate for another term."
+    else:
+        title = "🔁 Quick review"
+        intro = f"{total} question{'s' if total != 1 else ''} from lessons you've had, back just before you'd forget."
+    blocks: list[Block] = [{"type": "header", "text": plain(title, 150)}, context(escape(intro)), {"type": "divider"}]
+    waiting = False
+    for number, item in enumerate(view.items, start=1):
+        key = f"c{item.card.id}"
+        if item.answer is not None:
+            days = item.answer.interval_days
+            after = "retired: you know this one" if item.card.state.retired else (
+                f"back in {max(1, round(days))} day{'s' if round(days) != 1 else ''}")
+            blocks.extend(answered_blocks(item.question, number, item.answer.response, item.answer.correct, key,
+                                          after=after))
+        else:
+            blocks.extend(question_blocks(item.question, number, total, {"s": session.id, "k": item.card.id}, key))
+            waiting = True
+            break
+    if not waiting:
+        right = sum(1 for i in view.items if i.answer and i.answer.correct)
+        blocks.append(section(f"✅ Done — {right} of {total} right.", block_id="review-done"))
+    text = f"{title} — {total} question{'s' if total != 1 else ''}"
+    return RenderedMessage(escape(text), blocks[:MAX_BLOCKS])
+
+
+def certificate_message(name: str, pack_title: str, score: float, expires: datetime | None) -> RenderedMessage:
+    until = f" It is valid until *{expires:%d %b %Y}*." if expires else ""
+    text = f"🎓 Congratulations! You earned *{escape(name)}* for *{escape(pack_title)}* with {score:.0%}.{until}"
+    return RenderedMessage(text, [section(text, block_id="certificate")])
+
+
+def recert_invite_message(name: str, expires: datetime | None) -> RenderedMessage:
+    when = f" on {expires:%d %b %Y}" if expires else ""
+    text = f"🎓 Your certificate *{escape(name)}* expires{when}. A short review below renews it."
+    return RenderedMessage(text, [section(text)])
+
+
+def search_results(words: str, hits: Sequence[Any]) -> tuple[str, list[Block]]:
+    if not hits:
+        text = f"No lessons match “{escape(words)}”. Try other words, or `/learn packs` to browse."
+        return text, [section(text)]
+    blocks: list[Block] = [section(f"Lessons for “{escape(words)}”:")]
+    for hit in hits:
+        blocks.append(section(
+            f"*{escape(hit.title)}*\n{escape(hit.pack_title)} · {hit.minutes} min",
+            block_id=f"hit:{hit.pack_id}:{hit.lesson_id}"[:255],
+            accessory=button("Send me this", SEND_LESSON_ACTION, encode(p=hit.pack_id, l=hit.lesson_id)),
+        ))
+    return f"{len(hits)} lessons for “{escape(words)}”", blocks
 
 
 def reminder_message(lesson: Lesson) -> RenderedMessage:
@@ -272,6 +418,46 @@ def comment_modal(delivery_id: int, lesson_title: str) -> dict[str, Any]:
     }
 
 
+def typed_answer_modal(ref: dict[str, Any], question: Question) -> dict[str, Any]:
+    return {
+        "type": "modal",
+        "callback_id": TYPED_ANSWER_VIEW,
+        "private_metadata": encode(**ref, q=question.id),
+        "title": plain("Your answer", 24),
+        "submit": plain("Answer", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(_md(question.prompt)),
+            {
+                "type": "input",
+                "block_id": "answer",
+                "label": plain("Answer", 2000),
+                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
+            },
+        ],
+    }
+
+
+def reflection_modal(delivery_id: int, prompt: str, draft: str | None = None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "text", "multiline": True,
+                               "max_length": 3000}
+    if draft:
+        element["initial_value"] = draft
+    return {
+        "type": "modal",
+        "callback_id": REFLECTION_VIEW,
+        "private_metadata": encode(d=delivery_id),
+        "title": plain("Reflect", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [
+            section(_md(prompt)),
+            {"type": "input", "block_id": "reflection", "label": plain("Your thoughts", 2000), "element": element},
+            context("Only you see this. It is kept with your records, never graded."),
+        ],
+    }
+
+
 def comment_thanks_modal(comment: str) -> dict[str, Any]:
     return {
         "type": "modal",
@@ -284,43 +470,84 @@ def comment_thanks_modal(comment: str) -> dict[str, Any]:
 # -- the Home tab ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HomePack:
-    pack: Pack
-    status: str
-    lessons_sent: int
-    next_at: datetime | None  # in the learner's zone
+HOME_PAUSE_ACTION = "home_pause"
+HOME_RESUME_ACTION = "home_resume"
+HOME_TIME_ACTION = "home_time"
+TIME_VIEW = "delivery_time"
 
 
-def home_view(*, name: str, zone: str, packs: Sequence[HomePack], available: Sequence[Pack]) -> dict[str, Any]:
+def home_view(home: Any, *, role_sections: Sequence[Block] = ()) -> dict[str, Any]:
+    """The learner's Home tab: packs and progress, streak, next lessons, reviews due, recent results, controls.
+
+    ``role_sections`` are extra blocks for managers and facilitators, built by their own features.
+    """
+    learner = home.learner
     blocks: list[Block] = [
         {"type": "header", "text": plain("🌱 Sprout", 150)},
-        section(f"Hi {escape(name) or 'there'}! Short lessons, on your schedule, in your time zone ({escape(zone)})."),
-        {"type": "divider"},
-        section("*Your packs*"),
+        section(f"Hi {escape(learner.name) or 'there'}! Short lessons, on your schedule, in your time zone "
+                f"({escape(home.zone)})."),
     ]
-    if not packs:
-        blocks.append(context("You're not enrolled in any pack yet — pick one below."))
-    for entry in packs[:15]:
-        if entry.status == "completed" or entry.next_at is None:
-            when = "✅ finished"
+    facts = [f"🔥 Streak: *{home.streak}* lesson day{'s' if home.streak != 1 else ''}",
+             f"🔁 Reviews due: *{home.reviews_due}*"]
+    if home.certificates:
+        facts.append("🎓 " + ", ".join(escape(c.name) for c in home.certificates[:3]))
+    blocks.append(context(*facts))
+    if home.until_resumed:
+        status = "⏸️ *Paused* until you resume."
+    elif home.paused_until is not None:
+        status = f"⏸️ *Paused* until {home.paused_until:%a %d %b, %H:%M}."
+    else:
+        status = "▶️ Lessons are on."
+    controls = [button("Resume", HOME_RESUME_ACTION, encode(), style="primary") if home.paused_until
+                else button("Pause a week", HOME_PAUSE_ACTION, encode(days=7)),
+                button("Change time", HOME_TIME_ACTION, encode())]
+    blocks.append(section(status, block_id="home-status"))
+    blocks.append({"type": "actions", "block_id": "home-controls", "elements": controls})
+    blocks.append({"type": "divider"})
+    blocks.append(section("*Your packs*"))
+    if not home.entries:
+        blocks.append(context("You're not enrolled in any pack yet — pick one below, or try `/learn search`."))
+    for entry in home.entries[:12]:
+        progress = entry.progress
+        done = f"{progress.lessons_done} of {progress.lessons_total} lessons done" if progress else ""
+        accuracy = f" · {progress.accuracy:.0%} right" if progress and progress.accuracy is not None else ""
+        if entry.status == "on_demand":
+            when = "lessons on request"
+        elif entry.status == "completed" or entry.next_at is None:
+            when = "✅ finished" if entry.status == "completed" or entry.lessons_sent >= len(entry.pack.lessons) \
+                else "paused"
         else:
-            when = f"next lesson {entry.next_at.strftime('%a %d %b, %H:%M')}"
-        blocks.append(
-            section(
-                f"*{escape(entry.pack.title)}*\n{entry.lessons_sent} of {len(entry.pack.lessons)} lessons sent · {when}"
-            )
-        )
-    enrolled = {entry.pack.id for entry in packs}
-    others = [p for p in available if p.id not in enrolled]
+            when = f"next lesson {entry.next_at:%a %d %b, %H:%M}"
+        blocks.append(section(f"*{escape(entry.pack.title)}*\n{done}{accuracy} · {when}"))
+    if home.recent:
+        lines = [f"{'✅' if right else '❌'} {escape(truncate(prompt, 80))}" for _, prompt, right, _ in home.recent]
+        blocks.append(section("*Recent answers*\n" + "\n".join(lines), block_id="home-recent"))
+    enrolled = {entry.pack.id for entry in home.entries if entry.status != "on_demand"}
+    others = [p for p in home.available if p.id not in enrolled]
     if others:
         blocks.append({"type": "divider"})
         blocks.append(section("*More packs*"))
-        for pack in others[:15]:
+        for pack in others[:10]:
             blocks.append(
                 section(
                     f"*{escape(pack.title)}* — {len(pack.lessons)} lessons\n{escape(truncate(pack.description, 300))}",
                     accessory=button("Enroll", HOME_ENROLL_ACTION, encode(p=pack.id), style="primary"),
                 )
             )
+    blocks.extend(role_sections)
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def time_modal(current: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "timepicker", "action_id": "time"}
+    if current:
+        element["initial_time"] = current
+    return {
+        "type": "modal",
+        "callback_id": TIME_VIEW,
+        "title": plain("Lesson time", 24),
+        "submit": plain("Save", 24),
+        "close": plain("Cancel", 24),
+        "blocks": [{"type": "input", "block_id": "time", "label": plain("Send my lessons at (my time)", 2000),
+                    "element": element}],
+    }

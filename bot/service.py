@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from content_packs.catalog import Catalog
-from content_packs.schema import Lesson, Pack
+from content_packs.schema import Lesson, Pack, Question
+from db.learning_records import CardView, ReviewAnswer, SessionView
+from db.models import FEEDBACK_REASONS
 from db.store import DeliveryState, LearnerView, NewDelivery, Store
 from learning.errors import Gone, NothingToSend, NotYours, SproutError, UnknownPack
 from learning.pausing import UNTIL_RESUMED, is_paused, parse_pause
 from learning.progression import Grade, grade, next_lesson
+from learning.review import first_answer, rating_for, review
 from learning.schedule import next_slot, parse_days, parse_hhmm, resolve_zone, zone
+from learning.streaks import LessonDay, PackProgress, current_streak
 from scheduler.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -58,6 +62,32 @@ class AnswerOutcome:
 
 
 @dataclass(frozen=True)
+class ReviewItem:
+    card: CardView
+    lesson: Lesson
+    question: Question
+    answer: ReviewAnswer | None
+
+
+@dataclass(frozen=True)
+class ReviewView:
+    session: SessionView
+    items: list[ReviewItem]
+    pack: Pack | None  # a recertification's pack
+
+    @property
+    def finished(self) -> bool:
+        return all(i.answer is not None for i in self.items)
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    view: ReviewView
+    recorded: bool
+    grade: Grade
+
+
+@dataclass(frozen=True)
 class FeedbackOutcome:
     view: LessonView
     recorded: bool
@@ -82,6 +112,7 @@ class HomeEntry:
     status: str
     lessons_sent: int
     next_at: datetime | None
+    progress: PackProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +121,21 @@ class Home:
     zone: str
     entries: list[HomeEntry]
     available: list[Pack]
+    streak: int = 0
+    reviews_due: int = 0
+    paused_until: datetime | None = None  # in the learner's zone
+    until_resumed: bool = False
+    recent: list[tuple[str, str, bool, datetime]] = field(default_factory=list)
+    certificates: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    pack_id: str
+    lesson_id: str
+    title: str
+    pack_title: str
+    minutes: int
 
 
 class LearningService:
@@ -102,6 +148,7 @@ class LearningService:
         lookup_profile: ProfileLookup,
         default_timezone: str = "UTC",
         profile_max_age: timedelta = timedelta(days=1),
+        review_retention: float = 0.9,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -109,6 +156,7 @@ class LearningService:
         self.lookup_profile = lookup_profile
         self.default_timezone = default_timezone
         self.profile_max_age = profile_max_age
+        self.review_retention = review_retention
 
     # -- who --------------------------------------------------------------------------------
 
@@ -287,15 +335,20 @@ class LearningService:
         return LessonView(pack, lesson, state)
 
     def answer(
-        self, slack_user_id: str, delivery_id: int, question_id: str, choice_index: int, now: datetime
+        self, slack_user_id: str, delivery_id: int, question_id: str, response: int | list[int] | str, now: datetime
     ) -> AnswerOutcome:
+        """Record a lesson question's answer once; the first answer also starts its review card."""
         view = self.lesson_view(delivery_id, slack_user_id)
         question = view.lesson.question(question_id)
         if question is None:
             raise Gone("This question is no longer part of the lesson.")
+        if isinstance(response, str) and not response.strip():
+            raise SproutError("Type an answer first.")
         try:
-            result = grade(question, choice_index)
+            result = grade(question, response)
         except ValueError:
+            if question.kind == "multiple":
+                raise SproutError("Tick at least one answer, then press Submit.") from None
             raise Gone("That choice is no longer part of the question.") from None
         recorded = self.store.record_answer(
             delivery_id=delivery_id,
@@ -306,7 +359,133 @@ class LearningService:
             correct=result.correct,
             now=now,
         )
+        if recorded:
+            waited = now - view.state.sent_at if view.state.sent_at else None
+            self.store.create_card(
+                learner_id=view.state.learner_id, pack_id=view.pack.id, lesson_id=view.lesson.id,
+                question_id=question.id, now=now,
+                state=first_answer(rating_for(result.correct, answered_after=waited), now,
+                                   desired_retention=self.review_retention),
+            )
+            self.check_certificate(view.state.learner_id, view.pack, now)
         return AnswerOutcome(self.lesson_view(delivery_id), recorded, result)
+
+    def question_for(self, slack_user_id: str, ref: dict, question_id: str):
+        """The question a button or modal points at, lesson or review, checked to be the person's own."""
+        if "d" in ref:
+            view = self.lesson_view(int(ref["d"]), slack_user_id)
+            question = view.lesson.question(question_id)
+        else:
+            session = self.review_view(int(ref["s"]), slack_user_id)
+            card = session.session.cards.get(int(ref["k"]))
+            lesson = self.catalog.lesson(card.pack_id, card.lesson_id) if card else None
+            question = lesson.question(question_id) if lesson else None
+        if question is None:
+            raise Gone("This question is no longer part of the lesson.")
+        return question
+
+    def reason(self, slack_user_id: str, delivery_id: int, reason: str, now: datetime) -> FeedbackOutcome:
+        if reason not in FEEDBACK_REASONS:
+            raise Gone("That choice is not available any more.")
+        self.lesson_view(delivery_id, slack_user_id)
+        recorded = self.store.record_reason(delivery_id=delivery_id, reason=reason, now=now)
+        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+
+    def reflect(self, slack_user_id: str, delivery_id: int, text: str, now: datetime) -> FeedbackOutcome:
+        text = text.strip()
+        if not text:
+            raise SproutError("Write something, or press Cancel.")
+        view = self.lesson_view(delivery_id, slack_user_id)
+        if not view.lesson.reflect:
+            raise Gone("This lesson no longer asks for a reflection.")
+        recorded = self.store.record_reflection(delivery_id=delivery_id, learner_id=view.state.learner_id,
+                                                prompt=view.lesson.reflect, text=text, now=now)
+        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+
+    def open_link(self, slack_user_id: str, delivery_id: int, link_index: int, now: datetime) -> bool:
+        """The "experienced" record: the learner opened one of the lesson's links."""
+        view = self.lesson_view(delivery_id, slack_user_id)
+        if not 0 <= link_index < len(view.lesson.links):
+            return False
+        return self.store.record_link_open(delivery_id=delivery_id, learner_id=view.state.learner_id,
+                                           link_index=link_index, url=view.lesson.links[link_index].url, now=now)
+
+    # -- spaced review ----------------------------------------------------------------------
+
+    def review_view(self, session_id: int, slack_user_id: str | None = None) -> ReviewView:
+        session = self.store.review_session(session_id)
+        if session is None:
+            raise Gone("This review is no longer available.")
+        if slack_user_id is not None and session.slack_user_id != slack_user_id:
+            raise NotYours("This review was sent to someone else.")
+        items = []
+        for card_id in session.card_ids:
+            card = session.cards.get(card_id)
+            lesson = self.catalog.lesson(card.pack_id, card.lesson_id) if card else None
+            question = lesson.question(card.question_id) if lesson else None
+            if card is not None and question is not None:
+                items.append(ReviewItem(card, lesson, question, session.answers.get(card_id)))
+        pack = self.catalog.get(session.pack_id) if session.pack_id else None
+        return ReviewView(session, items, pack)
+
+    def review_answer(
+        self, slack_user_id: str, session_id: int, card_id: int, response: int | list[int] | str, now: datetime
+    ) -> ReviewOutcome:
+        view = self.review_view(session_id, slack_user_id)
+        item = next((i for i in view.items if i.card.id == card_id), None)
+        if item is None:
+            raise Gone("This question is no longer part of the review.")
+        if isinstance(response, str) and not response.strip():
+            raise SproutError("Type an answer first.")
+        try:
+            result = grade(item.question, response)
+        except ValueError:
+            if item.question.kind == "multiple":
+                raise SproutError("Tick at least one answer, then press Submit.") from None
+            raise Gone("That choice is no longer part of the question.") from None
+        rating = rating_for(result.correct)
+        new_state = review(item.card.state, rating, now, desired_retention=self.review_retention)
+        recorded = self.store.record_review(
+            session_id=session_id, card=item.card, learner_id=view.session.learner_id, prompt=item.question.prompt,
+            response=result.choice, correct=result.correct, rating=rating, new_state=new_state, now=now,
+        )
+        view = self.review_view(session_id)
+        if recorded and view.session.kind == "recert" and view.finished and view.pack and view.pack.certificate:
+            self._renew_after_recert(view, now)
+        return ReviewOutcome(view, recorded, result)
+
+    def _renew_after_recert(self, view: ReviewView, now: datetime) -> None:
+        pack = view.pack
+        answered = [i.answer for i in view.items if i.answer is not None]
+        score = sum(a.correct for a in answered) / len(answered) if answered else 0.0
+        if score < pack.certificate.pass_score:
+            return
+        learner = self.store.learner_by_id(view.session.learner_id)
+        self.store.issue_certificate(
+            learner_id=learner.id, pack_id=pack.id, name=pack.certificate.name, score=score, now=now,
+            expires_at=now + timedelta(days=pack.certificate.valid_days) if pack.certificate.valid_days else None,
+            channel=learner.dm_channel_id or learner.slack_user_id,
+        )
+
+    # -- certificates -----------------------------------------------------------------------
+
+    def check_certificate(self, learner_id: int, pack: Pack, now: datetime) -> int | None:
+        """Issue the pack's certificate when every lesson's questions are answered with enough accuracy."""
+        if pack.certificate is None:
+            return None
+        needed = {(lesson.id, q.id) for lesson in pack.lessons for q in lesson.quiz}
+        answered = self.store.answered_questions(learner_id, pack.id)
+        if not needed or not needed <= set(answered):
+            return None
+        score = sum(answered[key] for key in needed) / len(needed)
+        if score < pack.certificate.pass_score or self.store.active_certificate(learner_id, pack.id):
+            return None
+        learner = self.store.learner_by_id(learner_id)
+        return self.store.issue_certificate(
+            learner_id=learner_id, pack_id=pack.id, name=pack.certificate.name, score=score, now=now,
+            expires_at=now + timedelta(days=pack.certificate.valid_days) if pack.certificate.valid_days else None,
+            channel=learner.dm_channel_id or learner.slack_user_id,
+        )
 
     def rate(self, slack_user_id: str, delivery_id: int, rating: int, now: datetime) -> FeedbackOutcome:
         if not 1 <= rating <= 5:
@@ -331,18 +510,95 @@ class LearningService:
 
     def home(self, slack_user_id: str, now: datetime) -> Home:
         learner = self.learner(slack_user_id, now)
+        tz = zone(self.zone_of(learner))
+        answers = self.store.pack_answers(learner.id)
+        paused = is_paused(learner.paused_until, now)
         entries = []
         for enrollment in self.store.enrollments(learner.id):
             pack = self.catalog.get(enrollment.pack_id)
             if pack is None:
                 continue
+            lessons, answered, correct = answers.get(pack.id, (set(), 0, 0))
             finished = enrollment.status != "active" or enrollment.lessons_sent >= len(pack.lessons)
             entries.append(
                 HomeEntry(
                     pack=pack,
                     status=enrollment.status,
                     lessons_sent=enrollment.lessons_sent,
-                    next_at=None if finished else self._next_at(learner, pack, now),
+                    next_at=None if finished or (paused and learner.paused_until == UNTIL_RESUMED)
+                    else self._next_at(learner, pack, now),
+                    progress=PackProgress(len(lessons & {lesson.id for lesson in pack.lessons}), len(pack.lessons),
+                                          answered, correct),
                 )
             )
-        return Home(learner=learner, zone=self.zone_of(learner), entries=entries, available=list(self.catalog))
+        days = [LessonDay(d, a) for d, a in self.store.lesson_days(learner.id)]
+        return Home(
+            learner=learner,
+            zone=self.zone_of(learner),
+            entries=entries,
+            available=list(self.catalog),
+            streak=current_streak(days, now.astimezone(tz).date()),
+            reviews_due=self.store.reviews_due_count(learner.id, now),
+            paused_until=learner.paused_until.astimezone(tz) if paused else None,
+            until_resumed=paused and learner.paused_until == UNTIL_RESUMED,
+            recent=self.store.recent_results(learner.id, limit=5),
+            certificates=[c for c in self.store.certificates(learner.id) if c.status == "active"],
+        )
+
+    # -- just in time -----------------------------------------------------------------------
+
+    def search(self, words: str) -> list[SearchResult]:
+        if not words.strip():
+            raise SproutError("Search for what? For example `/learn search phishing`.")
+        results = []
+        for hit in self.store.search_lessons(words, limit=10):
+            pack = self.catalog.get(hit.pack_id)
+            lesson = pack.lesson(hit.lesson_id) if pack else None
+            if lesson is not None:
+                results.append(SearchResult(pack.id, lesson.id, lesson.title, pack.title, lesson.minutes))
+        return results[:5]
+
+    def send_lesson(self, slack_user_id: str, pack_id: str, lesson_id: str, now: datetime,
+                    *, kind: str = "on_demand") -> LessonView:
+        """One particular lesson, now (a search result, a channel-join trigger), recorded as ``kind``."""
+        pack = self.pack(pack_id)
+        lesson = pack.lesson(lesson_id)
+        if lesson is None:
+            raise Gone("That lesson is no longer in its pack.")
+        learner = self.learner(slack_user_id, now)
+        enrollment, _ = self.store.enroll(learner.id, pack.id, now,
+                                          status="active" if kind == "triggered" else "on_demand")
+        delivered = self.store.delivery_id_for(enrollment.id, lesson.id)
+        if delivered is not None:
+            state = self.store.delivery_state(delivered)
+            when = f" on {state.sent_at.astimezone(zone(self.zone_of(learner))):%a %d %b}" if state and state.sent_at else ""
+            raise NothingToSend(f"You already have *{lesson.title}* in your DMs with Sprout{when}.")
+        tz = zone(self.zone_of(learner))
+        queued = self.store.queue_deliveries(
+            [NewDelivery(enrollment_id=enrollment.id, learner_id=learner.id,
+                         channel=learner.dm_channel_id or learner.slack_user_id, pack_id=pack.id,
+                         lesson_id=lesson.id, pack_version=pack.version, kind=kind,
+                         local_date=now.astimezone(tz).date(), due_at=now)],
+            now,
+        )
+        self.dispatcher.dispatch(ids=queued)
+        return LessonView(pack, lesson, self._state_for(enrollment.id, lesson.id))
+
+    def has_channel_triggers(self) -> bool:
+        return any(pack.triggers and pack.triggers.channel_join for pack in self.catalog)
+
+    def on_channel_join(self, slack_user_id: str, channel_id: str, channel_name: str, now: datetime) -> list[Pack]:
+        """A learner joined a channel that some pack's triggers name: that pack's first lesson, once."""
+        sent = []
+        for pack in self.catalog:
+            if not pack.triggers or channel_name not in pack.triggers.channel_join:
+                continue
+            learner = self.learner(slack_user_id, now)
+            if not self.store.fire_trigger(learner_id=learner.id, pack_id=pack.id, channel_id=channel_id, now=now):
+                continue
+            try:
+                self.send_lesson(slack_user_id, pack.id, pack.lessons[0].id, now, kind="triggered")
+                sent.append(pack)
+            except NothingToSend:
+                pass  # they had it already
+        return sent

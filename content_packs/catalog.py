@@ -44,3 +44,14 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return sorted(self._packs)
+
+    def search_rows(self) -> list[tuple[str, str, int, str, str, str]]:
+        """(pack, lesson, version, title, body, question text) for every lesson: what search indexes."""
+        rows = []
+        for pack in self._packs.values():
+            for lesson in pack.lessons:
+                questions = " ".join(
+                    " ".join([q.prompt, *q.options, *(q.accept or [])]) for q in lesson.quiz
+                )
+                rows.append((pack.id, lesson.id, pack.version, lesson.title, lesson.body, questions))
+        return rows

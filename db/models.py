@@ -81,7 +81,8 @@ class Enrollment(Base):
 
     __table_args__ = (
         UniqueConstraint("learner_id", "pack_id"),
-        CheckConstraint("status IN ('active', 'completed', 'left')", name="status"),
+        # on_demand: lessons pulled by search, without following the pack's schedule
+        CheckConstraint("status IN ('active', 'completed', 'left', 'on_demand')", name="status"),
         Index("ix_enrollments_status", "status"),
     )
 

@@ -15,14 +15,18 @@ from datetime import date, datetime
 from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.learning_records import LearningRecords
 from db.models import (
     Answer,
     Delivery,
     Enrollment,
     Feedback,
     Learner,
+    LinkOpen,
     OutboxMessage,
     ProcessedEvent,
+    Reflection,
+    ReviewSession,
     Worker,
 )
 from learning.roster import RosterRow
@@ -146,6 +150,8 @@ class DeliveryState:
     answers: tuple[AnswerView, ...] = ()
     rating: int | None = None
     comment: str | None = None
+    reason: str | None = None
+    reflection: str | None = None
 
     def answer_to(self, question_id: str) -> AnswerView | None:
         return next((a for a in self.answers if a.question_id == question_id), None)
@@ -184,7 +190,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store:
+class Store(LearningRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -328,13 +334,23 @@ class Store:
 
     # -- enrollments ---------------------------------------------------------------------
 
-    def enroll(self, learner_id: int, pack_id: str, now: datetime) -> tuple[EnrollmentView, bool]:
-        """Enroll once; enrolling again in a pack is harmless and says so."""
+    def enroll(
+        self, learner_id: int, pack_id: str, now: datetime, *, status: str = "active"
+    ) -> tuple[EnrollmentView, bool]:
+        """Enroll once; enrolling again in a pack is harmless and says so. Enrolling for real in a pack
+        whose lessons were only pulled on demand turns its schedule on."""
         with self.engine.begin() as conn:
+            if status == "active":
+                conn.execute(
+                    update(Enrollment)
+                    .where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id,
+                           Enrollment.status == "on_demand")
+                    .values(status="active", enrolled_at=now)
+                )
             created = (
                 conn.execute(
                     self._insert(Enrollment)
-                    .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
+                    .values(learner_id=learner_id, pack_id=pack_id, status=status, enrolled_at=now)
                     .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
                     .returning(Enrollment.id)
                 ).scalar()
@@ -679,6 +695,8 @@ class Store:
                    if item.delivery_id is not None and item.kind == "lesson"]
         dms = {item.learner_id: channel for item, channel, _ in sent
                if item.learner_id is not None and channel.startswith("D")}
+        sessions = [{"b_sid": item.payload["session"], "b_channel": channel, "b_ts": ts} for item, channel, ts in sent
+                    if item.kind in ("review", "recert") and item.payload and "session" in item.payload]
         with self.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage)
@@ -694,6 +712,13 @@ class Store:
                     .values(status="sent", sent_at=now, channel_id=bindparam("b_channel"), message_ts=bindparam("b_ts"),
                             error=None),
                     lessons,
+                )
+            if sessions:
+                conn.execute(
+                    update(ReviewSession)
+                    .where(ReviewSession.id == bindparam("b_sid"))
+                    .values(sent_at=now, channel_id=bindparam("b_channel"), message_ts=bindparam("b_ts")),
+                    sessions,
                 )
             if dms:
                 conn.execute(
@@ -783,6 +808,9 @@ class Store:
             feedback = {
                 f.delivery_id: f for f in conn.execute(select(Feedback.__table__).where(Feedback.delivery_id.in_(ids)))
             }
+            reflections = dict(
+                conn.execute(select(Reflection.delivery_id, Reflection.text).where(Reflection.delivery_id.in_(ids))).all()
+            )
         states = {}
         for d in deliveries:
             f = feedback.get(d.id)
@@ -803,6 +831,8 @@ class Store:
                 answers=tuple(answers.get(d.id, ())),
                 rating=f.rating if f else None,
                 comment=f.comment if f else None,
+                reason=f.reason if f else None,
+                reflection=reflections.get(d.id),
             )
         return states
 
@@ -867,6 +897,49 @@ class Store:
                 .values(comment=comment, commented_at=now)
             )
             return bool(result.rowcount)
+
+    def record_reason(self, *, delivery_id: int, reason: str, now: datetime) -> bool:
+        """Why a rated lesson was not useful; the first answer counts."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(Feedback)
+                .where(Feedback.delivery_id == delivery_id, Feedback.rating.is_not(None), Feedback.reason.is_(None))
+                .values(reason=reason)
+            )
+            return bool(result.rowcount)
+
+    def record_reflection(self, *, delivery_id: int, learner_id: int, prompt: str, text: str, now: datetime) -> bool:
+        """Keep the learner's reflection (a later edit replaces it). False if unchanged (a retried submit)."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                self._insert(Reflection)
+                .values(delivery_id=delivery_id, learner_id=learner_id, prompt=prompt, text=text, created_at=now,
+                        updated_at=now)
+                .on_conflict_do_nothing(index_elements=["delivery_id"])
+                .returning(Reflection.id)
+            ).scalar()
+            if inserted is not None:
+                return True
+            result = conn.execute(
+                update(Reflection)
+                .where(Reflection.delivery_id == delivery_id, Reflection.text != text)
+                .values(text=text, updated_at=now)
+            )
+            return bool(result.rowcount)
+
+    def record_link_open(self, *, delivery_id: int, learner_id: int, link_index: int, url: str, now: datetime) -> bool:
+        """The first time a learner opens a lesson's link (Slack reports URL-button clicks)."""
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    self._insert(LinkOpen)
+                    .values(delivery_id=delivery_id, learner_id=learner_id, link_index=link_index, url=url,
+                            opened_at=now)
+                    .on_conflict_do_nothing(index_elements=["delivery_id", "link_index"])
+                    .returning(LinkOpen.id)
+                ).scalar()
+                is not None
+            )
 
     def mark_event_processed(self, event_id: str, now: datetime) -> bool:
         """True the first time an Events API event id is seen, False for Slack's retries of it."""

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot import blocks
 from bot.listeners import Deps
 from bot.listeners.errors import friendly
-from bot.service import LessonView
+from bot.service import LessonView, ReviewView
 from learning.errors import Gone
 
 
@@ -31,18 +31,93 @@ def update_lesson(client: WebClient, view: LessonView, body: dict | None = None)
     client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
 
 
+def update_review(client: WebClient, view: ReviewView, body: dict | None = None) -> None:
+    channel = view.session.channel_id or (body or {}).get("container", {}).get("channel_id")
+    ts = view.session.message_ts or (body or {}).get("container", {}).get("message_ts")
+    if not channel or not ts:
+        return
+    message = blocks.review_message(view)
+    client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+
+
+ALREADY = "You already answered this question — your first answer is the one that counts."
+
+
+def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, question_id: str, response,
+                  body: dict | None = None, tell=None) -> None:
+    """An answer to a lesson's or a review's question, whichever the button or modal belongs to."""
+    if "d" in ref:
+        outcome = deps.service.answer(user_id, int(ref["d"]), question_id, response, deps.clock())
+        update_lesson(client, outcome.view, body)
+    else:
+        outcome = deps.service.review_answer(user_id, int(ref["s"]), int(ref["k"]), response, deps.clock())
+        update_review(client, outcome.view, body)
+    if not outcome.recorded and tell is not None:
+        tell(ALREADY)
+
+
+def _ref(value: dict) -> dict:
+    return {"d": value["d"]} if "d" in value else {"s": value["s"], "k": value["k"]}
+
+
 def register(app: App, *, deps: Deps) -> None:
+    def private(respond: Respond):
+        return lambda text: respond(text=text, response_type="ephemeral", replace_original=False)
+
     @app.action(re.compile(rf"^{blocks.ANSWER_ACTION}:\d+$"))
     @friendly
     def answer(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
         ack()
         value = _value(body)
-        outcome = deps.service.answer(body["user"]["id"], int(value["d"]), str(value["q"]), int(value["c"]),
-                                      deps.clock())
-        if not outcome.recorded:
-            respond(text="You already answered this question — your first answer is the one that counts.",
-                    response_type="ephemeral", replace_original=False)
+        record_answer(deps, client, body["user"]["id"], _ref(value), str(value["q"]), int(value["c"]), body,
+                      private(respond))
+
+    @app.action(blocks.PICK_ACTION)
+    def pick(ack: Ack) -> None:
+        ack()  # ticking a box changes nothing until Submit
+
+    @app.action(blocks.SUBMIT_MULTI_ACTION)
+    @friendly
+    def submit_multi(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        ack()
+        value = _value(body)
+        state = (body.get("state") or {}).get("values", {}).get(str(value.get("b")), {})
+        picked = [int(o["value"]) for o in (state.get(blocks.PICK_ACTION) or {}).get("selected_options") or []]
+        record_answer(deps, client, body["user"]["id"], _ref(value), str(value["q"]), picked, body,
+                      private(respond))
+
+    @app.action(blocks.TYPE_ANSWER_ACTION)
+    @friendly
+    def type_answer(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        value = _value(body)
+        question = deps.service.question_for(body["user"]["id"], _ref(value), str(value["q"]))
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.typed_answer_modal(_ref(value), question))
+
+    @app.action(blocks.REFLECT_ACTION)
+    @friendly
+    def reflect(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        view = deps.service.lesson_view(int(_value(body)["d"]), body["user"]["id"])
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=blocks.reflection_modal(view.state.id, view.lesson.reflect or "", view.state.reflection))
+
+    @app.action(re.compile(rf"^{blocks.REASON_ACTION}:\w+$"))
+    @friendly
+    def reason(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        value = _value(body)
+        outcome = deps.service.reason(body["user"]["id"], int(value["d"]), str(value["r"]), deps.clock())
         update_lesson(client, outcome.view, body)
+
+    @app.action(blocks.SEND_LESSON_ACTION)
+    @friendly
+    def send_lesson(ack: Ack, body: dict, respond: Respond) -> None:
+        ack()
+        value = _value(body)
+        view = deps.service.send_lesson(body["user"]["id"], str(value["p"]), str(value["l"]), deps.clock())
+        respond(text=f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.",
+                response_type="ephemeral", replace_original=False)
 
     @app.action(re.compile(rf"^{blocks.RATE_ACTION}:\d$"))
     @friendly
@@ -65,9 +140,11 @@ def register(app: App, *, deps: Deps) -> None:
 
     @app.action(re.compile(rf"^{blocks.OPEN_LINK_ACTION}:\d+$"))
     @friendly
-    def open_link(ack: Ack) -> None:
-        # A URL button opens the page in the browser; Slack also tells us, and expects an ack.
+    def open_link(ack: Ack, body: dict) -> None:
+        # A URL button opens the page in the browser; Slack also tells us, which is the "experienced" record.
         ack()
+        value = _value(body)
+        deps.service.open_link(body["user"]["id"], int(value["d"]), int(value["l"]), deps.clock())
 
     @app.action(blocks.HOME_ENROLL_ACTION)
     @friendly
@@ -79,6 +156,27 @@ def register(app: App, *, deps: Deps) -> None:
         publish_home(client, deps, user_id)
 
     register_pause_offer(app, deps=deps)
+
+    @app.action(blocks.HOME_PAUSE_ACTION)
+    @friendly
+    def home_pause(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        deps.service.pause(body["user"]["id"], f"{int(_value(body).get('days', 7))} days", deps.clock())
+        publish_home(client, deps, body["user"]["id"])
+
+    @app.action(blocks.HOME_RESUME_ACTION)
+    @friendly
+    def home_resume(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        deps.service.resume(body["user"]["id"], deps.clock())
+        publish_home(client, deps, body["user"]["id"])
+
+    @app.action(blocks.HOME_TIME_ACTION)
+    @friendly
+    def home_time(ack: Ack, body: dict, client: WebClient) -> None:
+        ack()
+        learner = deps.service.learner(body["user"]["id"], deps.clock())
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.time_modal(learner.delivery_time))
 
 
 def register_pause_offer(app: App, *, deps: Deps) -> None:
@@ -101,8 +199,4 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
     home = deps.service.home(user_id, deps.clock())
-    entries = [blocks.HomePack(e.pack, e.status, e.lessons_sent, e.next_at) for e in home.entries]
-    client.views_publish(
-        user_id=user_id,
-        view=blocks.home_view(name=home.learner.name, zone=home.zone, packs=entries, available=home.available),
-    )
+    client.views_publish(user_id=user_id, view=blocks.home_view(home))

@@ -46,6 +46,11 @@ def register(app: App, *, deps: Deps) -> None:
     def days(respond: Respond, user_id: str, args: str) -> None:
         reply(respond, blocks.schedule_text(deps.service.set_days(user_id, args, deps.clock())))
 
+    def search(respond: Respond, user_id: str, args: str) -> None:
+        hits = deps.service.search(args)
+        text, found = blocks.search_results(args, hits)
+        respond(text=text, blocks=found, response_type="ephemeral")
+
     subcommands = {
         "help": help_,
         "packs": packs,
@@ -55,6 +60,7 @@ def register(app: App, *, deps: Deps) -> None:
         "resume": resume,
         "time": time_,
         "days": days,
+        "search": search,
     }
 
     @app.command(COMMAND)

@@ -17,6 +17,17 @@ def register(app: App, *, deps: Deps) -> None:
         if event.get("tab", "home") == "home":
             publish_home(client, deps, event["user"])
 
+    @app.event("member_joined_channel")
+    @friendly
+    def joined(event: dict, client: WebClient) -> None:
+        """A pack can name channels whose new members get its first lesson (triggers: channel_join)."""
+        channel_id = event.get("channel")
+        if not channel_id or not event.get("user") or not deps.service.has_channel_triggers():
+            return
+        info = client.conversations_info(channel=channel_id)
+        name = (info.get("channel") or {}).get("name") or ""
+        deps.service.on_channel_join(event["user"], channel_id, name, deps.clock())
+
     @app.event("message")
     @friendly
     def ignore_messages() -> None:

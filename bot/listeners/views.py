@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.listeners import Deps
-from bot.listeners.actions import update_lesson
+from bot.listeners.actions import publish_home, record_answer, update_lesson
 from bot.listeners.errors import friendly
 from learning.errors import SproutError
 
@@ -30,4 +30,51 @@ def register(app: App, *, deps: Deps) -> None:
             ack(response_action="errors", errors={"comment": exc.message})
             return
         ack(response_action="update", view=blocks.comment_thanks_modal(text))
+        update_lesson(client, outcome.view)
+
+    @app.view(blocks.TIME_VIEW)
+    @friendly
+    def delivery_time(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        chosen = (view["state"]["values"].get("time", {}).get("time", {}) or {}).get("selected_time")
+        if not chosen:
+            ack(response_action="errors", errors={"time": "Pick a time."})
+            return
+        ack()
+        deps.service.set_time(body["user"]["id"], chosen, deps.clock())
+        publish_home(client, deps, body["user"]["id"])
+
+    @app.view(blocks.TYPED_ANSWER_VIEW)
+    @friendly
+    def typed_answer(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        text = (view["state"]["values"].get("answer", {}).get("text", {}).get("value") or "").strip()
+        if not text:
+            ack(response_action="errors", errors={"answer": "Type an answer, or press Cancel."})
+            return
+        try:
+            meta = blocks.decode(view.get("private_metadata") or "")
+            ref = {"d": meta["d"]} if "d" in meta else {"s": meta["s"], "k": meta["k"]}
+            question_id = str(meta["q"])
+        except (KeyError, ValueError):
+            ack(response_action="errors", errors={"answer": "This form has expired; please reopen it."})
+            return
+        ack()
+        record_answer(deps, client, body["user"]["id"], ref, question_id, text)
+
+    @app.view(blocks.REFLECTION_VIEW)
+    @friendly
+    def reflection(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
+        text = (view["state"]["values"].get("reflection", {}).get("text", {}).get("value") or "").strip()
+        if not text:
+            ack(response_action="errors", errors={"reflection": "Write something, or press Cancel."})
+            return
+        try:
+            delivery_id = int(blocks.decode(view.get("private_metadata") or "")["d"])
+            outcome = deps.service.reflect(body["user"]["id"], delivery_id, text, deps.clock())
+        except (KeyError, ValueError):
+            ack(response_action="errors", errors={"reflection": "This form has expired; please reopen it."})
+            return
+        except SproutError as exc:
+            ack(response_action="errors", errors={"reflection": exc.message})
+            return
+        ack()
         update_lesson(client, outcome.view)

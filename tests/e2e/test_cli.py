@@ -94,9 +94,9 @@ def test_tick_at_an_instant_sends_once_through_the_web_api(database_url, tmp_pat
         capsys.readouterr()
         # Tuesday 1 December 2026, 08:30 UTC: 09:30 in Berlin, 14:00 in Kolkata (both past their 09:30).
         assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
-        assert "2 queued, 0 reminders, 2 sent" in capsys.readouterr().out
+        assert "2 queued, 0 reminders, 0 reviews, 2 sent" in capsys.readouterr().out
         assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
-        assert "0 queued, 0 reminders, 0 sent" in capsys.readouterr().out
+        assert "0 queued, 0 reminders, 0 reviews, 0 sent" in capsys.readouterr().out
         assert len(emulator.dm_messages("U0AAA")) == 1 and len(emulator.dm_messages("U0CCC")) == 1
 
 

@@ -1,0 +1,522 @@
+"""Storage for the learner's side beyond lessons: review cards and sessions, certificates,
+progress and streak figures, lesson search, channel triggers. A part of ``Store``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, delete, func, literal_column, or_, select, text, update
+
+from db.models import (
+    Answer,
+    Certificate,
+    Delivery,
+    Enrollment,
+    Feedback,
+    Learner,
+    LessonIndex,
+    Review,
+    ReviewCard,
+    ReviewSession,
+    TriggerFire,
+)
+from learning.review import CardState
+
+
+@dataclass(frozen=True)
+class CardView:
+    id: int
+    learner_id: int
+    pack_id: str
+    lesson_id: str
+    question_id: str
+    state: CardState
+
+
+@dataclass(frozen=True)
+class ReviewAnswer:
+    card_id: int
+    question_id: str
+    prompt: str
+    response: str
+    correct: bool
+    interval_days: float
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: int
+    learner_id: int
+    slack_user_id: str
+    kind: str
+    pack_id: str | None
+    local_date: date
+    card_ids: tuple[int, ...]
+    channel_id: str | None
+    message_ts: str | None
+    cards: dict[int, CardView]
+    answers: dict[int, ReviewAnswer]
+
+
+@dataclass(frozen=True)
+class DueLearner:
+    learner_id: int
+    slack_user_id: str
+    dm_channel_id: str | None
+    timezone: str | None
+    slack_timezone: str | None
+    delivery_time: str | None
+    delivery_days: str | None
+    due_cards: int
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    id: int
+    learner_id: int
+    slack_user_id: str
+    pack_id: str
+    name: str
+    score: float
+    issued_at: datetime
+    expires_at: datetime | None
+    status: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    pack_id: str
+    lesson_id: str
+    title: str
+    rank: float
+
+
+def _card_view(row) -> CardView:
+    return CardView(
+        id=row.id,
+        learner_id=row.learner_id,
+        pack_id=row.pack_id,
+        lesson_id=row.lesson_id,
+        question_id=row.question_id,
+        state=CardState(
+            fsrs=row.fsrs,
+            due=row.due,
+            last_review=row.last_review,
+            reviews=row.reviews,
+            lapses=row.lapses,
+            long_right=row.long_right,
+            retired=row.retired_at is not None,
+        ),
+    )
+
+
+class LearningRecords:
+    """Mixed into ``db.store.Store``: needs ``self.engine`` and ``self._insert``."""
+
+    # -- review cards --------------------------------------------------------------------
+
+    def create_card(
+        self, *, learner_id: int, pack_id: str, lesson_id: str, question_id: str, state: CardState, now: datetime
+    ) -> bool:
+        """A card from a first answer; a question already carded for this learner keeps its card."""
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    self._insert(ReviewCard)
+                    .values(
+                        learner_id=learner_id, pack_id=pack_id, lesson_id=lesson_id, question_id=question_id,
+                        fsrs=state.fsrs, due=state.due, last_review=state.last_review, reviews=state.reviews,
+                        lapses=state.lapses, long_right=state.long_right,
+                        retired_at=now if state.retired else None, created_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["learner_id", "pack_id", "lesson_id", "question_id"])
+                    .returning(ReviewCard.id)
+                ).scalar()
+                is not None
+            )
+
+    def cards(self, card_ids: Iterable[int]) -> dict[int, CardView]:
+        ids = list(card_ids)
+        if not ids:
+            return {}
+        with self.engine.connect() as conn:
+            return {r.id: _card_view(r) for r in conn.execute(select(ReviewCard.__table__).where(ReviewCard.id.in_(ids)))}
+
+    def learner_cards(self, learner_id: int, pack_id: str | None = None) -> list[CardView]:
+        query = select(ReviewCard.__table__).where(ReviewCard.learner_id == learner_id)
+        if pack_id is not None:
+            query = query.where(ReviewCard.pack_id == pack_id)
+        with self.engine.connect() as conn:
+            return [_card_view(r) for r in conn.execute(query.order_by(ReviewCard.id))]
+
+    def learners_with_due_cards(self, due_by: datetime) -> list[DueLearner]:
+        """One pass over the live cards due by ``due_by`` (index ix_review_cards_due_live), per learner."""
+        due = (
+            select(ReviewCard.learner_id, func.count().label("n"))
+            .where(ReviewCard.retired_at.is_(None), ReviewCard.due <= due_by)
+            .group_by(ReviewCard.learner_id)
+            .subquery()
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    Learner.id, Learner.slack_user_id, Learner.dm_channel_id, Learner.timezone, Learner.slack_timezone,
+                    Learner.delivery_time, Learner.delivery_days, due.c.n,
+                )
+                .join(due, due.c.learner_id == Learner.id)
+                .where(Learner.active.is_(True), or_(Learner.paused_until.is_(None), Learner.paused_until <= due_by))
+            ).all()
+        return [DueLearner(*row) for row in rows]
+
+    def due_cards(self, learner_id: int, due_by: datetime, *, limit: int) -> list[CardView]:
+        with self.engine.connect() as conn:
+            return [
+                _card_view(r)
+                for r in conn.execute(
+                    select(ReviewCard.__table__)
+                    .where(ReviewCard.learner_id == learner_id, ReviewCard.retired_at.is_(None),
+                           ReviewCard.due <= due_by)
+                    .order_by(ReviewCard.due, ReviewCard.id)
+                    .limit(limit)
+                )
+            ]
+
+    def last_review_dates(self, learner_ids: Sequence[int]) -> dict[int, date]:
+        if not learner_ids:
+            return {}
+        with self.engine.connect() as conn:
+            return dict(
+                conn.execute(
+                    select(ReviewSession.learner_id, func.max(ReviewSession.local_date))
+                    .where(ReviewSession.learner_id.in_(list(learner_ids)))
+                    .group_by(ReviewSession.learner_id)
+                ).all()
+            )
+
+    def first_active_packs(self, learner_ids: Sequence[int]) -> dict[int, str]:
+        """A pack each learner follows (their earliest enrollment), whose time their reviews borrow."""
+        if not learner_ids:
+            return {}
+        out: dict[int, str] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(learner_ids), 5000):
+                chunk = list(learner_ids[start : start + 5000])
+                for learner_id, pack_id in conn.execute(
+                    select(Enrollment.learner_id, Enrollment.pack_id)
+                    .where(Enrollment.learner_id.in_(chunk), Enrollment.status == "active")
+                    .order_by(Enrollment.learner_id, Enrollment.enrolled_at, Enrollment.id)
+                ):
+                    out.setdefault(learner_id, pack_id)
+        return out
+
+    # -- review sessions -----------------------------------------------------------------
+
+    def queue_review_session(
+        self, *, learner_id: int, kind: str, pack_id: str | None, local_date: date, card_ids: Sequence[int],
+        due_at: datetime, channel: str, now: datetime,
+    ) -> int | None:
+        """A review DM for the day, and its outbox message; None if the learner already has one today."""
+        from db.models import OutboxMessage
+
+        with self.engine.begin() as conn:
+            session_id = conn.execute(
+                self._insert(ReviewSession)
+                .values(learner_id=learner_id, kind=kind, pack_id=pack_id, local_date=local_date,
+                        card_ids=json.dumps(list(card_ids)), due_at=due_at, created_at=now)
+                .on_conflict_do_nothing(index_elements=["learner_id", "local_date", "kind"])
+                .returning(ReviewSession.id)
+            ).scalar()
+            if session_id is None:
+                return None
+            conn.execute(
+                self._insert(OutboxMessage)
+                .values(kind=kind, dedupe_key=f"{kind}:{session_id}", learner_id=learner_id, channel=channel,
+                        status="pending", attempts=0, not_before=now, created_at=now,
+                        payload=json.dumps({"session": session_id}))
+                .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            )
+            return session_id
+
+    def mark_session_sent(self, session_id: int, *, channel: str, ts: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(ReviewSession).where(ReviewSession.id == session_id)
+                .values(sent_at=now, channel_id=channel, message_ts=ts)
+            )
+
+    def review_session(self, session_id: int) -> SessionView | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(ReviewSession.__table__, Learner.slack_user_id)
+                .join(Learner, Learner.id == ReviewSession.learner_id)
+                .where(ReviewSession.id == session_id)
+            ).first()
+            if row is None:
+                return None
+            card_ids = tuple(json.loads(row.card_ids))
+            answers = {
+                r.card_id: ReviewAnswer(r.card_id, r.question_id, r.prompt, r.response, r.correct, r.interval_days)
+                for r in conn.execute(select(Review.__table__).where(Review.session_id == session_id))
+            }
+        return SessionView(
+            id=row.id, learner_id=row.learner_id, slack_user_id=row.slack_user_id, kind=row.kind,
+            pack_id=row.pack_id, local_date=row.local_date, card_ids=card_ids, channel_id=row.channel_id,
+            message_ts=row.message_ts, cards=self.cards(card_ids), answers=answers,
+        )
+
+    def record_review(
+        self, *, session_id: int, card: CardView, learner_id: int, prompt: str, response: str, correct: bool,
+        rating: int, new_state: CardState, now: datetime,
+    ) -> bool:
+        """The answer and the card's next step, together; False if this card was already answered here."""
+        interval = (new_state.due - now).total_seconds() / 86400
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                self._insert(Review)
+                .values(session_id=session_id, card_id=card.id, learner_id=learner_id, question_id=card.question_id,
+                        prompt=prompt, response=response, correct=correct, rating=rating, interval_days=interval,
+                        answered_at=now)
+                .on_conflict_do_nothing(index_elements=["session_id", "card_id"])
+                .returning(Review.id)
+            ).scalar()
+            if inserted is None:
+                return False
+            conn.execute(
+                update(ReviewCard).where(ReviewCard.id == card.id).values(
+                    fsrs=new_state.fsrs, due=new_state.due, last_review=new_state.last_review,
+                    reviews=new_state.reviews, lapses=new_state.lapses, long_right=new_state.long_right,
+                    retired_at=now if new_state.retired else None,
+                )
+            )
+            return True
+
+    def reviews_due_count(self, learner_id: int, due_by: datetime) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).select_from(ReviewCard)
+                .where(ReviewCard.learner_id == learner_id, ReviewCard.retired_at.is_(None), ReviewCard.due <= due_by)
+            ).scalar_one()
+
+    # -- progress and streaks ------------------------------------------------------------
+
+    def lesson_days(self, learner_id: int) -> list[tuple[date, bool]]:
+        """Each scheduled lesson's local date, and whether it was answered (or rated, if it had no questions)."""
+        answered = or_(
+            select(Answer.id).where(Answer.delivery_id == Delivery.id).exists(),
+            select(Feedback.id).where(Feedback.delivery_id == Delivery.id, Feedback.rating.is_not(None)).exists(),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Delivery.local_date, func.max(case((answered, 1), else_=0)))
+                .where(Delivery.learner_id == learner_id, Delivery.kind == "scheduled", Delivery.status == "sent")
+                .group_by(Delivery.local_date)
+                .order_by(Delivery.local_date)
+            ).all()
+        return [(d, bool(a)) for d, a in rows]
+
+    def pack_answers(self, learner_id: int) -> dict[str, tuple[set[str], int, int]]:
+        """Per pack: lessons with at least one answer, answers given, answers right."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Delivery.pack_id, Delivery.lesson_id, func.count(Answer.id),
+                       func.sum(case((Answer.correct.is_(True), 1), else_=0)))
+                .join(Answer, Answer.delivery_id == Delivery.id)
+                .where(Delivery.learner_id == learner_id)
+                .group_by(Delivery.pack_id, Delivery.lesson_id)
+            ).all()
+        out: dict[str, tuple[set[str], int, int]] = {}
+        for pack_id, lesson_id, n, right in rows:
+            lessons, answered, correct = out.get(pack_id, (set(), 0, 0))
+            lessons.add(lesson_id)
+            out[pack_id] = (lessons, answered + int(n), correct + int(right or 0))
+        return out
+
+    def answered_questions(self, learner_id: int, pack_id: str) -> dict[tuple[str, str], bool]:
+        """(lesson id, question id) → answered right, for the first answer to each question of a pack."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Delivery.lesson_id, Answer.question_id, Answer.correct)
+                .join(Answer, Answer.delivery_id == Delivery.id)
+                .where(Delivery.learner_id == learner_id, Delivery.pack_id == pack_id)
+                .order_by(Answer.answered_at)
+            ).all()
+        out: dict[tuple[str, str], bool] = {}
+        for lesson_id, question_id, correct in rows:
+            out.setdefault((lesson_id, question_id), bool(correct))
+        return out
+
+    def recent_results(self, learner_id: int, limit: int = 5) -> list[tuple[str, str, bool, datetime]]:
+        with self.engine.connect() as conn:
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    select(Delivery.pack_id, Answer.prompt, Answer.correct, Answer.answered_at)
+                    .join(Delivery, Delivery.id == Answer.delivery_id)
+                    .where(Answer.learner_id == learner_id)
+                    .order_by(Answer.answered_at.desc(), Answer.id.desc())
+                    .limit(limit)
+                )
+            ]
+
+    # -- certificates --------------------------------------------------------------------
+
+    def active_certificate(self, learner_id: int, pack_id: str) -> CertificateView | None:
+        certs = [c for c in self.certificates(learner_id) if c.pack_id == pack_id and c.status == "active"]
+        return certs[-1] if certs else None
+
+    def certificates(self, learner_id: int | None = None) -> list[CertificateView]:
+        query = select(Certificate.__table__, Learner.slack_user_id).join(Learner, Learner.id == Certificate.learner_id)
+        if learner_id is not None:
+            query = query.where(Certificate.learner_id == learner_id)
+        with self.engine.connect() as conn:
+            return [
+                CertificateView(r.id, r.learner_id, r.slack_user_id, r.pack_id, r.name, r.score, r.issued_at,
+                                r.expires_at, r.status)
+                for r in conn.execute(query.order_by(Certificate.issued_at, Certificate.id))
+            ]
+
+    def issue_certificate(
+        self, *, learner_id: int, pack_id: str, name: str, score: float, now: datetime, expires_at: datetime | None,
+        channel: str,
+    ) -> int | None:
+        """Issue once per learner and pack while one is active; renewing supersedes the active one.
+        Queues the congratulation in the same transaction. Returns the new certificate's id, or None."""
+        from db.models import OutboxMessage
+
+        with self.engine.begin() as conn:
+            active = conn.execute(
+                select(Certificate.id, Certificate.expires_at)
+                .where(Certificate.learner_id == learner_id, Certificate.pack_id == pack_id,
+                       Certificate.status == "active")
+            ).all()
+            renewable = [c for c in active if c.expires_at is not None]
+            if active and not renewable:
+                return None
+            if renewable:
+                conn.execute(update(Certificate).where(Certificate.id.in_([c.id for c in renewable]))
+                             .values(status="renewed"))
+            cert_id = conn.execute(
+                self._insert(Certificate)
+                .values(learner_id=learner_id, pack_id=pack_id, name=name, score=score, issued_at=now,
+                        expires_at=expires_at, status="active")
+                .on_conflict_do_nothing()
+                .returning(Certificate.id)
+            ).scalar()
+            if cert_id is not None:
+                conn.execute(
+                    self._insert(OutboxMessage)
+                    .values(kind="certificate", dedupe_key=f"certificate:{cert_id}", learner_id=learner_id,
+                            channel=channel, status="pending", attempts=0, not_before=now, created_at=now,
+                            payload=json.dumps({"certificate": cert_id}))
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                )
+            return cert_id
+
+    def certificates_to_renew(self, *, expiring_by: datetime) -> list[CertificateView]:
+        """Active certificates expiring by ``expiring_by`` whose holder has not been invited to renew yet."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Certificate.__table__, Learner.slack_user_id)
+                .join(Learner, Learner.id == Certificate.learner_id)
+                .where(Certificate.status == "active", Certificate.expires_at.is_not(None),
+                       Certificate.expires_at <= expiring_by, Certificate.recert_invited_at.is_(None),
+                       Learner.active.is_(True))
+            ).all()
+        return [CertificateView(r.id, r.learner_id, r.slack_user_id, r.pack_id, r.name, r.score, r.issued_at,
+                                r.expires_at, r.status) for r in rows]
+
+    def mark_recert_invited(self, certificate_id: int, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(Certificate).where(Certificate.id == certificate_id).values(recert_invited_at=now))
+
+    def expire_certificates(self, now: datetime) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                update(Certificate)
+                .where(Certificate.status == "active", Certificate.expires_at.is_not(None), Certificate.expires_at <= now)
+                .values(status="expired")
+            ).rowcount
+
+    # -- search --------------------------------------------------------------------------
+
+    def sync_lesson_index(self, lessons: Sequence[tuple[str, str, int, str, str, str]]) -> None:
+        """Make the search index hold exactly these lessons: (pack, lesson, version, title, body, questions)."""
+        wanted = {(p, lesson): (v, t, b, q) for p, lesson, v, t, b, q in lessons}
+        with self.engine.begin() as conn:
+            have = {
+                (r.pack_id, r.lesson_id): (r.id, r.pack_version, r.title, r.body, r.questions)
+                for r in conn.execute(select(LessonIndex.__table__))
+            }
+            gone = [row[0] for key, row in have.items() if key not in wanted]
+            if gone:
+                conn.execute(delete(LessonIndex).where(LessonIndex.id.in_(gone)))
+            for key, (version, title, body, questions) in wanted.items():
+                current = have.get(key)
+                if current is None:
+                    # Another instance starting at the same moment may insert the same row: skip it then.
+                    conn.execute(self._insert(LessonIndex).values(
+                        pack_id=key[0], lesson_id=key[1], pack_version=version, title=title, body=body,
+                        questions=questions).on_conflict_do_nothing(index_elements=["pack_id", "lesson_id"]))
+                elif current[1:] != (version, title, body, questions):
+                    conn.execute(update(LessonIndex).where(LessonIndex.id == current[0]).values(
+                        pack_version=version, title=title, body=body, questions=questions))
+
+    def search_lessons(self, words: str, *, limit: int = 5) -> list[SearchHit]:
+        """Lessons matching the words, best first: title matches weigh most, then body, then questions."""
+        terms = re.findall(r"\w+", words.lower())[:12]
+        if not terms:
+            return []
+        with self.engine.connect() as conn:
+            if self.engine.dialect.name == "sqlite":
+                hits = self._search_sqlite(conn, terms, limit, "AND") or self._search_sqlite(conn, terms, limit, "OR")
+            else:
+                hits = self._search_postgres(conn, terms, limit, "&") or self._search_postgres(conn, terms, limit, "|")
+        return hits
+
+    @staticmethod
+    def _search_sqlite(conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+        match = f" {joiner} ".join(f'"{t}"*' for t in terms)
+        rows = conn.execute(
+            text(
+                "SELECT li.pack_id, li.lesson_id, li.title, bm25(lesson_fts, 10.0, 3.0, 1.0) AS rank "
+                "FROM lesson_fts JOIN lesson_index li ON li.id = lesson_fts.rowid "
+                "WHERE lesson_fts MATCH :match ORDER BY rank, li.pack_id, li.lesson_id LIMIT :limit"
+            ),
+            {"match": match, "limit": limit},
+        ).all()
+        return [SearchHit(r.pack_id, r.lesson_id, r.title, -float(r.rank)) for r in rows]
+
+    @staticmethod
+    def _search_postgres(conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+        query = f" {joiner} ".join(f"{t}:*" for t in terms)
+        rank = literal_column("ts_rank('{0.1, 0.2, 0.4, 1.0}', search, to_tsquery('english', :q))")
+        rows = conn.execute(
+            select(LessonIndex.pack_id, LessonIndex.lesson_id, LessonIndex.title, rank.label("rank"))
+            .where(literal_column("search @@ to_tsquery('english', :q)"))
+            .order_by(rank.desc(), LessonIndex.pack_id, LessonIndex.lesson_id)
+            .limit(limit),
+            {"q": query},
+        ).all()
+        return [SearchHit(r.pack_id, r.lesson_id, r.title, float(r.rank)) for r in rows]
+
+    # -- channel triggers ----------------------------------------------------------------
+
+    def fire_trigger(self, *, learner_id: int, pack_id: str, channel_id: str, now: datetime) -> bool:
+        """True the first time; a learner re-joining (or Slack retrying the event) gets nothing more."""
+        with self.engine.begin() as conn:
+            return (
+                conn.execute(
+                    self._insert(TriggerFire)
+                    .values(learner_id=learner_id, pack_id=pack_id, channel_id=channel_id, fired_at=now)
+                    .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+                    .returning(TriggerFire.id)
+                ).scalar()
+                is not None
+            )
+
+
+__all__ = ["CardView", "CertificateView", "DueLearner", "LearningRecords", "SearchHit", "SessionView"]

@@ -1,0 +1,88 @@
+"""Spaced review with FSRS (the `fsrs` package, FSRS-6): when a question comes back, and when it retires.
+
+Why FSRS and not the classic rule of the spaced-education trials (a wrong answer back in about
+12 days, a right one in 24, retired after two right in a row): FSRS fits intervals to how
+memory decays for this card — short after a miss, growing fast after each success — and a
+desired retention (default 0.9) says how much forgetting we accept. The comparison with the
+12/24-day rule is pinned in tests/learning/test_review.py.
+
+Sprout's learners see a lesson a day, so the short-term "learning steps" of flashcard apps
+(1 and 10 minutes) are switched off: every interval is in days. The classic retirement rule is
+kept on top: right twice in a row at intervals of 21 days or more retires the card.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from fsrs import Card, Rating, Scheduler
+
+RETIRE_AFTER_LONG_RIGHTS = 2
+LONG_INTERVAL = timedelta(days=21)
+SLOW_ANSWER = timedelta(hours=24)
+
+AGAIN, HARD, GOOD, EASY = (int(Rating.Again), int(Rating.Hard), int(Rating.Good), int(Rating.Easy))
+
+
+@lru_cache(maxsize=8)
+def scheduler(desired_retention: float = 0.9) -> Scheduler:
+    return Scheduler(desired_retention=desired_retention, learning_steps=(), relearning_steps=(),
+                     enable_fuzzing=False)
+
+
+def rating_for(correct: bool, *, answered_after: timedelta | None = None, second_try: bool = False) -> int:
+    """Wrong is Again; right is Good, or Hard when it came slowly (a day or more after the question
+    arrived) or on a second try."""
+    if not correct:
+        return AGAIN
+    if second_try or (answered_after is not None and answered_after >= SLOW_ANSWER):
+        return HARD
+    return GOOD
+
+
+@dataclass(frozen=True)
+class CardState:
+    fsrs: str  # the fsrs Card as JSON
+    due: datetime
+    last_review: datetime | None
+    reviews: int
+    lapses: int
+    long_right: int  # right answers in a row, each at an interval of 21 days or more
+    retired: bool
+
+    @property
+    def interval(self) -> timedelta | None:
+        return None if self.last_review is None else self.due - self.last_review
+
+
+def first_answer(rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
+    """A new card from the learner's first answer to a question (in the lesson itself)."""
+    return review(None, rating, now, desired_retention=desired_retention)
+
+
+def review(state: CardState | None, rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
+    """The card after an answer rated ``rating`` at ``now``."""
+    card = Card.from_dict(json.loads(state.fsrs)) if state is not None else Card(due=now)
+    elapsed = None if state is None or state.last_review is None else now - state.last_review
+    card, _log = scheduler(desired_retention).review_card(card, Rating(rating), review_datetime=now)
+    correct = rating != AGAIN
+    long_right = 0
+    if state is not None and correct:
+        long_right = state.long_right + 1 if elapsed is not None and elapsed >= LONG_INTERVAL else 0
+    return CardState(
+        fsrs=json.dumps(card.to_dict(), separators=(",", ":")),
+        due=card.due,
+        last_review=now,
+        reviews=(state.reviews if state else 0) + 1,
+        lapses=(state.lapses if state else 0) + (0 if correct else 1),
+        long_right=long_right,
+        retired=long_right >= RETIRE_AFTER_LONG_RIGHTS,
+    )
+
+
+def classic_interval(correct: bool) -> timedelta:
+    """The spaced-education trials' rule, for comparison: 12 days after a miss, 24 after a success."""
+    return timedelta(days=24 if correct else 12)
