@@ -215,7 +215,7 @@ def test_slash_commands_and_the_home_tab(sandbox):
         },
     )
     assert status == 200
-    wait_person(sandbox, CHEN, lambda d: d["home"]["html"].count("lessons sent") == 2)
+    wait_person(sandbox, CHEN, lambda d: d["home"]["html"].count("lessons done") == 2)
 
 
 def test_requests_that_are_not_the_page_own_json_are_refused(sandbox):

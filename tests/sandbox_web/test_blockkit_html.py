@@ -568,8 +568,15 @@ def test_the_thanks_modal_has_only_a_close_button():
 
 def test_the_home_tab(catalog):
     packs = list(catalog)
-    entries = [bk.HomePack(packs[0], "active", 2, NOW)]
-    view = {**bk.home_view(name="Ana <3", zone="Europe/Berlin", packs=entries, available=packs), "id": "VH"}
+    from bot.service import Home, HomeEntry
+    from db.store import LearnerView
+    from learning.streaks import PackProgress
+
+    learner = LearnerView(1, "U1", "Ana <3", None, "learner", "Europe/Berlin", None, None, None, True, None, None,
+                          None, None, None)
+    home = Home(learner=learner, zone="Europe/Berlin", available=packs, streak=3, reviews_due=2,
+                entries=[HomeEntry(packs[0], "active", 2, NOW, PackProgress(2, 10, 3, 2))])
+    view = {**bk.home_view(home), "id": "VH"}
     shown = render_view(view)
     only_our_tags(shown)
     parsed = page(shown)
