@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, delete, func, literal_column, or_, select, text, update
+from sqlalchemy import case, delete, func, or_, select, text, update
 
 from db.models import (
     Answer,
@@ -492,14 +492,14 @@ class LearningRecords:
 
     @staticmethod
     def _search_postgres(conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
-        query = f" {joiner} ".join(f"{t}:*" for t in terms)
-        rank = literal_column("ts_rank('{0.1, 0.2, 0.4, 1.0}', search, to_tsquery('english', :q))")
+        # Weights for D, C, B, A: title (A) counts ten times a question's text (C), body (B) in between.
         rows = conn.execute(
-            select(LessonIndex.pack_id, LessonIndex.lesson_id, LessonIndex.title, rank.label("rank"))
-            .where(literal_column("search @@ to_tsquery('english', :q)"))
-            .order_by(rank.desc(), LessonIndex.pack_id, LessonIndex.lesson_id)
-            .limit(limit),
-            {"q": query},
+            text(
+                "SELECT pack_id, lesson_id, title, ts_rank('{0.05, 0.1, 0.3, 1.0}', search, query) AS rank "
+                "FROM lesson_index, to_tsquery('english', :q) AS query "
+                "WHERE search @@ query ORDER BY rank DESC, pack_id, lesson_id LIMIT :limit"
+            ),
+            {"q": f" {joiner} ".join(f"{t}:*" for t in terms), "limit": limit},
         ).all()
         return [SearchHit(r.pack_id, r.lesson_id, r.title, float(r.rank)) for r in rows]
 

@@ -583,36 +583,33 @@ class Reporting:
             with self.engine.connect() as conn:
                 return {row[0]: tuple(row[1:]) for row in conn.execute(stmt)}
 
-        def grouped(pack_column, *columns, join_on, where):
-            stmt = select(key(pack_column).label("g"), *columns).where(*where)
+        def grouped(base, pack_column, *columns, learner, where, joins=()):
+            stmt = select(key(pack_column).label("g"), *columns).select_from(base)
+            for target, on in joins:
+                stmt = stmt.join(target, on)
             if by == "team":
-                stmt = stmt.join(Learner, Learner.id == join_on)
-            return stmt.group_by(key(pack_column))
+                stmt = stmt.join(Learner, Learner.id == learner)
+            return stmt.where(*where).group_by(key(pack_column))
 
-        enrolled = run(grouped(Enrollment.pack_id, func.count(distinct(Enrollment.learner_id)),
-                               join_on=Enrollment.learner_id,
+        enrolled = run(grouped(Enrollment, Enrollment.pack_id, func.count(distinct(Enrollment.learner_id)),
+                               learner=Enrollment.learner_id,
                                where=[Enrollment.status.in_(ENROLLED), Enrollment.enrolled_at < until]))
         answered = exists().where(Answer.delivery_id == Delivery.id)
-        delivered = run(grouped(Delivery.pack_id, func.count(), _one(answered), join_on=Delivery.learner_id,
+        delivered = run(grouped(Delivery, Delivery.pack_id, func.count(), _one(answered), learner=Delivery.learner_id,
                                 where=[Delivery.status == "sent", period(Delivery.sent_at)]))
-        answers = run(
-            grouped(Delivery.pack_id, func.count(distinct(Answer.learner_id)), func.count(),
-                    _one(Answer.correct.is_(True)), join_on=Answer.learner_id,
-                    where=[period(Answer.answered_at)])
-            .join(Delivery, Delivery.id == Answer.delivery_id)
-        )
-        ratings = run(
-            grouped(Delivery.pack_id, func.count(Feedback.rating), func.coalesce(func.sum(Feedback.rating), 0),
-                    join_on=Feedback.learner_id, where=[Feedback.rating.is_not(None), period(Feedback.rated_at)])
-            .join(Delivery, Delivery.id == Feedback.delivery_id)
-        )
-        certificates = run(grouped(Certificate.pack_id, func.count(), join_on=Certificate.learner_id,
+        answers = run(grouped(Answer, Delivery.pack_id, func.count(distinct(Answer.learner_id)), func.count(),
+                              _one(Answer.correct.is_(True)), learner=Answer.learner_id,
+                              joins=[(Delivery, Delivery.id == Answer.delivery_id)],
+                              where=[period(Answer.answered_at)]))
+        ratings = run(grouped(Feedback, Delivery.pack_id, func.count(Feedback.rating),
+                              func.coalesce(func.sum(Feedback.rating), 0), learner=Feedback.learner_id,
+                              joins=[(Delivery, Delivery.id == Feedback.delivery_id)],
+                              where=[Feedback.rating.is_not(None), period(Feedback.rated_at)]))
+        certificates = run(grouped(Certificate, Certificate.pack_id, func.count(), learner=Certificate.learner_id,
                                    where=[period(Certificate.issued_at)]))
-        reviews = run(
-            grouped(ReviewCard.pack_id, func.count(), _one(Review.correct.is_(True)), join_on=Review.learner_id,
-                    where=[period(Review.answered_at)])
-            .join(ReviewCard, ReviewCard.id == Review.card_id)
-        )
+        reviews = run(grouped(Review, ReviewCard.pack_id, func.count(), _one(Review.correct.is_(True)),
+                              learner=Review.learner_id, joins=[(ReviewCard, ReviewCard.id == Review.card_id)],
+                              where=[period(Review.answered_at)]))
         groups = sorted(set(enrolled) | set(delivered) | set(answers) | set(ratings) | set(certificates)
                         | set(reviews))
         out = []

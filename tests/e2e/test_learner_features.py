@@ -1,0 +1,268 @@
+"""The learner's side, end to end over signed HTTP: every kind of question, reflections, reasons, link
+opens, spaced review over simulated weeks, certificates and their renewal, search, channel triggers, Home."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import app
+from content_packs.loader import BUNDLED_DIR
+from db.models import Answer, Certificate, LinkOpen, Reflection, Review, ReviewCard
+from learning.clock import SimulatedClock
+from sandbox.workspace import LocalWorkspace, Person
+
+ANA = Person("U0ANA", "Ana", "Europe/Berlin")
+HERE = Path(__file__).resolve().parent
+MONDAY_0800_UTC = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+
+
+@pytest.fixture
+def world(database_url, tmp_path):
+    packs = tmp_path / "packs"
+    shutil.copytree(BUNDLED_DIR / "security-basics", packs / "security-basics")
+    shutil.copytree(HERE / "packs" / "kinds", packs / "kinds")
+    clock = SimulatedClock(datetime(2026, 11, 29, 12, tzinfo=UTC))
+    settings = dataclasses.replace(app.Settings(), database_url=database_url, content_packs_dir=packs,
+                                   reminder_after_hours=0)
+    with LocalWorkspace(build=app.build, settings=settings, clock=clock, people=[ANA],
+                        build_options={"listener_workers": 8}) as ws:
+        ws.clock = clock
+        yield ws
+
+
+def command(ws, text):
+    before = len(ws.emulator.ephemerals(ANA.user_id))
+    ws.driver.command(ANA.user_id, "/learn", text)
+    return ws.emulator.wait_for(lambda: ws.emulator.ephemerals(ANA.user_id)[before:])[-1]
+
+
+def fresh(ws, message):
+    return ws.emulator.message(message["channel"], message["ts"])
+
+
+def wait_block(ws, message, block_id):
+    return ws.emulator.wait_for(
+        lambda: any(b.get("block_id") == block_id for b in fresh(ws, message)["blocks"]) and fresh(ws, message))
+
+
+def block(message, block_id):
+    return next(b for b in message["blocks"] if b.get("block_id") == block_id)
+
+
+def count(ws, model):
+    with ws.sprout.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def lesson(ws, nth=-1):
+    lessons = [m for m in ws.emulator.dm_messages(ANA.user_id)
+               if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"]
+    return lessons[nth]
+
+
+def test_every_kind_of_question_then_reflection_rating_reason_and_link(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    message = lesson(world)
+
+    # A link opened: Slack reports the URL button's click; recorded once.
+    opened = world.driver.click(ANA.user_id, message, action_id="open_link:0")
+    world.driver.resend(opened)
+    world.emulator.wait_for(lambda: count(world, LinkOpen) == 1)
+
+    # Single choice, wrong: the verdict, the author's note on that choice, the explanation.
+    world.driver.click(ANA.user_id, message, action_id="answer:0")
+    shown = wait_block(world, message, "result:single")
+    assert "❌ Not quite" in block(shown, "result:single")["text"]["text"]
+    assert any("Logos are easy to copy" in e["text"] for b in shown["blocks"] if b["type"] == "context"
+               for e in b["elements"])
+
+    # Multiple select: tick two boxes, then Submit.
+    world.driver.select(ANA.user_id, shown, "pick", ["0", "1"])
+    world.driver.click(ANA.user_id, shown, action_id="submit_multi")
+    shown = wait_block(world, message, "result:several")
+    assert "✅ Right" in block(shown, "result:several")["text"]["text"]
+
+    # True/false.
+    world.driver.click(ANA.user_id, shown, action_id="answer:1")
+    shown = wait_block(world, message, "result:tf")
+    assert "You chose *False*" in block(shown, "result:tf")["text"]["text"]
+
+    # Short answer, typed in a modal: case and spacing do not matter.
+    world.driver.click(ANA.user_id, shown, action_id="type_answer")
+    modal = world.emulator.wait_for(lambda: world.emulator.open_views(ANA.user_id))[-1]
+    world.driver.submit_view(ANA.user_id, modal, {"answer": {"text": "  Multi-Factor   authentication "}})
+    shown = wait_block(world, message, "result:typed")
+    assert "✅ Right" in block(shown, "result:typed")["text"]["text"]
+    with world.sprout.engine.connect() as conn:
+        answers = dict(conn.execute(select(Answer.question_id, Answer.correct)).all())
+    assert answers == {"single": False, "several": True, "tf": True, "typed": True}
+    assert count(world, ReviewCard) == 4, "every answered question becomes a review card"
+
+    # Reflection: the learner's own words, kept, shown back escaped.
+    world.driver.click(ANA.user_id, shown, action_id="reflect")
+    modal = world.emulator.wait_for(lambda: world.emulator.open_views(ANA.user_id))[-1]
+    world.driver.submit_view(ANA.user_id, modal, {"reflection": {"text": "A fake <!here> invoice"}})
+    shown = wait_block(world, message, "reflected")
+    assert "&lt;!here&gt;" in block(shown, "reflected")["text"]["text"]
+    assert count(world, Reflection) == 1
+
+    # A low rating asks why; the reason is stored with the rating.
+    world.driver.click(ANA.user_id, shown, action_id="rate:2")
+    shown = wait_block(world, message, "reason-prompt")
+    world.driver.click(ANA.user_id, shown, action_id="reason:too_easy")
+    world.emulator.wait_for(lambda: "Noted" in json.dumps(fresh(world, message)["blocks"]))
+    from db.models import Feedback
+
+    with world.sprout.engine.connect() as conn:
+        assert conn.execute(select(Feedback.rating, Feedback.reason)).one() == (2, "too_easy")
+
+
+def answer_all_right(ws, message):
+    """Answer every question of a lesson or review message correctly, as a learner would."""
+    for _ in range(8):
+        current = fresh(ws, message)
+        buttons = [e for b in current["blocks"] if b["type"] == "actions" for e in b["elements"]]
+        answer = [e for e in buttons if e["action_id"].startswith(("answer:", "submit_multi", "type_answer"))]
+        if not answer:
+            return
+        value = json.loads(answer[0]["value"])
+        question = ws.sprout.service.question_for(ANA.user_id, value, value["q"])
+        before = json.dumps(current["blocks"])
+        if question.kind in ("single", "true_false"):
+            ws.driver.click(ANA.user_id, current, action_id=f"answer:{question.correct_index}")
+        elif question.kind == "multiple":
+            picks = [str(i) for i, c in enumerate(question.options) if c in question.answers]
+            ws.driver.select(ANA.user_id, current, "pick", picks)
+            ws.driver.click(ANA.user_id, fresh(ws, message), action_id="submit_multi")
+        else:
+            ws.driver.click(ANA.user_id, current, action_id="type_answer")
+            modal = ws.emulator.wait_for(lambda: ws.emulator.open_views(ANA.user_id))[-1]
+            ws.driver.submit_view(ANA.user_id, modal, {"answer": {"text": question.accept[0]}})
+        ws.emulator.wait_for(lambda b=before: json.dumps(fresh(ws, message)["blocks"]) != b)
+
+
+def run_days(ws, days):
+    end = ws.clock() + timedelta(days=days)
+    while ws.clock() < end:
+        ws.sprout.tick()
+        due = ws.sprout.next_due(ws.clock())
+        step = ws.clock() + timedelta(hours=6)
+        ws.clock.set(min(step, due) if due and due > ws.clock() else step)
+
+
+def test_a_missed_question_comes_back_for_review_and_reviews_are_records(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    message = lesson(world)
+    world.driver.click(ANA.user_id, message, action_id="answer:2")  # wrong: "A long email"
+    wait_block(world, message, "result:single")
+    answer_all_right(world, message)
+
+    reviews = []
+    for _day in range(1, 4):
+        run_days(world, 1)
+        reviews = [m for m in world.emulator.dm_messages(ANA.user_id)
+                   if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "review"]
+        if reviews:
+            break
+    assert reviews, "the missed question came back within a few days"
+    first = reviews[0]
+    assert "Quick review" in first["blocks"][0]["text"]["text"]
+    sent_on = datetime.fromtimestamp(float(first["ts"]), UTC)
+    assert sent_on.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "09:00"
+    answer_all_right(world, first)
+    done = world.emulator.wait_for(lambda: "review-done" in json.dumps(fresh(world, first)["blocks"]))
+    assert done
+    assert count(world, Review) >= 1
+    with world.sprout.engine.connect() as conn:
+        card = conn.execute(select(ReviewCard.__table__).where(ReviewCard.question_id == "single")).one()
+    assert card.reviews == 2 and card.lapses == 1 and card.due > world.clock()
+
+
+def test_certificate_is_earned_then_renewed_by_a_recertification_review(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world))
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
+    world.sprout.tick()
+    answer_all_right(world, lesson(world))
+    world.sprout.tick()
+    congratulation = world.emulator.wait_for(lambda: [m for m in world.emulator.dm_messages(ANA.user_id)
+                                                      if "Congratulations" in (m.get("text") or "")])
+    assert "Kinds Certified" in congratulation[0]["text"]
+    assert count(world, Certificate) == 1
+
+    # 60-day certificate: 30 days before it expires comes the recertification review.
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=31, hours=1))
+    world.sprout.tick()
+    recert = world.emulator.wait_for(lambda: [m for m in world.emulator.dm_messages(ANA.user_id)
+                                              if (m.get("metadata") or {}).get("event_payload", {}).get("kind")
+                                              == "recert"])[0]
+    assert "expires" in recert["text"] or "Renew" in json.dumps(recert["blocks"])
+    answer_all_right(world, recert)
+    world.sprout.tick()
+    with world.sprout.engine.connect() as conn:
+        statuses = sorted(conn.execute(select(Certificate.status)).scalars())
+    assert statuses == ["active", "renewed"]
+
+
+def test_search_offers_lessons_and_sends_the_chosen_one_on_demand(world):
+    reply = command(world, "search phishing")
+    found = [b for b in reply["blocks"] if b.get("accessory", {}).get("action_id") == "send_lesson"]
+    assert 1 <= len(found) <= 5
+    assert "Spot" in found[0]["text"]["text"] or "phishing" in found[0]["text"]["text"].lower()
+    world.driver.click(ANA.user_id, reply, action_id="send_lesson", value=found[0]["accessory"]["value"])
+    sent = world.emulator.wait_for(lambda: world.emulator.dm_messages(ANA.user_id))
+    assert sent[0]["blocks"][0]["type"] == "header"
+    world.emulator.wait_for(lambda: "On its way" in world.emulator.ephemerals(ANA.user_id)[-1].get("text", ""))
+    from db.models import Delivery, Enrollment
+
+    with world.sprout.engine.connect() as conn:
+        assert conn.execute(select(Delivery.kind)).scalar_one() == "on_demand"
+        assert conn.execute(select(Enrollment.status)).scalar_one() == "on_demand", "not put on a schedule"
+    assert "No lessons match" in command(world, "search xyzzyplugh")["text"]
+
+
+def test_title_matches_rank_above_body_matches(world):
+    hits = world.sprout.service.search("phishing")
+    assert hits and "phish" in hits[0].title.lower()
+
+
+def test_joining_a_trigger_channel_sends_the_first_lesson_once(world):
+    channel = world.emulator.add_channel("sales")
+    world.emulator.join_channel(channel, ANA.user_id)
+    first = world.driver.member_joined_channel(ANA.user_id, channel)
+    world.emulator.wait_for(lambda: world.emulator.dm_messages(ANA.user_id))
+    world.driver.event(first.payload["event"], event_id=first.payload["event_id"], retry_num=1,
+                       retry_reason="http_timeout")
+    world.driver.member_joined_channel(ANA.user_id, channel)  # leaves and joins again later
+    world.sprout.tick()
+    messages = world.emulator.dm_messages(ANA.user_id)
+    assert len(messages) == 1 and "Questions of every kind" in messages[0]["blocks"][0]["text"]["text"]
+
+
+def test_home_shows_progress_streak_reviews_and_controls(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world))
+    world.driver.app_home_opened(ANA.user_id)
+    home = world.emulator.wait_for(lambda: world.emulator.home_view(ANA.user_id))
+    text = json.dumps(home["blocks"])
+    assert "Streak: *1*" in text and "Reviews due" in text and "1 of 2 lessons done" in text
+    assert "100% right" in text and "Recent answers" in text
+    world.driver.click(ANA.user_id, home, action_id="home_pause")
+    world.emulator.wait_for(lambda: "Paused" in json.dumps(world.emulator.home_view(ANA.user_id)["blocks"]))
+    world.driver.click(ANA.user_id, world.emulator.home_view(ANA.user_id), action_id="home_resume")
+    world.emulator.wait_for(lambda: "Lessons are on" in json.dumps(world.emulator.home_view(ANA.user_id)["blocks"]))
