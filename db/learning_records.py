@@ -172,18 +172,58 @@ class LearningRecords:
             ).all()
         return [DueLearner(*row) for row in rows]
 
-    def due_cards(self, learner_id: int, due_by: datetime, *, limit: int) -> list[CardView]:
+    def due_cards_for(self, learner_ids: Sequence[int], due_by: datetime, *, per_learner: int) -> dict[int, list[CardView]]:
+        """The most overdue live cards of each learner, at most ``per_learner`` each, in one query."""
+        out: dict[int, list[CardView]] = {}
+        ids = list(learner_ids)
         with self.engine.connect() as conn:
-            return [
-                _card_view(r)
-                for r in conn.execute(
-                    select(ReviewCard.__table__)
-                    .where(ReviewCard.learner_id == learner_id, ReviewCard.retired_at.is_(None),
-                           ReviewCard.due <= due_by)
-                    .order_by(ReviewCard.due, ReviewCard.id)
-                    .limit(limit)
+            for start in range(0, len(ids), 5000):
+                chunk = ids[start : start + 5000]
+                ranked = (
+                    select(
+                        ReviewCard.__table__,
+                        func.row_number().over(partition_by=ReviewCard.learner_id,
+                                               order_by=(ReviewCard.due, ReviewCard.id)).label("n"),
+                    )
+                    .where(ReviewCard.retired_at.is_(None), ReviewCard.due <= due_by,
+                           ReviewCard.learner_id.in_(chunk))
+                    .subquery()
                 )
-            ]
+                for row in conn.execute(select(ranked).where(ranked.c.n <= per_learner)
+                                        .order_by(ranked.c.learner_id, ranked.c.n)):
+                    out.setdefault(row.learner_id, []).append(_card_view(row))
+        return out
+
+    def queue_review_sessions(self, sessions: Sequence[dict], now: datetime) -> int:
+        """Several review DMs and their outbox messages in one transaction; a learner's second one today is skipped."""
+        from db.models import OutboxMessage
+
+        if not sessions:
+            return 0
+        queued = 0
+        with self.engine.begin() as conn:
+            for start in range(0, len(sessions), 1000):
+                chunk = sessions[start : start + 1000]
+                rows = conn.execute(
+                    self._insert(ReviewSession)
+                    .on_conflict_do_nothing(index_elements=["learner_id", "local_date", "kind"])
+                    .returning(ReviewSession.id, ReviewSession.learner_id),
+                    [{"learner_id": s["learner_id"], "kind": s["kind"], "pack_id": s.get("pack_id"),
+                      "local_date": s["local_date"], "card_ids": json.dumps(list(s["card_ids"])),
+                      "due_at": s["due_at"], "created_at": now} for s in chunk],
+                ).all()
+                channels = {s["learner_id"]: s["channel"] for s in chunk}
+                kinds = {s["learner_id"]: s["kind"] for s in chunk}
+                if rows:
+                    conn.execute(
+                        self._insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+                        [{"kind": kinds[r.learner_id], "dedupe_key": f"{kinds[r.learner_id]}:{r.id}",
+                          "learner_id": r.learner_id, "channel": channels[r.learner_id], "status": "pending",
+                          "attempts": 0, "not_before": now, "created_at": now,
+                          "payload": json.dumps({"session": r.id})} for r in rows],
+                    )
+                queued += len(rows)
+        return queued
 
     def last_review_dates(self, learner_ids: Sequence[int]) -> dict[int, date]:
         if not learner_ids:

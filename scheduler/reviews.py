@@ -55,13 +55,17 @@ class ReviewPlanner:
         return result
 
     def _reviews(self, now: datetime) -> int:
-        """At the learner's lesson time, on a day they have cards due, one review DM of a few cards."""
+        """At the learner's lesson time, on a day they have cards due, one review DM of a few cards.
+
+        Three queries whatever the number of learners: who has cards due (an index scan of live
+        cards by due date), their last review day, and the few most overdue cards of each.
+        """
         due = self.store.learners_with_due_cards(now + timedelta(days=1))
         if not due:
             return 0
         last = self.store.last_review_dates([d.learner_id for d in due])
         packs = self.store.first_active_packs([d.learner_id for d in due])
-        queued = 0
+        ready: dict[int, tuple] = {}
         for learner in due:
             try:
                 tz = zone(resolve_zone(learner.timezone, learner.slack_timezone, default=self.default_timezone))
@@ -73,19 +77,20 @@ class ReviewPlanner:
                 continue
             slot = due_slot(now, tz=tz, at=at, days=tuple(days), not_before=EPOCH,
                             last_local_date=last.get(learner.learner_id))
-            if slot is None:
-                continue
-            end_of_day = local_instant(slot.local_date + timedelta(days=1), time(0, 0), tz)
-            cards = self.store.due_cards(learner.learner_id, end_of_day, limit=self.max_questions)
-            if not cards:
-                continue
-            if self.store.queue_review_session(
-                learner_id=learner.learner_id, kind="review", pack_id=None, local_date=slot.local_date,
-                card_ids=[c.id for c in cards], due_at=slot.due_at,
-                channel=learner.dm_channel_id or learner.slack_user_id, now=now,
-            ):
-                queued += 1
-        return queued
+            if slot is not None:
+                end_of_day = local_instant(slot.local_date + timedelta(days=1), time(0, 0), tz)
+                ready[learner.learner_id] = (learner, slot, end_of_day)
+        if not ready:
+            return 0
+        cards = self.store.due_cards_for(list(ready), now + timedelta(days=1), per_learner=self.max_questions)
+        sessions = []
+        for learner_id, (learner, slot, end_of_day) in ready.items():
+            mine = [c for c in cards.get(learner_id, []) if c.state.due <= end_of_day]
+            if mine:
+                sessions.append({"learner_id": learner_id, "kind": "review", "local_date": slot.local_date,
+                                 "card_ids": [c.id for c in mine], "due_at": slot.due_at,
+                                 "channel": learner.dm_channel_id or learner.slack_user_id})
+        return self.store.queue_review_sessions(sessions, now)
 
     def _recerts(self, now: datetime) -> int:
         """Thirty days before a certificate expires: a short review of the pack's questions renews it."""
