@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,20 @@ class Settings:
     lease_seconds: int = 30
     review_retention: float = 0.9  # FSRS desired retention
     review_questions: int = 3  # at most this many questions in a review DM
+    slack_workspace_url: str | None = None  # the learners' xAPI account homePage
+    xapi_base_iri: str = "https://sprout.example/xapi"
+    xapi_lrs_url: str | None = None
+    xapi_lrs_key: str | None = None
+    xapi_lrs_secret: str | None = None
+    xapi_lrs_since: datetime | None = None
+
+    def xapi(self):
+        from learning.xapi import XapiSettings
+
+        if not self.slack_workspace_url:
+            raise SettingsError("SLACK_WORKSPACE_URL is needed for xAPI (e.g. https://acme.slack.com): "
+                                "it identifies the learners' Slack accounts")
+        return XapiSettings(homepage=self.slack_workspace_url, base_iri=self.xapi_base_iri)
 
     @property
     def uses_emulator(self) -> bool:
@@ -112,7 +126,29 @@ class Settings:
         default_tz = get("DEFAULT_TIMEZONE") or "UTC"
         if not is_time_zone(default_tz):
             raise SettingsError(f"DEFAULT_TIMEZONE {default_tz!r} is not an IANA time zone like Europe/Berlin")
+        workspace_url = get("SLACK_WORKSPACE_URL")
+        base_iri = get("XAPI_BASE_IRI") or "https://sprout.example/xapi"
+        lrs_url, lrs_key, lrs_secret = get("XAPI_LRS_URL"), get("XAPI_LRS_KEY"), get("XAPI_LRS_SECRET")
+        from learning.xapi import XapiSettings
+
+        try:
+            XapiSettings(homepage=workspace_url or "https://slack.com", base_iri=base_iri)
+        except ValueError as exc:
+            raise SettingsError(f"SLACK_WORKSPACE_URL / XAPI_BASE_IRI: {exc}") from None
+        if lrs_url and not lrs_url.startswith(("http://", "https://")):
+            raise SettingsError(f"XAPI_LRS_URL must be an http(s) URL, not {lrs_url!r}")
+        if lrs_url and not (lrs_key and lrs_secret):
+            raise SettingsError("XAPI_LRS_KEY and XAPI_LRS_SECRET are required when XAPI_LRS_URL is set")
+        if lrs_url and not workspace_url:
+            raise SettingsError("SLACK_WORKSPACE_URL is required when XAPI_LRS_URL is set")
+        lrs_since = parse_bound("XAPI_LRS_SINCE", get("XAPI_LRS_SINCE"))
         return cls(
+            slack_workspace_url=workspace_url,
+            xapi_base_iri=base_iri,
+            xapi_lrs_url=lrs_url,
+            xapi_lrs_key=lrs_key,
+            xapi_lrs_secret=lrs_secret,
+            xapi_lrs_since=lrs_since,
             slack_bot_token=token,
             slack_signing_secret=secret,
             slack_app_token=app_token,
@@ -176,6 +212,7 @@ class Sprout:
     wsgi: Any
     emulator: Any = None
     signing_secret: str = ""
+    lrs: Any = None  # scheduler.lrs.LrsForwarder when XAPI_LRS_URL is set
     _closers: list = field(default_factory=list)
 
     def plan(self, now: datetime | None = None) -> TickResult:
@@ -267,6 +304,16 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
     store.sync_lesson_index(catalog.search_rows())
+    lrs = None
+    if settings.xapi_lrs_url:
+        from learning.xapi import StatementBuilder
+        from scheduler.lrs import HttpLrsClient, LrsForwarder, LrsSettings
+
+        lrs_client = HttpLrsClient(LrsSettings(url=settings.xapi_lrs_url, key=settings.xapi_lrs_key,
+                                               secret=settings.xapi_lrs_secret))
+        closers.append(lrs_client.close)
+        lrs = LrsForwarder(store=store, builder=StatementBuilder(settings.xapi(), catalog.get), client=lrs_client,
+                           since=settings.xapi_lrs_since)
 
     client = interactive_client(token=token, base_url=api_url)
     messenger = SlackMessenger(token=token, base_url=api_url, connections=settings.senders,
@@ -324,6 +371,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         wsgi=wsgi,
         emulator=emulator,
         signing_secret=secret,
+        lrs=lrs,
         _closers=closers,
     )
 
@@ -356,6 +404,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     sprout.dispatcher.start_heartbeat()
     scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
                                 plan_every=args.interval, dispatch_every=2)
+    add_lrs_job(scheduler, sprout)
     socket_handler = None
     server = None
     try:
@@ -378,6 +427,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             server.stop()
         sprout.close()
     return 0
+
+
+def add_lrs_job(scheduler, sprout: Sprout) -> None:
+    """Forward records to the LRS in a job of their own, so a hanging LRS never delays Slack."""
+    if sprout.lrs is not None:
+        from scheduler.runner import run_job
+
+        scheduler.add_job(run_job, "interval", args=["sprout-lrs", lambda: sprout.lrs.tick(sprout.clock())],
+                          seconds=10, id="sprout-lrs", replace_existing=True, max_instances=1, coalesce=True)
 
 
 def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -430,6 +488,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
             sprout.dispatcher.start_heartbeat()
             scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
                                         plan_every=args.interval, dispatch_every=2)
+            add_lrs_job(scheduler, sprout)
             shown = "127.0.0.1" if host in ("127.0.0.1", "localhost", "0.0.0.0", "::") else host
             where = "only on this computer" if host in ("127.0.0.1", "localhost", "::1") else (
                 f"on {host}, reachable from other computers")
@@ -445,6 +504,73 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
                 driver.close()
             sprout.close()
             emulator.stop()
+    return 0
+
+
+def parse_bound(option: str, text: str | None) -> datetime | None:
+    """--since / --until: a date (midnight UTC) or an ISO 8601 instant with a zone."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(f"{option} {text!r} is not a date like 2026-01-31 or an instant like "
+                            "2026-01-31T09:00:00Z") from None
+    if value.tzinfo is None:
+        raise SettingsError(f"{option} {text!r} needs a time zone, e.g. 2026-01-31T09:00:00Z")
+    return value.astimezone(UTC)
+
+
+def _write_atomically(path: Path, write) -> int:
+    """Write to FILE.part, then rename: an interrupted export never leaves half a file behind."""
+    part = path.with_name(path.name + ".part")
+    try:
+        with open(part, "w", encoding="utf-8", newline="") as out:
+            count = write(out)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
+    return count
+
+
+def cmd_export_csv(settings: Settings, args: argparse.Namespace) -> int:
+    from db.engine import make_engine
+    from db.exports import Window, csv_header, csv_rows
+    from db.migrate import upgrade
+    from learning.csv_safe import write_csv
+
+    window = Window(parse_bound("--since", args.since), parse_bound("--until", args.until))
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        count = _write_atomically(Path(args.out), lambda out: write_csv(
+            out, csv_header(args.what), csv_rows(engine, args.what, window), bom=not args.no_bom))
+    finally:
+        engine.dispose()
+    print(f"{args.out}: {count} {args.what.replace('_', ' ')}")
+    return 0
+
+
+def cmd_export_xapi(settings: Settings, args: argparse.Namespace) -> int:
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.exports import Window, xapi_records
+    from db.migrate import upgrade
+    from learning.xapi import StatementBuilder, export_statements, write_json_array
+
+    window = Window(parse_bound("--since", args.since), parse_bound("--until", args.until))
+    builder = StatementBuilder(settings.xapi(), Catalog.from_directory(settings.content_packs_dir)[0].get)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        statements = export_statements(xapi_records(engine, window), builder, since=window.since, until=window.until)
+        count = _write_atomically(Path(args.out), lambda out: write_json_array(out, statements))
+    finally:
+        engine.dispose()
+    print(f"{args.out}: {count} xAPI statements")
     return 0
 
 
@@ -470,6 +596,9 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     sprout = build(settings, clock=clock)
     try:
         result = sprout.tick()
+        if sprout.lrs is not None:
+            forwarded = sprout.lrs.tick(clock())
+            print(f"xAPI: {forwarded.queued} queued, {forwarded.sent} sent to the LRS, {forwarded.retried} to retry")
     finally:
         sprout.close()
     print(
@@ -673,6 +802,22 @@ def parser() -> argparse.ArgumentParser:
     rss.add_argument("--limit", type=int, metavar="N", help="add at most N new episodes, in the feed's order")
     rss.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
     rss.set_defaults(func=cmd_packs_import_rss)
+
+    export = sub.add_parser("export", help="records as CSV or as xAPI statements")
+    export_sub = export.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
+    ecsv = export_sub.add_parser("csv", help="one kind of record as CSV (UTF-8, every cell quoted, formulas neutralised)")
+    ecsv.add_argument("--what", required=True, choices=["answers", "deliveries", "feedback", "certificates",
+                                                         "reviews", "link_opens"])
+    ecsv.add_argument("--since", required=True, metavar="DATE", help="from this date (UTC) or instant, inclusive")
+    ecsv.add_argument("--until", metavar="DATE", help="up to this date (UTC) or instant, exclusive")
+    ecsv.add_argument("--out", required=True, metavar="FILE")
+    ecsv.add_argument("--no-bom", action="store_true", help="no UTF-8 byte-order mark (Excel needs it for accents)")
+    ecsv.set_defaults(func=cmd_export_csv)
+    exapi = export_sub.add_parser("xapi", help="every record as an xAPI 1.0.3 statement, one JSON array")
+    exapi.add_argument("--since", required=True, metavar="DATE")
+    exapi.add_argument("--until", metavar="DATE")
+    exapi.add_argument("--out", required=True, metavar="FILE.json")
+    exapi.set_defaults(func=cmd_export_xapi)
 
     roster = sub.add_parser("roster", help="people and roles")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)

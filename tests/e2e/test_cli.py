@@ -149,3 +149,30 @@ def test_without_a_token_the_sandbox_serves_health_and_stops_cleanly_on_sigterm(
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_exports_from_the_command_line(store, database_url, tmp_path, capsys):
+    import csv as csv_module
+
+    from tests.fixtures_lrs.records import seed
+
+    seed(store)
+    env = {"DATABASE_URL": database_url, "SLACK_WORKSPACE_URL": "https://acme.slack.com"}
+    out = tmp_path / "answers.csv"
+    assert app.main(["export", "csv", "--what", "answers", "--since", "2026-01-01", "--out", str(out)],
+                    environ=env) == 0
+    rows = list(csv_module.DictReader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert len(rows) == 4 and {r["correct"] for r in rows} <= {"true", "false", "True", "False", "1", "0"}
+    feedback = tmp_path / "feedback.csv"
+    assert app.main(["export", "csv", "--what", "feedback", "--since", "2026-01-01", "--out", str(feedback)],
+                    environ=env) == 0
+    assert "'=HYPERLINK" in feedback.read_text(encoding="utf-8-sig"), "a formula is neutralised"
+    statements = tmp_path / "xapi.json"
+    assert app.main(["export", "xapi", "--since", "2026-01-01", "--out", str(statements)], environ=env) == 0
+    exported = json.loads(statements.read_text())
+    assert len(exported) >= 10 and len({s["id"] for s in exported}) == len(exported)
+    assert app.main(["export", "xapi", "--since", "2026-01-01", "--out", str(statements)], environ=env) == 0
+    assert [s["id"] for s in json.loads(statements.read_text())] == [s["id"] for s in exported], "stable ids"
+    assert app.main(["export", "csv", "--what", "answers", "--since", "yesterday", "--out", str(out)],
+                    environ=env) == 2
+    assert "--since 'yesterday' is not a date" in capsys.readouterr().err
