@@ -534,8 +534,28 @@ def home_view(home: Any, *, role_sections: Sequence[Block] = ()) -> dict[str, An
                     accessory=button("Enroll", HOME_ENROLL_ACTION, encode(p=pack.id), style="primary"),
                 )
             )
+    blocks.extend(_role_blocks(home))
     blocks.extend(role_sections)
     return {"type": "home", "blocks": blocks[:100]}
+
+
+def _role_blocks(home: Any) -> list[Block]:
+    blocks: list[Block] = []
+    if home.team is not None:
+        people, active = home.team
+        blocks += [{"type": "divider"}, section(
+            f"*👥 Your team*\n{people} direct report{'s' if people != 1 else ''} · {active} answered this week",
+            block_id="home-team")]
+    if home.organisation is not None:
+        people, active = home.organisation
+        blocks += [{"type": "divider"}, section(
+            f"*🛠 Admin*\n{people} people in Sprout · {active} answered this week", block_id="home-admin")]
+    if home.following:
+        titles = {p.id: p.title for p in home.available}
+        lines = [f"• {escape(titles.get(pack, pack))}: {following} following, {finished} finished"
+                 for pack, (following, finished) in sorted(home.following.items())][:15]
+        blocks += [{"type": "divider"}, section("*🧭 Packs*\n" + "\n".join(lines), block_id="home-packs")]
+    return blocks
 
 
 def time_modal(current: str | None) -> dict[str, Any]:

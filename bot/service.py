@@ -127,6 +127,9 @@ class Home:
     until_resumed: bool = False
     recent: list[tuple[str, str, bool, datetime]] = field(default_factory=list)
     certificates: list = field(default_factory=list)
+    team: tuple[int, int] | None = None  # managers: (direct reports, active this week)
+    organisation: tuple[int, int] | None = None  # admins: (people, active this week)
+    following: dict[str, tuple[int, int]] | None = None  # facilitators and admins: pack → (following, finished)
 
 
 @dataclass(frozen=True)
@@ -543,7 +546,21 @@ class LearningService:
             until_resumed=paused and learner.paused_until == UNTIL_RESUMED,
             recent=self.store.recent_results(learner.id, limit=5),
             certificates=[c for c in self.store.certificates(learner.id) if c.status == "active"],
+            **self._role_figures(learner, now),
         )
+
+    def _role_figures(self, learner: LearnerView, now: datetime) -> dict:
+        """What a manager, facilitator or admin sees of others, checked against their stored role."""
+        week_ago = now - timedelta(days=7)
+        figures: dict = {}
+        team = self.store.team_overview(learner.slack_user_id, week_ago)
+        if learner.role == "manager" or team[0] > 0:
+            figures["team"] = team
+        if learner.role == "admin":
+            figures["organisation"] = self.store.team_overview(None, week_ago)
+        if learner.role in ("facilitator", "admin"):
+            figures["following"] = self.store.pack_following()
+        return figures
 
     # -- just in time -----------------------------------------------------------------------
 

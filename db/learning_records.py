@@ -402,6 +402,33 @@ class LearningRecords:
                 )
             ]
 
+    # -- what managers, facilitators and admins see on their Home tab ------------------------
+
+    def team_overview(self, manager_slack_user_id: str | None, since: datetime) -> tuple[int, int]:
+        """(people, people who answered since ``since``): a manager's direct reports, or everyone for None."""
+        people = select(Learner.id).where(Learner.active.is_(True))
+        if manager_slack_user_id is not None:
+            people = people.where(Learner.manager_slack_user_id == manager_slack_user_id)
+        ids = people.subquery()
+        with self.engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
+            active = conn.execute(
+                select(func.count(func.distinct(Answer.learner_id)))
+                .where(Answer.learner_id.in_(select(ids.c.id)), Answer.answered_at >= since)
+            ).scalar_one()
+        return int(total), int(active)
+
+    def pack_following(self) -> dict[str, tuple[int, int]]:
+        """Per pack: (people following it, people who finished it)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Enrollment.pack_id,
+                       func.sum(case((Enrollment.status == "active", 1), else_=0)),
+                       func.sum(case((Enrollment.status == "completed", 1), else_=0)))
+                .group_by(Enrollment.pack_id)
+            ).all()
+        return {pack: (int(a or 0), int(c or 0)) for pack, a, c in rows}
+
     # -- certificates --------------------------------------------------------------------
 
     def active_certificate(self, learner_id: int, pack_id: str) -> CertificateView | None:

@@ -266,3 +266,24 @@ def test_home_shows_progress_streak_reviews_and_controls(world):
     world.emulator.wait_for(lambda: "Paused" in json.dumps(world.emulator.home_view(ANA.user_id)["blocks"]))
     world.driver.click(ANA.user_id, world.emulator.home_view(ANA.user_id), action_id="home_resume")
     world.emulator.wait_for(lambda: "Lessons are on" in json.dumps(world.emulator.home_view(ANA.user_id)["blocks"]))
+
+
+def test_home_has_a_section_for_each_role_and_only_for_that_role(world):
+    from learning.roster import parse_roster
+
+    csv = ("slack_user_id,name,role,manager_slack_user_id,timezone,packs\n"
+           "U0ANA,Ana,learner,U0MAYA,Europe/Berlin,kinds\n"
+           "U0MAYA,Maya,manager,,Europe/Berlin,\n"
+           "U0FELIX,Felix,facilitator,,Europe/Berlin,\n"
+           "U0ADA,Ada,admin,,Europe/Berlin,\n")
+    world.sprout.store.import_roster(parse_roster(csv, known_packs=world.sprout.catalog.ids()).rows, world.clock())
+    sections = {}
+    for user in ("U0ANA", "U0MAYA", "U0FELIX", "U0ADA"):
+        world.emulator.add_user(user, name=user, tz="Europe/Berlin")
+        world.driver.app_home_opened(user)
+        home = world.emulator.wait_for(lambda u=user: world.emulator.home_view(u))
+        sections[user] = {b.get("block_id") for b in home["blocks"]} & {"home-team", "home-admin", "home-packs"}
+    assert sections == {"U0ANA": set(), "U0MAYA": {"home-team"}, "U0FELIX": {"home-packs"},
+                        "U0ADA": {"home-admin", "home-packs"}}
+    maya = json.dumps(world.emulator.home_view("U0MAYA")["blocks"])
+    assert "1 direct report" in maya
