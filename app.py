@@ -205,6 +205,7 @@ class Sprout:
     planner: Any
     nudger: Any
     review_planner: Any
+    planners: list  # more planners (digests, announcements, prompts…): each ``plan(now)`` queues its messages
     dispatcher: Any
     service: Any
     profile_lookup: Any
@@ -229,6 +230,11 @@ class Sprout:
         nudges = self.nudger.plan(now)
         reviews = self.review_planner.plan(now)
         result.reviews = reviews.reviews + reviews.recerts
+        for planner in self.planners:
+            try:
+                planner(now)
+            except Exception:  # one feature's planner failing must not stop the lessons
+                log.exception("planner %s failed", getattr(planner, "__qualname__", planner))
         result.queued = len(planned.queued)
         result.completed = len(planned.completed)
         result.reminders = len(nudges.reminders) + len(nudges.pause_offers)
@@ -342,6 +348,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         lookup_profile=lookup,
         default_timezone=settings.default_timezone,
         review_retention=settings.review_retention,
+        admin_user_ids=settings.admin_user_ids,
     )
     services["learning"] = service
     bolt = build_app(
@@ -364,6 +371,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planner=planner,
         nudger=nudger,
         review_planner=review_planner,
+        planners=[],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,

@@ -11,7 +11,6 @@ Target: the planner pass under 2 s on SQLite (index ix_review_cards_due_live).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time

@@ -17,11 +17,16 @@ from db.store import OutboxItem, Store
 from learning.errors import Gone
 from scheduler.sending import OutgoingMessage
 
+ItemRenderer = Callable[[OutboxItem], OutgoingMessage | None]
+
 
 def outbox_renderer(
-    *, store: Store, catalog: Catalog, reviews: Callable[[int], object] | None = None
+    *, store: Store, catalog: Catalog, reviews: Callable[[int], object] | None = None,
+    kinds: dict[str, ItemRenderer] | None = None,
 ) -> Callable[[Sequence[OutboxItem]], list[OutgoingMessage | None]]:
-    """``reviews(session_id)`` gives a review session's view (LearningService.review_view)."""
+    """``reviews(session_id)`` gives a review session's view (LearningService.review_view); ``kinds`` adds
+    renderers for the outbox kinds of other features (digests, announcements, prompts…)."""
+    extra = dict(kinds or {})
     """Render a batch of outbox items; None for an item means there is nothing to send any more."""
 
     def render(items: Sequence[OutboxItem]) -> list[OutgoingMessage | None]:
@@ -35,6 +40,8 @@ def outbox_renderer(
         return out
 
     def render_one(item: OutboxItem, state) -> OutgoingMessage | None:
+        if item.kind in extra:
+            return extra[item.kind](item)
         if item.kind == "lesson":
             pack = catalog.get(state.pack_id) if state else None
             lesson = catalog.lesson(state.pack_id, state.lesson_id) if state else None

@@ -16,7 +16,7 @@ from content_packs.schema import Lesson, Pack, Question
 from db.learning_records import CardView, ReviewAnswer, SessionView
 from db.models import FEEDBACK_REASONS
 from db.store import DeliveryState, LearnerView, NewDelivery, Store
-from learning.errors import Gone, NothingToSend, NotYours, SproutError, UnknownPack
+from learning.errors import Gone, NotAllowed, NothingToSend, NotYours, SproutError, UnknownPack
 from learning.pausing import UNTIL_RESUMED, is_paused, parse_pause
 from learning.progression import Grade, grade, next_lesson
 from learning.review import first_answer, rating_for, review
@@ -152,6 +152,7 @@ class LearningService:
         default_timezone: str = "UTC",
         profile_max_age: timedelta = timedelta(days=1),
         review_retention: float = 0.9,
+        admin_user_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -160,6 +161,7 @@ class LearningService:
         self.default_timezone = default_timezone
         self.profile_max_age = profile_max_age
         self.review_retention = review_retention
+        self.admin_user_ids = admin_user_ids
 
     # -- who --------------------------------------------------------------------------------
 
@@ -181,6 +183,24 @@ class LearningService:
             if profile is not None:
                 self.store.update_slack_profile(learner.id, name=profile.name, slack_timezone=profile.timezone, now=now)
                 learner = self.store.learner(slack_user_id) or learner
+        return learner
+
+    def role_of(self, learner: LearnerView) -> str:
+        """The stored role, except that ADMIN_USER_IDS are always admins."""
+        return "admin" if learner.slack_user_id in self.admin_user_ids else learner.role
+
+    def require(self, slack_user_id: str, roles: tuple[str, ...], action: str, now: datetime) -> LearnerView:
+        """The person, if their stored role allows ``action``; otherwise a refusal, logged.
+
+        Every privileged command, button and form calls this on the server: hiding a button is
+        never the only check.
+        """
+        learner = self.learner(slack_user_id, now)
+        role = self.role_of(learner)
+        if role not in roles and not (role == "admin" and "facilitator" in roles):
+            log.warning("refused %s to %s (role %s)", action, slack_user_id, role)
+            raise NotAllowed(f"Only {' or '.join(sorted(set(roles)))}s can {action}. "
+                             f"Your role in Sprout is {role}; an admin can change it.")
         return learner
 
     def zone_of(self, learner: LearnerView) -> str:

@@ -78,6 +78,10 @@ class Enrollment(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     enrolled_at: Mapped[datetime] = mapped_column(UTCDateTime())
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="SET NULL"))
+    starts_on: Mapped[date | None] = mapped_column(Date)  # no lesson before this local date (a cohort's start)
+    start_lesson_id: Mapped[str | None] = mapped_column(String(64))  # begin here (joining a cohort mid-way)
+    track_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         UniqueConstraint("learner_id", "pack_id"),
@@ -147,14 +151,135 @@ class Feedback(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
     rating: Mapped[int | None] = mapped_column(SmallInteger)
     comment: Mapped[str | None] = mapped_column(Text)
-    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    commented_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    commented_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     reason: Mapped[str | None] = mapped_column(String(20))  # "not useful because…"
 
     __table_args__ = (
         CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         CheckConstraint(f"reason IS NULL OR reason IN {FEEDBACK_REASONS}", name="reason"),
     )
+
+
+class Cohort(Base):
+    """A named group of learners taking a pack together, from a start date, each in their own zone."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    start_on: Mapped[date] = mapped_column(Date)
+    join_mode: Mapped[str] = mapped_column(String(16), default="current")  # late joiners: current lesson or start
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (CheckConstraint("join_mode IN ('current', 'start')", name="join_mode"),)
+
+
+class CohortMember(Base):
+    __tablename__ = "cohort_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("cohort_id", "learner_id"),)
+
+
+class Announcement(Base):
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)  # Markdown, as the facilitator wrote it
+    audience_kind: Mapped[str] = mapped_column(String(16))
+    audience_value: Mapped[str | None] = mapped_column(String(100))
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    send_local: Mapped[bool] = mapped_column(Boolean, default=False)  # send_at's wall time in each person's zone
+    ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("audience_kind IN ('cohort', 'team', 'channel', 'everyone')", name="audience_kind"),
+        CheckConstraint("status IN ('scheduled', 'sent', 'cancelled')", name="status"),
+        Index("ix_announcements_status_send_at", "status", "send_at"),
+    )
+
+
+class AnnouncementReceipt(Base):
+    """One person's copy of an announcement, and whether they pressed "Got it"."""
+
+    __tablename__ = "announcement_receipts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("announcement_id", "learner_id"),)
+
+
+class DiscussionPrompt(Base):
+    """A weekly discussion prompt in a community channel: typed in, or taken in turn from a pack's discussion."""
+
+    __tablename__ = "discussion_prompts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    pack_id: Mapped[str | None] = mapped_column(String(64))
+    weekday: Mapped[str] = mapped_column(String(3))
+    at_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PromptPost(Base):
+    __tablename__ = "prompt_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt_id: Mapped[int] = mapped_column(ForeignKey("discussion_prompts.id", ondelete="CASCADE"))
+    local_date: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("prompt_id", "local_date"),)
+
+
+class Contribution(Base):
+    """A reply in a prompt's thread: counted once per message, whatever Slack retries."""
+
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("prompt_posts.id", ondelete="CASCADE"))
+    learner_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    slack_user_id: Mapped[str] = mapped_column(String(32))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("post_id", "message_ts"),)
+
+
+class AuditEntry(Base):
+    """Privileged actions and privacy requests, with who did them."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class LinkOpen(Base):
@@ -167,7 +292,7 @@ class LinkOpen(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
     link_index: Mapped[int] = mapped_column(Integer)
     url: Mapped[str] = mapped_column(Text)
-    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (UniqueConstraint("delivery_id", "link_index"),)
 
@@ -264,7 +389,7 @@ class Certificate(Base):
     pack_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(150))
     score: Mapped[float] = mapped_column(Float)
-    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     recert_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

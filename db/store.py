@@ -78,6 +78,8 @@ class PlanningRow:
     enrolled_at: datetime
     pack_id: str
     last_local_date: date | None
+    starts_on: date | None = None
+    start_lesson_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +459,8 @@ class Store(LearningRecords):
                 Enrollment.enrolled_at,
                 Enrollment.pack_id,
                 last_day.c.last_local_date,
+                Enrollment.starts_on,
+                Enrollment.start_lesson_id,
             )
             .join(Learner, Learner.id == Enrollment.learner_id)
             .outerjoin(last_day, last_day.c.enrollment_id == Enrollment.id)

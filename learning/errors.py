@@ -25,3 +25,7 @@ class NothingToSend(SproutError):
 
 class Gone(SproutError):
     """The record or content a button points at no longer exists."""
+
+
+class NotAllowed(SproutError):
+    """The person's stored role does not allow this. Logged where it is raised."""

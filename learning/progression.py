@@ -8,13 +8,19 @@ from dataclasses import dataclass
 from content_packs.schema import Lesson, Pack, Question
 
 
-def next_lesson(pack: Pack, delivered_lesson_ids: Collection[str]) -> Lesson | None:
+def next_lesson(pack: Pack, delivered_lesson_ids: Collection[str], start_at: str | None = None) -> Lesson | None:
     """The first lesson, in pack order, that the learner has not been sent.
 
     Keyed by lesson id rather than position, so an author who inserts, reorders or
     removes lessons never makes a learner in the middle of the pack receive a lesson twice.
+    ``start_at`` (someone joining a cohort at its current lesson) skips the lessons before it.
     """
-    return next((lesson for lesson in pack.lessons if lesson.id not in delivered_lesson_ids), None)
+    lessons = pack.lessons
+    if start_at is not None:
+        index = pack.lesson_index(start_at)
+        if index is not None:
+            lessons = lessons[index:]
+    return next((lesson for lesson in lessons if lesson.id not in delivered_lesson_ids), None)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from content_packs.catalog import Catalog
 from db.store import NewDelivery, PlanningRow, Store
 from learning.progression import next_lesson
-from learning.schedule import UnknownTimeZone, due_slot, next_slot, parse_days, parse_hhmm, resolve_zone, zone
+from learning.schedule import (
+    UnknownTimeZone,
+    due_slot,
+    local_instant,
+    next_slot,
+    parse_days,
+    parse_hhmm,
+    resolve_zone,
+    zone,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,8 @@ class Planner:
                 continue
             _, tz, at, days = schedule
             after = max(now, row.enrolled_at, row.paused_until or EPOCH)
+            if row.starts_on is not None:
+                after = max(after, local_instant(row.starts_on, time(0, 0), tz))
             slot = next_slot(after, tz=tz, at=at, days=days)
             if earliest is None or slot.due_at < earliest:
                 earliest = slot.due_at
@@ -72,7 +83,7 @@ class Planner:
             _, tz, at, days = schedule
             not_before = max(row.enrolled_at, row.resumed_at or EPOCH, row.paused_until or EPOCH)
             slot = due_slot(now, tz=tz, at=at, days=days, not_before=not_before, last_local_date=row.last_local_date)
-            if slot is not None:
+            if slot is not None and (row.starts_on is None or slot.local_date >= row.starts_on):
                 due.append((row, slot))
         if not due:
             return result
@@ -82,7 +93,7 @@ class Planner:
         for row, slot in due:
             pack = self.catalog.get(row.pack_id)
             assert pack is not None
-            lesson = next_lesson(pack, delivered[row.enrollment_id])
+            lesson = next_lesson(pack, delivered[row.enrollment_id], row.start_lesson_id)
             if lesson is None:
                 result.completed.append(row.enrollment_id)
                 continue

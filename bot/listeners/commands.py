@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 
 from bot import blocks
-from bot.listeners import Deps
+from bot.listeners import CommandContext, Deps
 from bot.listeners.errors import friendly
 
 COMMAND = "/learn"
@@ -65,10 +65,16 @@ def register(app: App, *, deps: Deps) -> None:
 
     @app.command(COMMAND)
     @friendly
-    def learn(ack: Ack, command: dict, respond: Respond) -> None:
+    def learn(ack: Ack, command: dict, respond: Respond, client) -> None:
         ack()
         verb, _, args = (command.get("text") or "").strip().partition(" ")
-        handler = subcommands.get(verb.lower() or "help")
+        verb = verb.lower() or "help"
+        feature = deps.subcommands.get(verb)
+        if feature is not None:
+            feature(CommandContext(user_id=command["user_id"], args=args.strip(), respond=respond, client=client,
+                                   command=command, now=deps.clock()))
+            return
+        handler = subcommands.get(verb)
         if handler is None:
             help_(respond, command["user_id"], args, unknown=verb)
             return

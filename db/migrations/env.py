@@ -15,6 +15,8 @@ HAND_MADE = ("lesson_fts",)
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
     if type_ == "table" and name and name.startswith(HAND_MADE):
         return False
+    if type_ == "index" and name == "ix_lesson_index_search":
+        return False
     return not (type_ == "column" and name == "search" and getattr(obj, "table", None) is not None
                 and obj.table.name == "lesson_index")
 
