@@ -209,6 +209,7 @@ class Sprout:
     dispatcher: Any
     service: Any
     profile_lookup: Any
+    admin: Any
     bolt: Any
     wsgi: Any
     emulator: Any = None
@@ -269,6 +270,7 @@ class Sprout:
 
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64) -> Sprout:
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
+    from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.http import wsgi_app
     from bot.listeners import Deps
     from bot.messenger import SlackMessenger, interactive_client
@@ -325,10 +327,12 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     messenger = SlackMessenger(token=token, base_url=api_url, connections=settings.senders,
                                proxy=None if emulator is not None else settings.https_proxy)
     services: dict[str, Any] = {}
+    renderers: dict[str, Any] = {}  # outbox kinds of features beyond lessons and reviews
     dispatcher = Dispatcher(
         store=store,
         sender=messenger,
-        render=outbox_renderer(store=store, catalog=catalog, reviews=lambda s: services["learning"].review_view(s)),
+        render=outbox_renderer(store=store, catalog=catalog, reviews=lambda s: services["learning"].review_view(s),
+                               kinds=renderers),
         clock=clock,
         workers=settings.senders,
         bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
@@ -351,11 +355,17 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         admin_user_ids=settings.admin_user_ids,
     )
     services["learning"] = service
+    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir)
+    renderers["privacy_export"] = privacy_renderer(store)
+    subcommands: dict[str, Any] = {}
+    listeners: list[Any] = []
+    deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners))
+    subcommands.update(admin_subcommands(admin, deps))
     bolt = build_app(
         token=token,
         signing_secret=secret,
         client=client,
-        deps=Deps(service=service, clock=clock),
+        deps=deps,
         store=store,
         listener_workers=listener_workers,
     )
@@ -375,6 +385,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
+        admin=admin,
         bolt=bolt,
         wsgi=wsgi,
         emulator=emulator,
@@ -412,7 +423,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     sprout.dispatcher.start_heartbeat()
     scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
                                 plan_every=args.interval, dispatch_every=2)
-    add_lrs_job(scheduler, sprout)
+    add_background_jobs(scheduler, sprout)
     socket_handler = None
     server = None
     try:
@@ -437,13 +448,26 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_lrs_job(scheduler, sprout: Sprout) -> None:
-    """Forward records to the LRS in a job of their own, so a hanging LRS never delays Slack."""
-    if sprout.lrs is not None:
-        from scheduler.runner import run_job
+def add_background_jobs(scheduler, sprout: Sprout) -> None:
+    """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), and reload packs
+    when their files change."""
+    from bot.admin import packs_signature
+    from scheduler.runner import run_job
 
+    if sprout.lrs is not None:
         scheduler.add_job(run_job, "interval", args=["sprout-lrs", lambda: sprout.lrs.tick(sprout.clock())],
                           seconds=10, id="sprout-lrs", replace_existing=True, max_instances=1, coalesce=True)
+    seen = {"signature": packs_signature(sprout.settings.content_packs_dir)}
+
+    def reload_when_changed() -> None:
+        signature = packs_signature(sprout.settings.content_packs_dir)
+        if signature != seen["signature"]:
+            seen["signature"] = signature
+            serving, problems = sprout.admin.reload_packs(sprout.clock())
+            log.warning("packs reloaded: %d serving; %s", len(serving), "; ".join(problems) or "no problems")
+
+    scheduler.add_job(run_job, "interval", args=["sprout-packs", reload_when_changed], seconds=5,
+                      id="sprout-packs", replace_existing=True, max_instances=1, coalesce=True)
 
 
 def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -496,7 +520,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
             sprout.dispatcher.start_heartbeat()
             scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
                                         plan_every=args.interval, dispatch_every=2)
-            add_lrs_job(scheduler, sprout)
+            add_background_jobs(scheduler, sprout)
             shown = "127.0.0.1" if host in ("127.0.0.1", "localhost", "0.0.0.0", "::") else host
             where = "only on this computer" if host in ("127.0.0.1", "localhost", "::1") else (
                 f"on {host}, reachable from other computers")
@@ -705,6 +729,38 @@ def cmd_packs_import_rss(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster_sync(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.uses_emulator:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: roster sync reads the workspace's members from Slack.")
+    sprout = build(settings)
+    try:
+        with progress("Reading the workspace's members", total=None) as advance:
+            added, updated, inactive = sprout.admin.sync_roster(sprout.bolt.client, datetime.now(UTC),
+                                                                progress=advance)
+    finally:
+        sprout.close()
+    print(f"roster sync: {added} added, {updated} updated, {inactive} marked inactive (their records stay)")
+    return 0
+
+
+def cmd_learner_forget(settings: Settings, args: argparse.Namespace) -> int:
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.store import Store
+
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        forgotten = Store(engine).forget(args.slack_user_id, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if not forgotten:
+        print(f"sprout: no learner {args.slack_user_id}", file=sys.stderr)
+        return 1
+    print(f"{args.slack_user_id}: personal data deleted; records kept under a pseudonym (logged)")
+    return 0
+
+
 def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.catalog import Catalog
     from db.engine import make_engine
@@ -739,7 +795,7 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
 class progress:
     """A rich progress bar when a person is watching, nothing otherwise."""
 
-    def __init__(self, description: str, *, total: int) -> None:
+    def __init__(self, description: str, *, total: int | None) -> None:
         self.description, self.total = description, total
         self._progress = None
 
@@ -832,6 +888,15 @@ def parser() -> argparse.ArgumentParser:
     imp = roster_sub.add_parser("import", help="import a roster CSV (all rows or none)")
     imp.add_argument("file", help="CSV with slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs")
     imp.set_defaults(func=cmd_roster_import)
+    roster_sub.add_parser("sync", help="read the workspace's members from Slack (users.list); mark people "
+                                       "who left as inactive").set_defaults(func=cmd_roster_sync)
+
+    learner = sub.add_parser("learner", help="one person's data")
+    learner_sub = learner.add_subparsers(dest="learner_command", metavar="ACTION", required=True)
+    forget = learner_sub.add_parser("forget", help="delete a person's personal data, keeping records "
+                                                   "under a pseudonym")
+    forget.add_argument("slack_user_id")
+    forget.set_defaults(func=cmd_learner_forget)
     return root
 
 

@@ -26,7 +26,7 @@ def outbox_renderer(
 ) -> Callable[[Sequence[OutboxItem]], list[OutgoingMessage | None]]:
     """``reviews(session_id)`` gives a review session's view (LearningService.review_view); ``kinds`` adds
     renderers for the outbox kinds of other features (digests, announcements, prompts…)."""
-    extra = dict(kinds or {})
+    extra = kinds if kinds is not None else {}  # shared: features registered later are seen
     """Render a batch of outbox items; None for an item means there is nothing to send any more."""
 
     def render(items: Sequence[OutboxItem]) -> list[OutgoingMessage | None]:

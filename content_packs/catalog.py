@@ -13,18 +13,24 @@ from content_packs.schema import Lesson, Pack
 class Catalog:
     """Loaded packs by id. Swapped whole on reload, so readers never see half a pack."""
 
-    def __init__(self, packs: dict[str, Pack] | None = None) -> None:
+    def __init__(self, packs: dict[str, Pack] | None = None, files: dict[str, Path] | None = None) -> None:
         self._packs: dict[str, Pack] = dict(packs or {})
+        self._files: dict[str, Path] = dict(files or {})
         self._lock = threading.Lock()
 
     @classmethod
     def from_directory(cls, directory: Path) -> tuple[Catalog, LoadResult]:
         result = load_packs(directory)
-        return cls(result.packs), result
+        return cls(result.packs, result.files), result
 
-    def replace(self, packs: dict[str, Pack]) -> None:
+    def replace(self, packs: dict[str, Pack], files: dict[str, Path] | None = None) -> None:
         with self._lock:
             self._packs = dict(packs)
+            if files is not None:
+                self._files = dict(files)
+
+    def file_of(self, pack_id: str) -> Path | None:
+        return self._files.get(pack_id)
 
     def get(self, pack_id: str) -> Pack | None:
         return self._packs.get(pack_id)

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.admin_records import AdminRecords
 from db.learning_records import LearningRecords
 from db.models import (
     Answer,
@@ -192,7 +193,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords):
+class Store(LearningRecords, AdminRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
