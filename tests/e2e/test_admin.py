@@ -7,7 +7,6 @@ import dataclasses
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
