@@ -56,6 +56,7 @@ class Settings:
     xapi_lrs_key: str | None = None
     xapi_lrs_secret: str | None = None
     xapi_lrs_since: datetime | None = None
+    report_url: str | None = None  # where `python app.py report` is published; digests link to it
 
     def xapi(self):
         from learning.xapi import XapiSettings
@@ -142,7 +143,11 @@ class Settings:
         if lrs_url and not workspace_url:
             raise SettingsError("SLACK_WORKSPACE_URL is required when XAPI_LRS_URL is set")
         lrs_since = parse_bound("XAPI_LRS_SINCE", get("XAPI_LRS_SINCE"))
+        report_url = get("SPROUT_REPORT_URL")
+        if report_url and not report_url.startswith(("http://", "https://")):
+            raise SettingsError(f"SPROUT_REPORT_URL must be an http(s) URL, not {report_url!r}")
         return cls(
+            report_url=report_url,
             slack_workspace_url=workspace_url,
             xapi_base_iri=base_iri,
             xapi_lrs_url=lrs_url,
@@ -271,6 +276,7 @@ class Sprout:
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64) -> Sprout:
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
     from bot.admin import Admin, admin_subcommands, privacy_renderer
+    from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps
     from bot.messenger import SlackMessenger, interactive_client
@@ -280,8 +286,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from content_packs.catalog import Catalog
     from db.engine import make_engine, ping
     from db.migrate import upgrade
+    from db.reporting import Reporting
     from db.store import Store
     from learning.clock import SystemClock
+    from scheduler.digests import DigestPlanner
     from scheduler.dispatcher import ChannelPacer, Dispatcher
     from scheduler.pacing import TokenBucket
     from scheduler.planner import Planner
@@ -328,11 +336,16 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
                                proxy=None if emulator is not None else settings.https_proxy)
     services: dict[str, Any] = {}
     renderers: dict[str, Any] = {}  # outbox kinds of features beyond lessons and reviews
+    reporting = Reporting(engine)
+    digests = Digests(reporting=reporting, catalog=catalog, default_timezone=settings.default_timezone,
+                      report_url=settings.report_url, admin_user_ids=settings.admin_user_ids)
     dispatcher = Dispatcher(
         store=store,
         sender=messenger,
-        render=outbox_renderer(store=store, catalog=catalog, reviews=lambda s: services["learning"].review_view(s),
-                               kinds=renderers),
+        # Digests are drawn in batches (one set of queries per batch), so they wrap the renderer.
+        render=with_digests(outbox_renderer(store=store, catalog=catalog,
+                                            reviews=lambda s: services["learning"].review_view(s),
+                                            kinds=renderers), digests),
         clock=clock,
         workers=settings.senders,
         bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
@@ -361,6 +374,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners: list[Any] = []
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners))
     subcommands.update(admin_subcommands(admin, deps))
+    subcommands["digest"] = digest_subcommand(digests)
     bolt = build_app(
         token=token,
         signing_secret=secret,
@@ -381,7 +395,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planner=planner,
         nudger=nudger,
         review_planner=review_planner,
-        planners=[],
+        planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -642,6 +656,42 @@ def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_moment(text: str, option: str) -> datetime:
+    """A date (midnight UTC) or an ISO 8601 instant; an instant without a zone is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SettingsError(f"{option} {text!r} is not a date like 2026-09-01 or an instant like "
+                            "2026-09-01T00:00:00Z") from None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """The organisation report for the L&D team: one self-contained HTML file."""
+    from bot.digest import organisation_report
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.reporting import Reporting
+
+    now = datetime.now(UTC)
+    until = parse_moment(args.until, "--until") if args.until else now
+    since = parse_moment(args.since, "--since") if args.since else until - timedelta(days=90)
+    if since >= until:
+        raise SettingsError("--since must be before --until")
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now)
+    finally:
+        engine.dispose()
+    out = Path(args.out)
+    out.write_text(html, encoding="utf-8")
+    print(f"{out}: learning report {since:%Y-%m-%d} to {until:%Y-%m-%d} ({len(html) // 1024} KB, self-contained)")
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from sandbox.demo import run_demo
 
@@ -836,6 +886,12 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed for the learners' answers")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=cmd_demo)
+
+    report = sub.add_parser("report", help="the organisation report: one self-contained HTML page")
+    report.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
+    report.add_argument("--since", help="start: a date or an ISO 8601 instant (default: 90 days before --until)")
+    report.add_argument("--until", help="end, not included: a date or an ISO 8601 instant (default: now)")
+    report.set_defaults(func=cmd_report)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -31,7 +31,7 @@ def _weekly_figure(points: Sequence[WeekPoint], *, title: str, size: tuple[float
 
     figure = Figure(figsize=size, dpi=100)
     # Fixed margins: a layout engine would measure every label and triple the drawing time.
-    figure.subplots_adjust(left=0.1, right=0.9, top=0.86, bottom=0.11)
+    figure.subplots_adjust(left=0.1, right=0.9, top=0.78, bottom=0.11)
     bars = figure.add_subplot()
     labels = [p.start_local.strftime("%d %b") for p in points]
     x = list(range(len(points)))
@@ -49,7 +49,7 @@ def _weekly_figure(points: Sequence[WeekPoint], *, title: str, size: tuple[float
     line.set_ylim(0, 105)
     line.set_ylabel("accuracy %")
     line.spines["top"].set_visible(False)
-    bars.set_title(title, loc="left", fontsize=10, fontweight="bold")
+    figure.suptitle(title, x=0.1, y=0.97, ha="left", va="top", fontsize=10, fontweight="bold")
     handles = bars.get_legend_handles_labels()[0] + line.get_legend_handles_labels()[0]
     bars.legend(handles, ["lessons answered", "accuracy %"], loc="lower right", bbox_to_anchor=(1.0, 1.0),
                 fontsize=8, frameon=False, ncols=2, borderaxespad=0.2)

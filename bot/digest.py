@@ -26,7 +26,6 @@ from db.reporting import HOUR_COST_KEY, GroupOutcome, Person, Reporting, Scope
 from db.store import OutboxItem
 from learning.digest import (
     DAY_NAMES,
-    MIN_ANSWERS_FOR_ACCURACY,
     Attention,
     Change,
     Digest,
@@ -329,6 +328,14 @@ class Digests:
                 out.append(exc)
         return out
 
+    def render_one(self, item: OutboxItem) -> OutgoingMessage | None:
+        """One item on its own, for ``outbox_renderer(kinds=…)``. Prefer ``with_digests``: it draws a
+        batch of digests with one set of queries instead of one set per digest."""
+        (message,) = self.render([item])
+        if isinstance(message, Exception):
+            raise message
+        return message
+
     def _chart_message(self, item: OutboxItem, scope: Scope, points) -> OutgoingMessage:
         week = scope.week
         png = weekly_chart_png(points, title="Your team, last 8 weeks")
@@ -424,6 +431,20 @@ class Digests:
                                   values.get("digest_time", person.digest_time))
         return self._reply(f"📬 Your weekly digest arrives on *{DAY_NAMES[day]}s at {at:%H:%M}* your time "
                            f"({zone_name}), covering the seven days before.")
+
+
+def digest_subcommand(digests: Digests) -> Callable[[Any], None]:
+    """``/learn digest …`` for ``Deps.subcommands``: the reply is ephemeral, wherever it was typed.
+
+    Ephemeral rather than a DM: typed in a channel, a team's figures must not be posted there, and
+    an answer "at once" should not wait for the outbox's pacing or add to the weekly DM's history.
+    """
+
+    def digest(ctx: Any) -> None:  # bot.listeners.CommandContext
+        message = digests.command(ctx.user_id, ctx.args, ctx.now)
+        ctx.respond(text=message.text, blocks=message.blocks, response_type="ephemeral")
+
+    return digest
 
 
 def with_digests(render_: Renderer, digests: Digests) -> Renderer:
@@ -559,5 +580,4 @@ def organisation_report(
     return environment().get_template("report.html.j2").render(
         since=since, until=until, now=now, totals=totals, packs=packs, teams=teams, items=items,
         lessons=lessons, charts=charts, hourly=_money(hourly) if hourly else None,
-        min_answers=MIN_ANSWERS_FOR_ACCURACY,
     )
