@@ -685,7 +685,19 @@ def render_message(
     for attachment in message.get("attachments") or []:
         if isinstance(attachment, dict):
             body += _attachment(attachment, renderer)
+    for shared in message.get("files") or []:
+        if isinstance(shared, dict):
+            body += _file(shared, renderer)
     return body
+
+
+def _file(shared: dict, renderer: _Renderer) -> str:
+    """A shared file: images shown (from allowed origins only), anything else as a named card."""
+    title = shared.get("title") or shared.get("name") or "file"
+    if str(shared.get("mimetype", "")).startswith("image/"):
+        image = renderer.image(shared.get("url_private"), shared.get("alt_txt") or title, "sk-image-full")
+        return f'<div class="sk-file sk-file-image"><div class="sk-image-title">{render_plain(title)}</div>{image}</div>'
+    return f'<div class="sk-file">📎 {render_plain(title)}</div>'
 
 
 def _attachment(attachment: dict, renderer: _Renderer) -> str:

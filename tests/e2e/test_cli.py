@@ -118,8 +118,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("command", [[], ["run"]], ids=["app.py", "app.py run"])
-def test_without_a_token_the_sandbox_serves_health_and_stops_cleanly_on_sigterm(tmp_path, command):
+@pytest.mark.parametrize(("command", "stop"), [([], signal.SIGINT), (["run"], signal.SIGTERM)],
+                         ids=["app.py, Ctrl-C", "app.py run, SIGTERM"])
+def test_without_a_token_the_sandbox_serves_health_and_stops_cleanly(tmp_path, command, stop):
     port = free_port()
     env = {**os.environ, "PORT": str(port)}
     env.pop("SLACK_BOT_TOKEN", None)
@@ -144,7 +145,7 @@ def test_without_a_token_the_sandbox_serves_health_and_stops_cleanly_on_sigterm(
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         assert process.wait(timeout=20) == 0
     finally:
         if process.poll() is None:

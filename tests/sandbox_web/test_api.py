@@ -20,7 +20,7 @@ def lesson_of(sandbox, person):
     lessons = [
         m
         for m in sandbox.emulator.dm_messages(person.user_id)
-        if any(b.get("type") == "header" for b in m.get("blocks") or [])
+        if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"
     ]
     assert len(lessons) == 1, lessons
     return lessons[0]

@@ -143,10 +143,24 @@ def test_a_lesson_in_the_browser_from_delivery_to_comment(sandbox, browser_page,
     expect(page.locator("#home .sk-home")).to_contain_text("Hi Felix Moreau!")
     page.screenshot(path=str(tmp_path / "7-home.png"))
 
+    # The manager: a week later, Monday 08:00 in London, the weekly digest with its chart.
+    maya = BY_NAME["Maya"]
+    page.get_by_role("tab", name="Messages").click()
+    page.locator(f'#people .person[data-user-id="{maya.user_id}"]').click()
+    expect(page.locator("#conv-who")).to_contain_text("Maya Lindqvist")
+    page.get_by_role("button", name="+1 week").click()
+    digest = page.locator("article.msg").filter(has=page.locator('[data-block-id="digest-header"]'))
+    expect(digest.first).to_be_visible(timeout=60_000)
+    expect(digest.first).to_contain_text("Lessons answered")
+    chart = page.locator(".sk-file-image img")
+    expect(chart.first).to_be_visible(timeout=30_000)
+    assert chart.first.evaluate("img => img.naturalWidth") > 100, "the chart image loaded"
+    chart.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "8-digest.png"), full_page=False)
+
     assert seen["dialogs"] == [], "nothing a person typed ran as script"
     assert seen["errors"] == []
     assert page.evaluate("document.scripts.length") == 1
     origin = sandbox.url.rsplit("/sandbox", 1)[0]
-    assert all(url.startswith(origin) or url.startswith("data:") for url in seen["requests"]), seen[
-        "requests"
-    ]
+    files = sandbox.emulator.base_url + "/files/"  # uploaded files, as Slack serves them
+    assert all(url.startswith((origin, files, "data:")) for url in seen["requests"]), seen["requests"]

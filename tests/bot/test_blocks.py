@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.blocks import lesson_message
+from content_packs.loader import parse_pack
+from db.store import DeliveryState
+
+PACK = parse_pack("""\
+id: drop
+title: Drops
+description: Resources without questions.
+version: 1
+schedule: {days: [mon], time: "09:00"}
+lessons:
+  - id: listen
+    title: Listen on your commute
+    minutes: 2
+    body: Why it matters, in one line.
+    links:
+      - {kind: podcast, title: Darknet Diaries, url: "https://darknetdiaries.com/", minutes: 45}
+""", Path("pack.yaml"))
+
+NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)
+
+
+def state(**changes) -> DeliveryState:
+    values = dict(id=7, learner_id=1, slack_user_id="U1", learner_name="", pack_id="drop", lesson_id="listen",
+                  pack_version=1, kind="scheduled", status="sent", due_at=NOW, sent_at=NOW, channel_id="D1",
+                  message_ts="1.0")
+    values.update(changes)
+    return DeliveryState(**values)
+
+
+def test_a_lesson_without_questions_goes_straight_to_the_rating():
+    message = lesson_message(PACK, PACK.lessons[0], state())
+    ids = [b.get("block_id") for b in message.blocks]
+    assert "link:0" in ids and "rate-prompt" in ids and not any(i and i.startswith("prompt:") for i in ids)
+    assert "45 min" in str(message.blocks)
+
+
+def test_a_low_rating_asks_why_and_a_reason_is_acknowledged():
+    asked = lesson_message(PACK, PACK.lessons[0], state(rating=2))
+    assert any(b.get("block_id") == "reason" for b in asked.blocks)
+    answered = lesson_message(PACK, PACK.lessons[0], state(rating=2, reason="too_easy"))
+    assert "Noted: _too easy_" in str(answered.blocks)
+    assert not any(b.get("block_id") == "reason" for b in lesson_message(PACK, PACK.lessons[0], state(rating=5)).blocks)
