@@ -141,6 +141,18 @@ class SearchResult:
     minutes: int
 
 
+def _grade(question: Question, response: int | list[int] | str) -> Grade:
+    """Grade a lesson's or a review's answer, turning a response that cannot be graded into a sentence."""
+    if isinstance(response, str) and not response.strip():
+        raise SproutError("Type an answer first.")
+    try:
+        return grade(question, response)
+    except ValueError:
+        if question.kind == "multiple":
+            raise SproutError("Tick at least one answer, then press Submit.") from None
+        raise Gone("That choice is no longer part of the question.") from None
+
+
 class LearningService:
     def __init__(
         self,
@@ -365,14 +377,7 @@ class LearningService:
         question = view.lesson.question(question_id)
         if question is None:
             raise Gone("This question is no longer part of the lesson.")
-        if isinstance(response, str) and not response.strip():
-            raise SproutError("Type an answer first.")
-        try:
-            result = grade(question, response)
-        except ValueError:
-            if question.kind == "multiple":
-                raise SproutError("Tick at least one answer, then press Submit.") from None
-            raise Gone("That choice is no longer part of the question.") from None
+        result = _grade(question, response)
         recorded = self.store.record_answer(
             delivery_id=delivery_id,
             learner_id=view.state.learner_id,
@@ -458,14 +463,7 @@ class LearningService:
         item = next((i for i in view.items if i.card.id == card_id), None)
         if item is None:
             raise Gone("This question is no longer part of the review.")
-        if isinstance(response, str) and not response.strip():
-            raise SproutError("Type an answer first.")
-        try:
-            result = grade(item.question, response)
-        except ValueError:
-            if item.question.kind == "multiple":
-                raise SproutError("Tick at least one answer, then press Submit.") from None
-            raise Gone("That choice is no longer part of the question.") from None
+        result = _grade(item.question, response)
         rating = rating_for(result.correct)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention)
         recorded = self.store.record_review(
