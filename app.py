@@ -6,6 +6,7 @@ Settings are read once, here; everything else gets what it needs passed in.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import secrets
@@ -220,6 +221,7 @@ class Sprout:
     emulator: Any = None
     signing_secret: str = ""
     lrs: Any = None  # scheduler.lrs.LrsForwarder when XAPI_LRS_URL is set
+    facilitation: Any = None  # bot.listeners.facilitator.Facilitation: announcements and prompts (Home blocks)
     _closers: list = field(default_factory=list)
 
     def plan(self, now: datetime | None = None) -> TickResult:
@@ -278,7 +280,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
-    from bot.listeners import Deps
+    from bot.listeners import Deps, facilitator
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.service import LearningService
@@ -289,6 +291,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.reporting import Reporting
     from db.store import Store
     from learning.clock import SystemClock
+    from scheduler.announcements import FacilitationPlanner
     from scheduler.digests import DigestPlanner
     from scheduler.dispatcher import ChannelPacer, Dispatcher
     from scheduler.pacing import TokenBucket
@@ -372,8 +375,14 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers["privacy_export"] = privacy_renderer(store)
     subcommands: dict[str, Any] = {}
     listeners: list[Any] = []
-    deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners))
+    facilitation = facilitator.Facilitation.build(service=service, client=client, store=store)
+    renderers.update(facilitation.announcements.renderers())  # announcement, announcement_reminder
+    renderers.update(facilitation.prompts.renderers())  # prompt
+    listeners.append(functools.partial(facilitator.register, facilitation=facilitation))
+    deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
+                home_sections=(facilitation.announcements.home_blocks,))
     subcommands.update(admin_subcommands(admin, deps))
+    subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands["digest"] = digest_subcommand(digests)
     bolt = build_app(
         token=token,
@@ -395,7 +404,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planner=planner,
         nudger=nudger,
         review_planner=review_planner,
-        planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan],
+        planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan,
+                  FacilitationPlanner(store=store, catalog=catalog, audience=facilitation.announcements.recipients,
+                                      default_timezone=settings.default_timezone).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -405,6 +416,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         emulator=emulator,
         signing_secret=secret,
         lrs=lrs,
+        facilitation=facilitation,
         _closers=closers,
     )
 

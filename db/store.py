@@ -16,6 +16,7 @@ from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
+from db.facilitation import FacilitationRecords
 from db.learning_records import LearningRecords
 from db.models import (
     Answer,
@@ -193,7 +194,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, AdminRecords):
+class Store(LearningRecords, AdminRecords, FacilitationRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

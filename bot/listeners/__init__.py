@@ -39,6 +39,8 @@ class Deps:
     # Features beyond the learner's own add /learn subcommands and listeners here (wired in app.py).
     subcommands: dict[str, Subcommand] = field(default_factory=dict)
     listeners: tuple[Callable[..., None], ...] = ()
+    # Extra Home-tab sections for someone, e.g. a facilitator's announcements: (user id, now) -> blocks.
+    home_sections: tuple[Callable[[str, datetime], list], ...] = ()
 
 
 def register_all(app: App, *, deps: Deps) -> None:

@@ -198,5 +198,7 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
 
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
-    home = deps.service.home(user_id, deps.clock())
-    client.views_publish(user_id=user_id, view=blocks.home_view(home))
+    now = deps.clock()
+    home = deps.service.home(user_id, now)
+    sections = [block for section in deps.home_sections for block in section(user_id, now)]
+    client.views_publish(user_id=user_id, view=blocks.home_view(home, role_sections=sections))
