@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,13 @@ def test_roster_import_is_all_or_nothing_and_upserts(engine, database_url, tmp_p
     assert count(database_url, Learner) == 2 and count(database_url, Enrollment) == 2
 
 
+def next_tuesday_0830_utc(now: datetime) -> str:
+    day = now.date() + timedelta(days=1)
+    while day.weekday() != 1:
+        day += timedelta(days=1)
+    return f"{day.isoformat()}T08:30:00Z"
+
+
 def test_tick_at_an_instant_sends_once_through_the_web_api(database_url, tmp_path, capsys):
     with SlackEmulator(bot_token="xoxb-cli-test") as emulator:
         emulator.add_user("U0AAA", name="Ana", tz="Europe/Berlin")
@@ -92,10 +100,12 @@ def test_tick_at_an_instant_sends_once_through_the_web_api(database_url, tmp_pat
                           "U0CCC,Chen,,learner,,,Asia/Kolkata,security-basics\n")
         assert app.main(["roster", "import", str(roster)], environ=env) == 0
         capsys.readouterr()
-        # Tuesday 1 December 2026, 08:30 UTC: 09:30 in Berlin, 14:00 in Kolkata (both past their 09:30).
-        assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
+        # The import enrolls them now (the real clock), so tick at the first Tuesday after today, 08:30 UTC:
+        # 09:30 or 10:30 in Berlin, 14:00 in Kolkata — both past their 09:30.
+        at = next_tuesday_0830_utc(datetime.now(UTC))
+        assert app.main(["tick", "--at", at], environ=env) == 0
         assert "2 queued, 0 reminders, 0 reviews, 2 sent" in capsys.readouterr().out
-        assert app.main(["tick", "--at", "2026-12-01T08:30:00Z"], environ=env) == 0
+        assert app.main(["tick", "--at", at], environ=env) == 0
         assert "0 queued, 0 reminders, 0 reviews, 0 sent" in capsys.readouterr().out
         assert len(emulator.dm_messages("U0AAA")) == 1 and len(emulator.dm_messages("U0CCC")) == 1
 
