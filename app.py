@@ -222,6 +222,8 @@ class Sprout:
     signing_secret: str = ""
     lrs: Any = None  # scheduler.lrs.LrsForwarder when XAPI_LRS_URL is set
     facilitation: Any = None  # bot.listeners.facilitator.Facilitation: announcements and prompts (Home blocks)
+    cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
+    tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
     _closers: list = field(default_factory=list)
 
     def plan(self, now: datetime | None = None) -> TickResult:
@@ -278,14 +280,17 @@ class Sprout:
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64) -> Sprout:
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
     from bot.admin import Admin, admin_subcommands, privacy_renderer
+    from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
+    from bot.listeners import cohorts as cohort_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.service import LearningService
     from bot.slack_app import build_app, profile_lookup
     from content_packs.catalog import Catalog
+    from content_packs.tracks import TRACKS_FOLDER, TrackCatalog
     from db.engine import make_engine, ping
     from db.migrate import upgrade
     from db.reporting import Reporting
@@ -298,6 +303,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
+    from scheduler.tracks import TrackPlanner
 
     closers: list = []
     clock = clock or SystemClock()
@@ -323,6 +329,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
     store.sync_lesson_index(catalog.search_rows())
+    tracks, loaded_tracks = TrackCatalog.from_directory(settings.content_packs_dir / TRACKS_FOLDER, catalog)
+    for problem in loaded_tracks.problems:
+        log.warning("track not loaded: %s", problem)
     lrs = None
     if settings.xapi_lrs_url:
         from learning.xapi import StatementBuilder
@@ -371,7 +380,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         admin_user_ids=settings.admin_user_ids,
     )
     services["learning"] = service
-    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir)
+    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks)
     renderers["privacy_export"] = privacy_renderer(store)
     subcommands: dict[str, Any] = {}
     listeners: list[Any] = []
@@ -379,10 +388,13 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers.update(facilitation.announcements.renderers())  # announcement, announcement_reminder
     renderers.update(facilitation.prompts.renderers())  # prompt
     listeners.append(functools.partial(facilitator.register, facilitation=facilitation))
+    cohorts = CohortService(learning=service, tracks=tracks)
+    listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
-                home_sections=(facilitation.announcements.home_blocks,))
+                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks))
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
+    subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
     bolt = build_app(
         token=token,
@@ -406,7 +418,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         review_planner=review_planner,
         planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan,
                   FacilitationPlanner(store=store, catalog=catalog, audience=facilitation.announcements.recipients,
-                                      default_timezone=settings.default_timezone).plan],
+                                      default_timezone=settings.default_timezone).plan,
+                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -417,6 +430,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         signing_secret=secret,
         lrs=lrs,
         facilitation=facilitation,
+        cohorts=cohorts,
+        tracks=tracks,
         _closers=closers,
     )
 
@@ -726,15 +741,18 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.loader import load_packs
+    from content_packs.tracks import TRACKS_FOLDER, load_tracks
 
     directory = Path(args.dir) if args.dir else settings.content_packs_dir
     result = load_packs(directory)
-    for problem in result.problems:
+    tracks = load_tracks(directory / TRACKS_FOLDER, result.packs.values())
+    for problem in [*result.problems, *tracks.problems]:
         print(problem)
-    if result.problems:
+    if result.problems or tracks.problems:
         return 1
     lessons = sum(len(p.lessons) for p in result.packs.values())
-    print(f"{len(result.packs)} packs, {lessons} lessons: all valid")
+    shown = f", {len(tracks.tracks)} track{'' if len(tracks.tracks) == 1 else 's'}" if tracks.tracks else ""
+    print(f"{len(result.packs)} packs, {lessons} lessons{shown}: all valid")
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.service import LearningService
 from content_packs.catalog import Catalog
 from content_packs.loader import load_packs
+from content_packs.tracks import TRACKS_FOLDER, TrackCatalog, load_tracks
 from db.models import ROLES
 from db.store import Store
 from learning.errors import SproutError
@@ -64,11 +65,13 @@ def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
 
 
 class Admin:
-    def __init__(self, *, service: LearningService, store: Store, catalog: Catalog, packs_dir: Path) -> None:
+    def __init__(self, *, service: LearningService, store: Store, catalog: Catalog, packs_dir: Path,
+                 tracks: TrackCatalog | None = None) -> None:
         self.service = service
         self.store = store
         self.catalog = catalog
         self.packs_dir = packs_dir
+        self.tracks = tracks
 
     def set_role(self, actor: str, args: str, now: datetime) -> str:
         self.service.require(actor, ("admin",), "change roles", now)
@@ -112,10 +115,26 @@ class Admin:
                 packs[old.id], files[old.id] = old, old_file  # a bad edit: keep serving what worked
         self.catalog.replace(packs, files)
         self.store.sync_lesson_index(self.catalog.search_rows())
+        problems = [str(p) for p in result.problems]
+        if self.tracks is not None:
+            problems += self._reload_tracks()
         if actor is not None:
             self.store.audit(actor=actor, action="reload_packs", subject=None,
-                             detail=f"{len(packs)} packs, {len(result.problems)} problems", now=now)
-        return sorted(packs), [str(p) for p in result.problems]
+                             detail=f"{len(packs)} packs, {len(problems)} problems", now=now)
+        return sorted(packs), problems
+
+    def _reload_tracks(self) -> list[str]:
+        """Tracks again, checked against the packs now serving; a track whose file has a problem keeps
+        serving its previous version, as packs do."""
+        assert self.tracks is not None
+        result = load_tracks(self.packs_dir / TRACKS_FOLDER, self.catalog)
+        broken = {Path(p.file).stem for p in result.problems}  # a track's id is its file's name
+        tracks = dict(result.tracks)
+        for old in self.tracks:
+            if old.id not in tracks and old.id in broken:
+                tracks[old.id] = old
+        self.tracks.replace(tracks)
+        return [str(p) for p in result.problems]
 
     def privacy_export(self, slack_user_id: str, now: datetime) -> int:
         """Queue the person's own records as a file in their DM (through the outbox), and log the request."""
@@ -125,8 +144,9 @@ class Admin:
 
 
 def packs_signature(directory: Path) -> tuple:
-    """What changes when a pack file changes: names, sizes and modification times."""
-    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in Path(directory).glob("*/pack.yaml")))
+    """What changes when a pack or track file changes: names, sizes and modification times."""
+    files = [*Path(directory).glob("*/pack.yaml"), *Path(directory).glob(f"{TRACKS_FOLDER}/*.y*ml")]
+    return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 
 def admin_subcommands(admin: Admin, deps: Any) -> dict[str, Callable]:

@@ -155,6 +155,8 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         {"label": "Average rating", "value": f"{cur.average_rating:.1f} / 5 ({cur.ratings:,})"
          if cur.ratings else "—", "change": _rating_change(f.rating)},
         {"label": "Certificates earned", "value": f"{cur.certificates:,}", "change": _count_change(f.certificates)},
+        {"label": "Discussion replies", "value": f"{cur.contributions:,}",
+         "change": _count_change(f.contributions)},
     ]
     rating = (f"Average *{cur.average_rating:.1f} / 5* from {cur.ratings:,} "
               f"{'rating' if cur.ratings == 1 else 'ratings'}" if cur.ratings else "")

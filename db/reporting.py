@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.models import (
     Answer,
     Certificate,
+    Contribution,
     Delivery,
     Enrollment,
     Feedback,
@@ -396,6 +397,17 @@ class Reporting:
             .group_by(m.c.scope_key)
             .subquery()
         )
+        contributions = (
+            select(
+                m.c.scope_key,
+                _one(cur(Contribution.created_at)).label("cur_contributions"),
+                _one(prev(Contribution.created_at)).label("prev_contributions"),
+            )
+            .join_from(m, Contribution, Contribution.learner_id == m.c.learner_id)
+            .where(*around(Contribution.created_at))
+            .group_by(m.c.scope_key)
+            .subquery()
+        )
         enrolled = (
             select(
                 m.c.scope_key,
@@ -416,11 +428,11 @@ class Reporting:
                 z(enrolled.c.members, 0), z(enrolled.c.cur_enrolled, 0), z(answers.c.cur_active, 0),
                 z(delivered.c.cur_delivered, 0), z(delivered.c.cur_answered, 0), z(answers.c.cur_answers, 0),
                 z(answers.c.cur_correct, 0), z(ratings.c.cur_ratings, 0), z(ratings.c.cur_rating_sum, 0),
-                z(certificates.c.cur_certificates, 0),
+                z(certificates.c.cur_certificates, 0), z(contributions.c.cur_contributions, 0),
                 z(enrolled.c.prev_enrolled, 0), z(answers.c.prev_active, 0),
                 z(delivered.c.prev_delivered, 0), z(delivered.c.prev_answered, 0), z(answers.c.prev_answers, 0),
                 z(answers.c.prev_correct, 0), z(ratings.c.prev_ratings, 0), z(ratings.c.prev_rating_sum, 0),
-                z(certificates.c.prev_certificates, 0),
+                z(certificates.c.prev_certificates, 0), z(contributions.c.prev_contributions, 0),
             )
             .select_from(s)
             .outerjoin(enrolled, enrolled.c.scope_key == s.c.scope_key)
@@ -428,6 +440,7 @@ class Reporting:
             .outerjoin(answers, answers.c.scope_key == s.c.scope_key)
             .outerjoin(ratings, ratings.c.scope_key == s.c.scope_key)
             .outerjoin(certificates, certificates.c.scope_key == s.c.scope_key)
+            .outerjoin(contributions, contributions.c.scope_key == s.c.scope_key)
         )
 
     def team_weeks(self, scopes: Sequence[Scope]) -> dict[str, tuple[TeamWeek, TeamWeek]]:
@@ -440,7 +453,7 @@ class Reporting:
         for row in rows:
             key, members, *numbers = row
             n = [int(v) for v in numbers]
-            out[key] = (TeamWeek(int(members), *n[:9]), TeamWeek(int(members), *n[9:]))
+            out[key] = (TeamWeek(int(members), *n[:10]), TeamWeek(int(members), *n[10:]))
         return out
 
     def members(self, scopes: Sequence[Scope]) -> dict[str, list[MemberWeek]]:

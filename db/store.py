@@ -16,6 +16,7 @@ from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, updat
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
+from db.cohorts import CohortRecords
 from db.facilitation import FacilitationRecords
 from db.learning_records import LearningRecords
 from db.models import (
@@ -194,7 +195,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, AdminRecords, FacilitationRecords):
+class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 

@@ -262,6 +262,7 @@ class TeamWeek:
     ratings: int = 0
     rating_sum: int = 0
     certificates: int = 0
+    contributions: int = 0  # replies in discussion prompts' threads
 
     @property
     def completion(self) -> float | None:
@@ -312,6 +313,7 @@ class Figures:
     rating: Change
     ratings: Change
     certificates: Change
+    contributions: Change
 
 
 def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
@@ -328,6 +330,7 @@ def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
         rating=Change(current.average_rating, previous.average_rating),
         ratings=count("ratings"),
         certificates=count("certificates"),
+        contributions=count("contributions"),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from db.facilitation import FacilitationRecords, NewCopy, copy_key, prompt_key
+from db.facilitation import NewCopy, copy_key, prompt_key
 from db.models import (
     AnnouncementReceipt,
     AuditEntry,
@@ -28,13 +28,9 @@ from learning.roster import RosterRow
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
-class FacilitationStore(Store, FacilitationRecords):
-    """What ``Store`` is once the mixin is in its bases."""
-
-
 @pytest.fixture
 def records(engine):
-    return FacilitationStore(engine)
+    return Store(engine)
 
 
 def people(records, rows):

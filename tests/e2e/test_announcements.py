@@ -2,17 +2,11 @@
 against Slack's limits): the form, 500 copies with acknowledgements and one reminder, scheduled in each
 person's zone and cancelled, audiences by cohort, team and channel, and every privileged path refused to
 a plain learner.
-
-Until the integration patch is in app.py, ``build_with_facilitation`` wires the feature the way the patch
-does: a Store with FacilitationRecords, Deps with the ``announce``/``prompt`` subcommands and the
-facilitator listeners, the outbox renderers for their kinds, and the facilitation planner in
-``Sprout.planners``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 from datetime import UTC, date, datetime, timedelta
@@ -24,11 +18,7 @@ from sqlalchemy import func, select, update
 import app
 from bot.announcements import ACK_ACTION, AUDIENCE_ACTION, WHEN_ACTION, FormChoices, announce_modal
 from bot.announcements import announcement_message as copy_message
-from bot.http import wsgi_app
-from bot.listeners import Deps, facilitator
-from bot.outbox import outbox_renderer
-from bot.slack_app import build_app
-from db.facilitation import AnnouncementView, FacilitationRecords, Recipient
+from db.facilitation import AnnouncementView, Recipient
 from db.models import (
     Announcement,
     AnnouncementReceipt,
@@ -39,55 +29,22 @@ from db.models import (
     Learner,
     OutboxMessage,
 )
-from db.store import Store
 from learning.clock import SimulatedClock
 from learning.roster import RosterRow
 from sandbox import blockkit
 from sandbox.workspace import LocalWorkspace, Person
-from scheduler.announcements import FacilitationPlanner, copy_times
+from scheduler.announcements import copy_times
 
 FAC = Person("U0FAC", "Fay Facilitator", "Europe/Berlin")
 SUNDAY = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 NASTY = "Hi <!channel> & <@U0FAC> <https://evil.example|https://good.example> **bold**"
 
 
-class FacilitationStore(Store, FacilitationRecords):
-    """What ``Store`` is once the mixin is in its bases."""
-
-
-def wire(sprout) -> facilitator.Facilitation:
-    """What the app.py patch does, done on a built Sprout before it serves HTTP."""
-    store = FacilitationStore(sprout.engine)
-    client = sprout.bolt.client
-    fac = facilitator.Facilitation.build(service=sprout.service, client=client, store=store)
-    subcommands: dict = {}
-    deps = Deps(service=sprout.service, clock=sprout.clock, subcommands=subcommands,
-                listeners=(functools.partial(facilitator.register, facilitation=fac),))
-    subcommands.update(facilitator.subcommands(deps, fac))
-    sprout.bolt = build_app(token=client.token, signing_secret=sprout.signing_secret, client=client, deps=deps,
-                            store=sprout.store, listener_workers=16)
-    sprout.wsgi = wsgi_app(sprout.bolt, healthy=lambda: True)
-    sprout.dispatcher.render = outbox_renderer(
-        store=sprout.store, catalog=sprout.catalog, reviews=sprout.service.review_view,
-        kinds={**fac.announcements.renderers(), **fac.prompts.renderers()})
-    planner = FacilitationPlanner(store=store, catalog=sprout.catalog, audience=fac.announcements.recipients,
-                                  default_timezone=sprout.settings.default_timezone)
-    sprout.planners.append(planner.plan)
-    return fac
-
-
-def build_with_facilitation(settings, **options):
-    sprout = app.build(settings, **options)
-    if getattr(sprout, "facilitation", None) is None:  # before the integration patch; after it, app.py wires it
-        sprout.facilitation = wire(sprout)
-    return sprout
-
-
 def make_world(database_url, clock, packs_dir=None, people=(FAC,)):
     settings = dataclasses.replace(app.Settings(), database_url=database_url, reminder_after_hours=0,
                                    rate_per_minute=1_000_000, burst=10_000, senders=16,
                                    **({"content_packs_dir": packs_dir} if packs_dir else {}))
-    return LocalWorkspace(build=build_with_facilitation, settings=settings, clock=clock, people=list(people),
+    return LocalWorkspace(build=app.build, settings=settings, clock=clock, people=list(people),
                           build_options={"listener_workers": 16})
 
 

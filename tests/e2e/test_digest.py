@@ -1,63 +1,41 @@
 """Managers' weekly digests end to end: planned on the simulated clock, drawn, sent through the emulator
-(which validates every block against Slack's limits), and ``/learn digest`` over signed HTTP.
-
-Until the hooks are in app.py, ``DigestHooks`` wires them here the way the integration patch does:
-the digest planner joins ``Sprout.planners``, the outbox renderer is wrapped with ``with_digests``, and
-``digest_subcommand`` answers ``/learn digest`` (from a listener put ahead of ``/learn``, because the
-``Deps.subcommands`` of a built Sprout cannot be reached from here).
+(which validates every block against Slack's limits), and ``/learn digest`` over signed HTTP, all as
+app.build wires them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest import Digests, digest_subcommand, with_digests
-from bot.listeners import CommandContext
+import app
 from db.reporting import Reporting
 from learning.roster import RosterRow
-from sandbox.workspace import Person
-from scheduler.digests import DigestPlanner
+from sandbox.workspace import LocalWorkspace, Person
 from tests.db.test_reporting import Records, expected_week
-from tests.e2e.conftest import BERLIN
+from tests.e2e.conftest import BERLIN, NEW_YORK
 
 MONDAY = datetime(2026, 11, 30, tzinfo=UTC)  # digests cover Mon 23 – Sun 29 November
 REPORT_URL = "https://reports.example.com/sprout/latest.html"
 NASTY = "<!channel> read this <@U0BERLIN> & <https://evil.example|https://good.example>"
 
 
-class DigestHooks:
-    def __init__(self, world):
-        sprout = world.sprout
-        self.world = world
-        self.reporting = Reporting(sprout.engine)
-        self.digests = Digests(reporting=self.reporting, catalog=sprout.catalog, report_url=REPORT_URL,
-                               default_timezone=sprout.settings.default_timezone)
-        self.planner = DigestPlanner(store=sprout.store, reporting=self.reporting,
-                                     default_timezone=sprout.settings.default_timezone)
-        sprout.dispatcher.render = with_digests(sprout.dispatcher.render, self.digests)
-        sprout.planners.append(self.planner.plan)
-        bolt, clock = sprout.bolt, sprout.clock
-        subcommand = digest_subcommand(self.digests)
-
-        def is_digest(body: dict) -> bool:
-            return (body.get("text") or "").strip().lower().split(" ")[0] == "digest"
-
-        @bolt.command("/learn", matchers=[is_digest])
-        def learn_digest(ack, command, respond, client):
-            # What /learn does with Deps.subcommands["digest"], as a listener of its own for now.
-            ack()
-            subcommand(CommandContext(user_id=command["user_id"], args=command["text"].strip()[len("digest"):].strip(),
-                                      respond=respond, client=client, command=command, now=clock()))
-
-        bolt._listeners.insert(0, bolt._listeners.pop())  # ahead of the /learn listener (test-only wiring)
+@pytest.fixture
+def world(database_url, clock):
+    settings = dataclasses.replace(app.Settings(), database_url=database_url, report_url=REPORT_URL)
+    with LocalWorkspace(build=app.build, settings=settings, clock=clock, people=[BERLIN, NEW_YORK],
+                        build_options={"listener_workers": 16}) as workspace:
+        yield workspace
 
 
 @pytest.fixture
 def hooks(world):
-    return DigestHooks(world)
+    """The reporting queries on the world's database (settings such as an hour's cost are read there)."""
+    return SimpleNamespace(reporting=Reporting(world.sprout.engine))
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """Community prompts end to end: scheduled with ``/learn prompt`` over signed HTTP, posted weekly at the
 facilitator's local time through the outbox into an emulated channel, and replies in the thread counted
 once per message — under Slack's retries and when the same message comes again with a new event id.
-The wiring is the integration patch's, done by tests.e2e.test_announcements.build_with_facilitation.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -149,3 +149,26 @@ def test_thread_replies_are_counted_once_under_event_retries(world):
     assert records(world).contributions(MONDAY_10_BERLIN, MONDAY_10_BERLIN + timedelta(days=7),
                                         [ids["U0B"]]) == {ids["U0B"]: 2}
     assert "4 replies" in command(world, FAC.user_id, "prompt list")
+
+
+def test_contributions_appear_in_the_managers_digest(world):
+    from learning.roster import RosterRow
+
+    world.sprout.store.import_roster([
+        RosterRow(2, "U0MGR", "Mia Manager", None, "manager", None, None, "Europe/Berlin", ()),
+        RosterRow(3, "U0A", "Ann", None, "learner", "U0MGR", None, "UTC", ()),
+        RosterRow(4, "U0B", "Bob", None, "learner", "U0MGR", None, "Asia/Tokyo", ()),
+    ], world.clock())
+    world.emulator.add_user("U0MGR", name="Mia Manager", tz="Europe/Berlin")
+    command(world, FAC.user_id, f"prompt <#{world.channel}> mon 10:00 What did you try this week?")
+    at(world, MONDAY_10_BERLIN)
+    [post] = posts(world)
+    world.clock.set(MONDAY_10_BERLIN + timedelta(minutes=30))
+    world.driver.user_message("U0A", world.channel, "Pairing", thread_ts=post["ts"])
+    world.driver.user_message("U0B", world.channel, "Shorter meetings", thread_ts=post["ts"])
+    world.driver.user_message("U0B", world.channel, "No-meeting Fridays", thread_ts=post["ts"])
+    world.clock.set(MONDAY_10_BERLIN + timedelta(hours=2))
+    world.driver.command("U0MGR", "/learn", "digest")
+    reply = world.emulator.wait_for(lambda: world.emulator.ephemerals("U0MGR"))[-1]
+    fields = [f["text"] for b in reply["blocks"] if b.get("block_id") == "figures" for f in b["fields"]]
+    assert any(f.startswith("*Discussion replies*\n3") for f in fields), json.dumps(fields)
