@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks import Block, button, context, encode, plain, section
 from bot.mrkdwn import escape, split_text, truncate
 from bot.service import LearningService
+from bot.text import render
 from content_packs.schema import Lesson, Pack
 from content_packs.tracks import Track, TrackCatalog
 from db.cohorts import CohortView, MemberProgress
@@ -649,6 +650,11 @@ def cohorts_home_blocks(statuses: Sequence[CohortStatus]) -> list[Block]:
     return blocks
 
 
+def tracks_text(tracks: Iterable[Track], catalog: Iterable[Pack]) -> str:
+    """The tracks, each with its packs in order, for ``/learn packs``."""
+    return render("tracks.md.j2", tracks=list(tracks), titles={pack.id: pack.title for pack in catalog})
+
+
 def track_enrolled_text(outcome: TrackEnrolled) -> str:
     steps = []
     for i, (step, pack) in enumerate(zip(outcome.track.packs, outcome.packs, strict=True)):
@@ -696,4 +702,5 @@ __all__ = [
     "status_modal",
     "status_text",
     "track_enrolled_text",
+    "tracks_text",
 ]

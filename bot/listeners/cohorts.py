@@ -26,6 +26,7 @@ from bot.cohorts import (
     status_modal,
     status_text,
     track_enrolled_text,
+    tracks_text,
 )
 from bot.listeners import CommandContext, Deps, Subcommand
 from bot.listeners.errors import friendly
@@ -33,8 +34,8 @@ from learning.errors import Gone, NotAllowed
 
 
 def subcommands(deps: Deps, *, cohorts: CohortService | None = None) -> dict[str, Subcommand]:
-    """``cohort``, and ``enroll`` when tracks are loaded (a track id enrolls in the track, anything else
-    is the usual pack enrollment)."""
+    """``cohort``, and ``enroll`` and ``packs`` when tracks are loaded (a track id enrolls in the track,
+    anything else is the usual pack enrollment; the packs list ends with the tracks)."""
     cohorts = cohorts or CohortService(learning=deps.service)
 
     def cohort(ctx: CommandContext) -> None:
@@ -63,9 +64,16 @@ def subcommands(deps: Deps, *, cohorts: CohortService | None = None) -> dict[str
             ctx.reply(blocks.enrolled_text(outcome.pack, created=outcome.created, next_at=outcome.next_at,
                                            zone=outcome.zone))
 
+    def packs(ctx: CommandContext) -> None:
+        text = blocks.packs_text(list(deps.service.catalog), deps.service.enrolled_pack_ids(ctx.user_id))
+        if cohorts.tracks:
+            text += "\n\n" + tracks_text(cohorts.tracks, deps.service.catalog)
+        ctx.reply(text)
+
     found: dict[str, Subcommand] = {"cohort": cohort}
     if cohorts.tracks is not None:
         found["enroll"] = enroll
+        found["packs"] = packs
     return found
 
 

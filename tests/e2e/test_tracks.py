@@ -124,3 +124,28 @@ def test_finishing_a_pack_enrolls_the_next_and_a_gate_waits_for_the_certificate(
     answer(world, DAN, "one-2")
     world.sprout.tick()
     assert track_enrollments(world)[("U0DAN", "three")] == "open"
+
+
+def test_packs_lists_the_tracks_with_their_steps_and_help_names_every_role(world):
+    reply = command(world, EVE, "packs")
+    assert "*One* (`one`)" in reply and "*Tracks*" in reply
+    assert "*Gated path* (`gated`)" in reply and "1. One → 2. Two _(after the certificate)_" in reply
+    assert "*Open path* (`open`) — for Everyone" in reply and "1. One → 2. Three" in reply
+    assert reply.index("*Gated path*") < reply.index("*Open path*")
+    help_text = command(world, EVE, "help")
+    assert all(f"`/learn {verb}" in help_text for verb in ("cohort", "announce", "prompt", "role", "admin reload",
+                                                          "digest", "enroll", "search", "privacy"))
+
+
+def test_a_track_title_a_person_wrote_is_escaped_in_the_list(database_url, tmp_path):
+    packs = tmp_path / "packs"
+    (packs / "one").mkdir(parents=True)
+    (packs / "one" / "pack.yaml").write_text(pack_yaml("one", 1))
+    (packs / "tracks").mkdir()
+    (packs / "tracks" / "loud.yaml").write_text(
+        'id: loud\ntitle: "Hey <!channel> & team"\ndescription: "<https://evil.example|https://good.example>"\n'
+        "packs: [one]\n")
+    with cohort_world(database_url, packs, SimulatedClock(SUNDAY), [EVE]) as ws:
+        reply = command(ws, EVE, "packs")
+    assert "Hey &lt;!channel&gt; &amp; team" in reply and "<!channel>" not in reply
+    assert "&lt;https://evil.example|https://good.example&gt;" in reply
