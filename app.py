@@ -27,6 +27,9 @@ BUNDLED_PACKS = Path(__file__).resolve().parent / "content_packs"
 SANDBOX_TOKEN = "xoxb-sandbox-token"
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
 class SettingsError(Exception):
     """A missing or malformed setting: one line naming the variable, no traceback."""
 
@@ -58,6 +61,7 @@ class Settings:
     xapi_lrs_secret: str | None = None
     xapi_lrs_since: datetime | None = None
     report_url: str | None = None  # where `python app.py report` is published; digests link to it
+    log_level: str = "WARNING"
 
     def xapi(self):
         from learning.xapi import XapiSettings
@@ -87,6 +91,24 @@ class Settings:
             if not raw.isdigit() or not low <= int(raw) <= high:
                 raise SettingsError(f"{name} must be a whole number from {low} to {high}, not {raw!r}")
             return int(raw)
+
+        def number(name: str, default: float, low: float, high: float) -> float:
+            raw = get(name)
+            if raw is None:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                value = float("nan")
+            if not low <= value <= high:  # nan compares false: not a number
+                raise SettingsError(f"{name} must be a number from {low:g} to {high:g}, not {raw!r}")
+            return value
+
+        def log_level() -> str:
+            raw = (get("LOG_LEVEL") or "WARNING").upper()
+            if raw not in LOG_LEVELS:
+                raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {get('LOG_LEVEL')!r}")
+            return raw
 
         def retention() -> float:
             raw = get("REVIEW_RETENTION")
@@ -168,11 +190,12 @@ class Settings:
             senders=integer("SPROUT_SENDERS", 8, 1, 64),
             rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000),
             burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
-            reminder_after_hours=integer("REMINDER_AFTER_HOURS", 4, 0, 72),
+            reminder_after_hours=number("REMINDER_AFTER_HOURS", 4, 0, 72),
             lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),
             https_proxy=get("HTTPS_PROXY") or get("https_proxy"),
             review_retention=retention(),
             review_questions=integer("REVIEW_QUESTIONS", 3, 1, 10),
+            log_level=log_level(),
         )
 
 
@@ -987,20 +1010,27 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from db.engine import unreachable
+
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["run", *argv]  # `python app.py` is `python app.py run`
     args = parser().parse_args(argv)
     try:
         settings = load_settings(environ)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return args.func(settings, args)
     except SettingsError as exc:
         print(f"sprout: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        problem = unreachable(exc)
+        if problem is None:
+            raise
+        print(f"sprout: DATABASE_URL {problem}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -69,3 +69,15 @@ def check_url(url: str) -> str | None:
     if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
         return "for PostgreSQL use the psycopg 3 driver: postgresql+psycopg://…"
     return None
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """One line on why the database cannot be used, when ``exc`` says it cannot be reached or opened
+    (a server that does not answer, a refused login, an SQLite file that cannot be created); None for
+    anything else, which is a bug to show in full."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"cannot be reached or opened: {reason[0] if reason else type(exc).__name__}"

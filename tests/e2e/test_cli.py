@@ -35,12 +35,30 @@ HEADER = "slack_user_id,name,email,role,manager_slack_user_id,team,timezone,pack
         ({"DEFAULT_TIMEZONE": "Mars/Base"}, "sprout: DEFAULT_TIMEZONE 'Mars/Base' is not an IANA time zone"),
         ({"ADMIN_USER_IDS": "U1,bob"}, "sprout: ADMIN_USER_IDS has 'bob'"),
         ({"CONTENT_PACKS_DIR": "/no/such/dir"}, "sprout: CONTENT_PACKS_DIR '/no/such/dir' is not a folder"),
+        ({"LOG_LEVEL": "verbose"}, "sprout: LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ({"REMINDER_AFTER_HOURS": "soon"}, "sprout: REMINDER_AFTER_HOURS must be a number from 0 to 72"),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_it(env, expected, capsys):
     assert app.main(["packs", "validate"], environ=env) == 2
     err = capsys.readouterr().err
     assert err.startswith(expected) and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://postgres@127.0.0.1:1/test",
+                                 "sqlite:////no/such/folder/sprout.db"], ids=["no server", "no folder"])
+def test_a_database_that_cannot_be_reached_stops_with_one_line(url, capsys):
+    assert app.main(["db", "upgrade"], environ={"DATABASE_URL": url}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sprout: DATABASE_URL cannot be reached or opened: ") and err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_settings_take_fractions_of_hours_and_a_log_level_from_the_env_file(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("REMINDER_AFTER_HOURS=1.5\nLOG_LEVEL=info\n")
+    settings = app.load_settings({}, dotenv=dotenv)
+    assert settings.reminder_after_hours == 1.5 and settings.log_level == "INFO"
 
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path):
