@@ -334,6 +334,17 @@ class LearningRecords:
             )
             return True
 
+    def review_summary(self) -> dict[str, tuple[int, int]]:
+        """Per learner (Slack id): review questions answered, and answered right."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Learner.slack_user_id, func.count(Review.id),
+                       func.sum(case((Review.correct.is_(True), 1), else_=0)))
+                .join(Review, Review.learner_id == Learner.id)
+                .group_by(Learner.slack_user_id)
+            ).all()
+        return {user: (int(n), int(right or 0)) for user, n, right in rows}
+
     def reviews_due_count(self, learner_id: int, due_by: datetime) -> int:
         with self.engine.connect() as conn:
             return conn.execute(

@@ -148,9 +148,19 @@ def run_demo(
     return 0
 
 
+def _kind(message: dict) -> str:
+    return ((message.get("metadata") or {}).get("event_payload") or {}).get("kind", "")
+
+
+def _answer_controls(message: dict) -> list[dict]:
+    """The controls of the question waiting for an answer: choice buttons, Submit, or "Type your answer"."""
+    return [e for b in message.get("blocks") or [] if b.get("type") == "actions" for e in b.get("elements") or []
+            if str(e.get("action_id", "")).startswith(("answer:", "submit_multi", "type_answer"))]
+
+
 def _learn(ws: LocalWorkspace, person: Person, message: dict, skill: float, rng: random.Random, out: Transcript) -> None:
-    """One simulated learner reads a lesson, answers its questions, rates it, maybe comments."""
-    emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
+    """One simulated learner reads a lesson or a review, answers its questions, rates a lesson, maybe comments."""
+    emu = ws.emulator
     header = next((b for b in message.get("blocks") or [] if b.get("type") == "header"), None)
     if header is None:
         return
@@ -162,18 +172,55 @@ def _learn(ws: LocalWorkspace, person: Person, message: dict, skill: float, rng:
         return emu.message(channel, ts) or message
 
     for _ in range(12):
-        buttons = _button(current(), "answer:")
-        if not buttons:
+        if not _answer_controls(current()):
             break
-        value = sprout_value(buttons[0])
-        view = sprout.service.lesson_view(int(value["d"]))
-        question = view.lesson.question(str(value["q"]))
+        right = _answer(ws, person, current, skill, rng)
+        out.line(f"{'':>44}answered “{_short(right[0])}” → {'✅ right' if right[1] else '❌ wrong'}")
+    if _kind(message) in ("review", "recert"):
+        done = next((b for b in current().get("blocks") or [] if b.get("block_id") == "review-done"), None)
+        if done:
+            out.line(f"{'':>44}{done['text']['text']}")
+        return
+    _rate(ws, person, current, skill, rng, out)
+
+
+def _answer(ws: LocalWorkspace, person: Person, current: Callable[[], dict], skill: float,
+            rng: random.Random) -> tuple[str, bool]:
+    """Answer the waiting question the way its kind asks, right with probability ``skill``."""
+    emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
+    message = current()
+    control = _answer_controls(message)[0]
+    value = sprout_value(control)
+    ref = {"d": value["d"]} if "d" in value else {"s": value["s"], "k": value["k"]}
+    question = sprout.service.question_for(person.user_id, ref, str(value["q"]))
+    know = rng.random() < skill
+    results = len(_blocks_with(message, "result:"))
+    if question.kind in ("single", "true_false"):
         right = question.correct_index
-        pick = right if rng.random() < skill else rng.choice([i for i in range(len(question.choices)) if i != right])
-        drv.click(person.user_id, current(), action_id=f"answer:{pick}")
-        emu.wait_for(lambda q=question.id: _blocks_with(current(), f"result:{q}"), timeout=10)
-        verdict = "✅ right" if pick == right else "❌ wrong"
-        out.line(f"{'':>44}answered “{_short(question.prompt)}” → {verdict}")
+        pick = right if know else rng.choice([i for i in range(len(question.options)) if i != right])
+        drv.click(person.user_id, message, action_id=f"answer:{pick}")
+    elif question.kind == "multiple":
+        picks = [i for i, option in enumerate(question.options) if option in question.answers]
+        if not know:
+            picks = picks[:-1] or [i for i in range(len(question.options)) if i not in picks][:1]
+        drv.select(person.user_id, message, "pick", [str(i) for i in picks])
+        drv.click(person.user_id, current(), action_id="submit_multi")
+    else:
+        drv.click(person.user_id, message, action_id="type_answer")
+        modal = emu.wait_for(lambda: (emu.open_views(person.user_id) or [None])[-1], timeout=10)
+        typed = question.accept[0] if know else "I am not sure"
+        drv.submit_view(person.user_id, modal, {"answer": {"text": typed}})
+
+    def verdicts() -> list[dict]:
+        found = _blocks_with(current(), "result:")
+        return found if len(found) > results else []
+
+    return question.prompt, "✅ Right" in emu.wait_for(verdicts, timeout=10)[-1]["text"]["text"]
+
+
+def _rate(ws: LocalWorkspace, person: Person, current: Callable[[], dict], skill: float, rng: random.Random,
+          out: Transcript) -> None:
+    emu, drv = ws.emulator, ws.driver
     if not _button(current(), "rate:"):
         return
     rating = max(1, min(5, round(rng.gauss(3.2 + 1.5 * skill, 0.8))))
@@ -204,25 +251,31 @@ def _summary(sprout: Any, team: list, elapsed: float, verbose: bool) -> None:
     from rich.table import Table
 
     rows = {row.slack_user_id: row for row in sprout.store.learner_summary()}
+    reviews = sprout.store.review_summary()
     table = Table(title="Sprout demo — the week in records", title_justify="left")
-    for column in ("learner", "time zone", "pack", "lessons", "answered", "accuracy", "avg rating", "comments"):
+    for column in ("learner", "time zone", "pack", "lessons", "answered", "accuracy", "reviews right", "avg rating",
+                   "comments"):
         table.add_column(column, justify="left" if column in ("learner", "time zone", "pack") else "right")
-    totals = [0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0, 0]
     for person, pack_id, _ in team:
         row = rows.get(person.user_id)
         if row is None:
             continue
         accuracy = f"{row.correct / row.answered:.0%}" if row.answered else "—"
         rating = f"{row.average_rating:.1f}" if row.average_rating is not None else "—"
-        table.add_row(person.name, person.tz, pack_id, str(row.delivered), str(row.answered), accuracy, rating,
-                      str(row.comments))
+        reviewed, reviewed_right = reviews.get(person.user_id, (0, 0))
+        table.add_row(person.name, person.tz, pack_id, str(row.delivered), str(row.answered), accuracy,
+                      f"{reviewed_right}/{reviewed}" if reviewed else "—", rating, str(row.comments))
         totals[0] += row.delivered
         totals[1] += row.answered
         totals[2] += row.correct
         totals[3] += row.comments
+        totals[4] += reviewed
+        totals[5] += reviewed_right
     overall = f"{totals[2] / totals[1]:.0%}" if totals[1] else "—"
-    table.add_row("all", "", "", str(totals[0]), str(totals[1]), overall, "", str(totals[3]), style="bold")
-    console = Console(width=None if sys.stdout.isatty() else 120)
+    table.add_row("all", "", "", str(totals[0]), str(totals[1]), overall, f"{totals[5]}/{totals[4]}", "",
+                  str(totals[3]), style="bold")
+    console = Console(width=None if sys.stdout.isatty() else 136)
     console.print()
     console.print(table)
     counts = sprout.store.outbox_counts()
