@@ -47,9 +47,8 @@ MAX_BODY = 1500
 _DURATION = re.compile(r"^(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)$")
 
 
-def parse_duration(value: object) -> int | None:
-    """``itunes:duration`` as whole minutes, rounded up: ``"2732"`` (seconds), ``"45:32"`` (MM:SS),
-    ``"1:02:03"`` (HH:MM:SS). None when missing, zero or not one of those forms."""
+def _duration_seconds(value: object) -> float | None:
+    """``itunes:duration`` in seconds when it is in one of its three forms, else None."""
     if value is None:
         return None
     match = _DURATION.match(str(value).strip())
@@ -61,8 +60,14 @@ def parse_duration(value: object) -> int | None:
         return None  # in MM:SS and HH:MM:SS the seconds are below 60
     if hours is not None and int(minutes) >= 60:
         return None
-    total = int(hours or 0) * 3600 + int(minutes or 0) * 60 + seconds_value
-    return math.ceil(total / 60) if total > 0 else None
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + seconds_value
+
+
+def parse_duration(value: object) -> int | None:
+    """``itunes:duration`` as whole minutes, rounded up: ``"2732"`` (seconds), ``"45:32"`` (MM:SS),
+    ``"1:02:03"`` (HH:MM:SS). None when missing, zero or not one of those forms."""
+    total = _duration_seconds(value)
+    return math.ceil(total / 60) if total else None
 
 
 @dataclass(frozen=True)
@@ -137,14 +142,16 @@ def _episode(entry: Any, number: int) -> Episode | RssIssue:
 
 def _duration_note(entry: Any, episode: Episode, label: str) -> RssIssue | None:
     raw = entry.get("itunes_duration")
-    if raw and episode.minutes is None:
-        return RssIssue(
-            label,
-            f"itunes:duration {str(raw)!r} is not SS, MM:SS or HH:MM:SS (or is over "
-            f"{MAX_LINK_MINUTES} minutes); added without minutes",
-            skipped=False,
-        )
-    return None
+    if not raw or episode.minutes is not None:
+        return None
+    seconds = _duration_seconds(raw)
+    if seconds is None:
+        why = "is not SS, MM:SS or HH:MM:SS"
+    elif seconds == 0:
+        why = "is zero (hosts write that when they do not know the length)"
+    else:
+        why = f"is over {MAX_LINK_MINUTES} minutes"
+    return RssIssue(label, f"itunes:duration {str(raw)!r} {why}; added without minutes", skipped=False)
 
 
 def read_feed(source: str | Path | bytes) -> Feed | PackProblem:

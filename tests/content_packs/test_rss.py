@@ -12,7 +12,9 @@ from content_packs.loader import BUNDLED_DIR, load_pack  # noqa: E402
 from content_packs.rss import add_episodes, import_rss, parse_duration, read_feed  # noqa: E402
 from content_packs.starter import starter_text  # noqa: E402
 
-FEED = Path(__file__).resolve().parent / "fixtures" / "security-podcast.rss"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FEED = FIXTURES / "security-podcast.rss"  # written for these tests: every awkward case in one feed
+REAL_FEED = FIXTURES / "giant-bombcast.rss"  # a published feed, verbatim (its source is in its header)
 EPISODE_42 = "https://securebyhabit.example.org/episodes/42-invoice-fraud"
 
 
@@ -76,9 +78,80 @@ def test_read_feed_turns_episodes_into_https_links_and_reports_the_rest():
         "feed.rss: skipped: episode 5 '39: Shoulder surfing (from the old site)': only an http:// link "
         "(http://old.securebyhabit.example.org/39); Sprout links must be https://",
         "feed.rss: note: episode 6 '38: Tailgating at the door': itunes:duration '1:01:01:01' is not SS, MM:SS "
-        "or HH:MM:SS (or is over 600 minutes); added without minutes",
+        "or HH:MM:SS; added without minutes",
         "feed.rss: skipped: episode 8: has no title",
     ]
+
+
+def test_a_real_published_feed_as_its_host_wrote_it():
+    feed = read_feed(REAL_FEED)
+    assert (feed.title, feed.link) == ("Giant Bombcast", "https://www.giantbomb.com")
+    assert feed.description.startswith("Giant Bomb discusses the latest video game news")
+    page = "https://www.giantbomb.com/shows/"
+    # Its durations are whole seconds ("10475"), rounded up to minutes; each episode's https page is the
+    # link rather than its podtrac audio redirect; "It&#039;s" in a title is an apostrophe.
+    assert [(e.title, e.url, e.minutes) for e in feed.episodes] == [
+        ("Giant Bombcast 603: Call of Tuesday", page + "603-call-of-tuesday/2970-19653/free-podcast", 175),
+        ("Giant Bombcast 602: Easy Chicken", page + "602-easy-chicken/2970-19636/free-podcast", 93),
+        (
+            "Giant Bombcast 601: Chief Daedra Officer",
+            page + "601-chief-daedra-officer/2970-19615/free-podcast",
+            159,
+        ),
+        ("Giant Bombcast 600: Big Game Pass", page + "600-big-game-pass/2970-19599/free-podcast", 176),
+        (
+            "Giant Bombcast 599: Podcasts Are for Vampires",
+            page + "599-podcasts-are-for-vampires/2970-19574/free-podcast",
+            184,
+        ),
+        (
+            "Giant Bombcast 598: The Tank, the Healer, and the Damage-Dealer",
+            page + "598-the-tank-the-healer-and-the-damage-dealer/2970-19562/free-podcast",
+            153,
+        ),
+        (
+            "Giant Bombcast 597: Watering a Plastic Succulent",
+            page + "597-watering-a-plastic-succulent/2970-19540/free-podcast",
+            165,
+        ),
+        ("Giant Bombcast 596: Math Amphetamine", page + "596-math-amphetamine/2970-19522/free-podcast", 151),
+        (
+            "Giant Bombcast 595: It's Always the Cute Monks",
+            page + "595-its-always-the-cute-monks/2970-19505/free-podcast",
+            166,
+        ),
+        # The host wrote <itunes:duration>0</itunes:duration>: no length, rather than a zero-minute episode.
+        (
+            "Giant Bombcast 594: Tea Leads to Intimacy",
+            page + "594-tea-leads-to-intimacy/2970-19488/free-podcast",
+            None,
+        ),
+    ]
+    assert [i.format("feed") for i in feed.issues] == [
+        "feed: note: episode 10 'Giant Bombcast 594: Tea Leads to Intimacy': itunes:duration '0' is zero "
+        "(hosts write that when they do not know the length); added without minutes",
+    ]
+
+
+def test_a_real_feed_becomes_a_resource_lesson_that_loads(packs):
+    file = packs / "security-basics" / "pack.yaml"
+    result = import_rss(REAL_FEED, pack_id="security-basics", lesson_id="listen", packs_dir=packs, limit=3)
+    assert result.written and result.created_lesson and not result.problems
+    lesson = load_pack(file).lesson("listen")
+    assert [(link.kind, link.title, link.minutes) for link in lesson.links] == [
+        ("podcast", "Giant Bombcast 603: Call of Tuesday", 175),
+        ("podcast", "Giant Bombcast 602: Easy Chicken", 93),
+        ("podcast", "Giant Bombcast 601: Chief Daedra Officer", 159),
+    ]
+    assert "[Giant Bombcast](https://www.giantbomb.com)" in lesson.body and lesson.quiz == []
+    rest = import_rss(REAL_FEED, pack_id="security-basics", lesson_id="listen", packs_dir=packs)
+    assert (
+        len(rest.added) == 7
+        and [i.message for i in rest.skipped].count("already linked in lesson 'listen'") == 3
+    )
+    titles = [link.title for link in load_pack(file).lesson("listen").links]
+    assert titles[8] == "Giant Bombcast 595: It's Always the Cute Monks" and len(titles) == 10
+    assert load_pack(file).lesson("listen").links[9].minutes is None
 
 
 def test_a_file_that_is_not_a_feed_is_a_problem(tmp_path):
