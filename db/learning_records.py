@@ -544,7 +544,8 @@ class LearningRecords:
                         pack_version=version, title=title, body=body, questions=questions))
 
     def search_lessons(self, words: str, *, limit: int = 5) -> list[SearchHit]:
-        """Lessons matching the words, best first: title matches weigh most, then body, then questions."""
+        """Lessons matching the words (all of them, else any), best first: more of the words in the title,
+        then in the body, then in the questions; the full-text score orders lessons within a tier."""
         terms = re.findall(r"\w+", words.lower())[:12]
         if not terms:
             return []
@@ -555,29 +556,53 @@ class LearningRecords:
                 hits = self._search_postgres(conn, terms, limit, "&") or self._search_postgres(conn, terms, limit, "|")
         return hits
 
-    @staticmethod
-    def _search_sqlite(conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+    # Ranking is by tiers, not by one blended score: a lesson whose title has more of the words comes
+    # first, then one whose body has more, then its questions; the full-text score (bm25 / ts_rank)
+    # only orders lessons within a tier. A blended score lets a long body full of a word outrank a
+    # title that names it (FTS5's bm25 normalises by the length of the whole row).
+    COLUMNS = ("title", "body", "questions")
+
+    @classmethod
+    def _search_sqlite(cls, conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
         match = f" {joiner} ".join(f'"{t}"*' for t in terms)
+        params: dict = {"match": match, "limit": limit}
+        tiers = []
+        for column in cls.COLUMNS:
+            found = []
+            for i, term in enumerate(terms):
+                params[f"{column}{i}"] = f'{column} : "{term}"*'
+                found.append(f"(li.id IN (SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH :{column}{i}))")
+            tiers.append(" + ".join(found))
         rows = conn.execute(
             text(
-                "SELECT li.pack_id, li.lesson_id, li.title, bm25(lesson_fts, 10.0, 3.0, 1.0) AS rank "
-                "FROM lesson_fts JOIN lesson_index li ON li.id = lesson_fts.rowid "
-                "WHERE lesson_fts MATCH :match ORDER BY rank, li.pack_id, li.lesson_id LIMIT :limit"
+                "SELECT li.pack_id, li.lesson_id, li.title, bm25(lesson_fts, 10.0, 3.0, 1.0) AS rank, "
+                + ", ".join(f"{tier} AS in_{column}" for tier, column in zip(tiers, cls.COLUMNS, strict=True))
+                + " FROM lesson_fts JOIN lesson_index li ON li.id = lesson_fts.rowid WHERE lesson_fts MATCH :match "
+                "ORDER BY in_title DESC, in_body DESC, in_questions DESC, rank, li.pack_id, li.lesson_id LIMIT :limit"
             ),
-            {"match": match, "limit": limit},
+            params,
         ).all()
         return [SearchHit(r.pack_id, r.lesson_id, r.title, -float(r.rank)) for r in rows]
 
-    @staticmethod
-    def _search_postgres(conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
-        # Weights for D, C, B, A: title (A) counts ten times a question's text (C), body (B) in between.
+    @classmethod
+    def _search_postgres(cls, conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+        # The tsvector weighs title A, body B, questions C; ``word:*A`` matches the word only in the title.
+        params: dict = {"q": f" {joiner} ".join(f"{t}:*" for t in terms), "limit": limit}
+        tiers = []
+        for column, weight in zip(cls.COLUMNS, "ABC", strict=True):
+            found = []
+            for i, term in enumerate(terms):
+                params[f"{column}{i}"] = f"{term}:*{weight}"
+                found.append(f"(search @@ to_tsquery('english', :{column}{i}))::int")
+            tiers.append(" + ".join(found))
         rows = conn.execute(
             text(
-                "SELECT pack_id, lesson_id, title, ts_rank('{0.05, 0.1, 0.3, 1.0}', search, query) AS rank "
-                "FROM lesson_index, to_tsquery('english', :q) AS query "
-                "WHERE search @@ query ORDER BY rank DESC, pack_id, lesson_id LIMIT :limit"
+                "SELECT pack_id, lesson_id, title, ts_rank('{0.05, 0.1, 0.3, 1.0}', search, query) AS rank, "
+                + ", ".join(f"{tier} AS in_{column}" for tier, column in zip(tiers, cls.COLUMNS, strict=True))
+                + " FROM lesson_index, to_tsquery('english', :q) AS query WHERE search @@ query "
+                "ORDER BY in_title DESC, in_body DESC, in_questions DESC, rank DESC, pack_id, lesson_id LIMIT :limit"
             ),
-            {"q": f" {joiner} ".join(f"{t}:*" for t in terms), "limit": limit},
+            params,
         ).all()
         return [SearchHit(r.pack_id, r.lesson_id, r.title, float(r.rank)) for r in rows]
 
