@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# "SPROUTDB": instances starting together take turns to upgrade (a PostgreSQL advisory lock).
+MIGRATION_LOCK_KEY = 0x53_50_52_4F_55_54_44_42
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -20,7 +23,25 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to ``revision``.
+
+    On PostgreSQL, several instances may start at once on a new database: without a lock both
+    would create the same tables and one would die on a unique violation in the catalog. A
+    session advisory lock, held on a connection of its own for the whole upgrade, makes them
+    take turns; the second then finds the schema current and does nothing. SQLite is
+    single-instance by design and needs no lock.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), revision)
+        return
+    with engine.connect() as lock:
+        lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        lock.commit()  # the session lock outlives the transaction; no transaction stays open
+        try:
+            command.upgrade(alembic_config(engine), revision)
+        finally:
+            lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            lock.commit()
 
 
 def current_revision(engine: Engine) -> str | None:
