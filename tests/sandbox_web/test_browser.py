@@ -7,6 +7,7 @@ no browser is ever downloaded. Screenshots go to the test's tmp_path.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -32,15 +33,45 @@ ARGS = [
 ]
 NASTY = "<script>alert(1)</script> <!channel>"
 
-pytestmark = pytest.mark.skipif(
-    sync_playwright is None or not Path(CHROMIUM).exists(),
-    reason="the browser test needs Chromium at /usr/bin/chromium (apt-get install chromium) "
-    "and Playwright for Python (pip install playwright)",
-)
+
+def missing_browser(chromium: str, *, playwright_installed: bool) -> str | None:
+    """Why the browser test cannot run here, or None."""
+    missing = []
+    if not Path(chromium).is_file():
+        missing.append(f"Chromium at {chromium} (apt-get install chromium)")
+    if not playwright_installed:
+        missing.append("Playwright for Python (pip install playwright)")
+    return f"the browser test needs {' and '.join(missing)}" if missing else None
+
+
+def require_browser(chromium: str, *, playwright_installed: bool, ci: bool) -> None:
+    """Skip, saying why, when there is no browser; under CI (which installs one) fail instead."""
+    reason = missing_browser(chromium, playwright_installed=playwright_installed)
+    if reason is None:
+        return
+    if ci:
+        pytest.fail(f"{reason}; CI installs it (.ci/run), so its absence is a failure here, not a skip")
+    pytest.skip(reason)
+
+
+def test_no_browser_is_a_skip_locally_and_a_failure_under_ci(tmp_path):
+    nowhere = str(tmp_path / "no-chromium")
+    assert missing_browser(nowhere, playwright_installed=True) == (
+        f"the browser test needs Chromium at {nowhere} (apt-get install chromium)"
+    )
+    with pytest.raises(pytest.skip.Exception, match="needs Chromium"):
+        require_browser(nowhere, playwright_installed=True, ci=False)
+    with pytest.raises(pytest.fail.Exception, match="its absence is a failure"):
+        require_browser(nowhere, playwright_installed=False, ci=True)
+    real = tmp_path / "chromium"
+    real.write_text("")
+    assert require_browser(str(real), playwright_installed=True, ci=True) is None
 
 
 @pytest.fixture
-def browser_page(sandbox, tmp_path):
+def browser_page():
+    """Headless Chromium, checked for before the sandbox starts (list this fixture first)."""
+    require_browser(CHROMIUM, playwright_installed=sync_playwright is not None, ci=bool(os.environ.get("CI")))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -70,7 +101,7 @@ def correct_answer(sandbox, lesson_message) -> tuple[int, str]:
     return question.correct_index, question.explain
 
 
-def test_a_lesson_in_the_browser_from_delivery_to_comment(sandbox, browser_page, tmp_path):
+def test_a_lesson_in_the_browser_from_delivery_to_comment(browser_page, sandbox, tmp_path):
     page, seen = browser_page
     dana, felix = BY_NAME["Dana"], BY_NAME["Felix"]
     page.goto(sandbox.url)
