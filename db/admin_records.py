@@ -2,35 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
+import json
+import logging
+import re
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, String, Table, func, or_, select, update
 
 from db.models import (
-    AnnouncementReceipt,
-    Answer,
     AuditEntry,
-    Certificate,
-    Contribution,
+    Base,
     Delivery,
-    Enrollment,
     Feedback,
     Learner,
-    LinkOpen,
     OutboxMessage,
     Reflection,
-    Review,
+    ReviewSession,
 )
 
+log = logging.getLogger(__name__)
+
 PSEUDONYM_PREFIX = "forgotten-"
-
-
-def pseudonym(slack_user_id: str) -> str:
-    """Stable for one person, meaningless to anyone else; keeps aggregate figures correct."""
-    return PSEUDONYM_PREFIX + hashlib.sha256(slack_user_id.encode()).hexdigest()[:12]
 
 
 class AdminRecords:
@@ -99,39 +94,65 @@ class AdminRecords:
             ).scalar_one()
 
     def personal_data(self, learner_id: int) -> dict[str, Any]:
-        """Everything Sprout holds about one person, as JSON-ready data."""
+        """Everything Sprout holds about one person, as JSON-ready data: one section per table.
 
-        def rows(query) -> list[dict]:
-            return [dict(r._mapping) for r in conn.execute(query)]
-
+        The sections come from the schema, not from a list: every table with a column pointing at
+        ``learners.id`` (their answers, review cards, cohort memberships, queued messages…) gives the
+        person's rows, and the tables that name people by Slack id (``SLACK_ID_COLUMNS``: the audit
+        log, contributions, settings they changed, messages addressed to them) add the rows naming
+        them. A table added later is in the export without anyone remembering to add it.
+        """
         with self.engine.connect() as conn:
-            data = {
-                "learner": rows(select(Learner.__table__).where(Learner.id == learner_id)),
-                "enrollments": rows(select(Enrollment.__table__).where(Enrollment.learner_id == learner_id)),
-                "deliveries": rows(select(Delivery.__table__).where(Delivery.learner_id == learner_id)),
-                "answers": rows(select(Answer.__table__).where(Answer.learner_id == learner_id)),
-                "feedback": rows(select(Feedback.__table__).where(Feedback.learner_id == learner_id)),
-                "reflections": rows(select(Reflection.__table__).where(Reflection.learner_id == learner_id)),
-                "reviews": rows(select(Review.__table__).where(Review.learner_id == learner_id)),
-                "certificates": rows(select(Certificate.__table__).where(Certificate.learner_id == learner_id)),
-                "link_opens": rows(select(LinkOpen.__table__).where(LinkOpen.learner_id == learner_id)),
-                "contributions": rows(select(Contribution.__table__).where(Contribution.learner_id == learner_id)),
-                "announcement_receipts": rows(
-                    select(AnnouncementReceipt.__table__).where(AnnouncementReceipt.learner_id == learner_id)),
-            }
+            learner = conn.execute(select(Learner.slack_user_id).where(Learner.id == learner_id)).scalar()
+            data: dict[str, Any] = {}
+            for table in Base.metadata.sorted_tables:
+                conditions = [column == learner_id for column in learner_columns(table)]
+                if table is Learner.__table__:
+                    conditions.append(Learner.id == learner_id)
+                if learner is not None:
+                    conditions += [table.c[name] == learner for name in SLACK_ID_COLUMNS.get(table.name, ())]
+                if table.name == AuditEntry.__tablename__ and learner is not None:
+                    # Subjects and details may name them in passing ("<@U123>"); checked by word below.
+                    conditions += [AuditEntry.subject.contains(learner, autoescape=True),
+                                   AuditEntry.detail.contains(learner, autoescape=True)]
+                if not conditions:
+                    continue
+                order = list(table.primary_key.columns)
+                rows = [dict(r._mapping) for r in conn.execute(select(table).where(or_(*conditions)).order_by(*order))]
+                if table.name == AuditEntry.__tablename__ and learner is not None:
+                    word = _word(learner)
+                    rows = [r for r in rows if any(isinstance(v, str) and word.search(v) for v in r.values())]
+                data["learner" if table.name == Learner.__tablename__ else table.name] = rows
         return data
 
     def forget(self, slack_user_id: str, now: datetime) -> bool:
         """Delete a person's personal data; keep their records under a pseudonym so figures stay right.
 
         Removed: name, email, time zones, DM channel, manager and team links, the text of comments and
-        reflections, queued messages to them. Kept (pseudonymous): answers, ratings, deliveries, reviews.
+        reflections, queued messages to them. Every other mention of their Slack id, DM channel or email —
+        in the audit log, the outbox, contributions, settings, anything a person typed — becomes the
+        pseudonym, in every text column of every table. The pseudonym is random and stored nowhere beside
+        the id, so knowing the id does not lead back to the records. Kept (pseudonymous): answers,
+        ratings, deliveries, reviews, certificates, contributions — every aggregate figure stays the same.
         """
-        alias = pseudonym(slack_user_id)
+        alias = new_pseudonym()
         with self.engine.begin() as conn:
-            learner_id = conn.execute(select(Learner.id).where(Learner.slack_user_id == slack_user_id)).scalar()
-            if learner_id is None:
+            row = conn.execute(select(Learner.id, Learner.email, Learner.dm_channel_id)
+                               .where(Learner.slack_user_id == slack_user_id)).first()
+            if row is None:
                 return False
+            learner_id = row.id
+            channels = {row.dm_channel_id} if row.dm_channel_id else set()
+            for column, owner in ((Delivery.channel_id, Delivery.learner_id),
+                                  (ReviewSession.channel_id, ReviewSession.learner_id)):
+                channels.update(conn.execute(select(column).where(owner == learner_id, column.is_not(None))
+                                             .distinct()).scalars())
+            channels.update(conn.execute(
+                select(OutboxMessage.sent_channel).where(
+                    OutboxMessage.learner_id == learner_id, OutboxMessage.sent_channel.is_not(None),
+                    OutboxMessage.channel.in_([slack_user_id, *channels]))
+                .distinct()).scalars())
+
             conn.execute(update(Learner).where(Learner.id == learner_id).values(
                 slack_user_id=alias, name="", email=None, timezone=None, slack_timezone=None, dm_channel_id=None,
                 manager_slack_user_id=None, team=None, active=False, updated_at=now))
@@ -139,14 +160,74 @@ class AdminRecords:
                          .values(manager_slack_user_id=None))
             conn.execute(update(Feedback).where(Feedback.learner_id == learner_id).values(comment=None))
             conn.execute(Reflection.__table__.delete().where(Reflection.learner_id == learner_id))
-            conn.execute(update(Contribution).where(Contribution.slack_user_id == slack_user_id)
-                         .values(slack_user_id=alias))
+            conn.execute(update(Delivery).where(Delivery.learner_id == learner_id).values(channel_id=None))
+            conn.execute(update(ReviewSession).where(ReviewSession.learner_id == learner_id).values(channel_id=None))
             conn.execute(update(OutboxMessage).where(OutboxMessage.learner_id == learner_id,
                                                      OutboxMessage.status == "pending")
                          .values(status="cancelled", last_error="learner forgotten"))
-            conn.execute(AuditEntry.__table__.insert().values(at=now, actor="admin", action="forget", subject=alias,
-                                                              detail=None))
+            conn.execute(update(OutboxMessage).where(OutboxMessage.learner_id == learner_id)
+                         .values(channel=alias, sent_channel=None))
+            # Everything else that names them: the audit log, contributions, messages, what people typed.
+            identifiers = [slack_user_id, *sorted(channels)]
+            changed = _replace_everywhere(conn, identifiers, alias)
+            if row.email:
+                changed += _replace_everywhere(conn, [row.email], alias, ignore_case=True)
+            conn.execute(AuditEntry.__table__.insert().values(
+                at=now, actor="learner forget", action="forget", subject=alias,
+                detail=json.dumps({"mentions_replaced": changed})))
+        log.info("forgot a learner: their records are kept as %s", alias)
         return True
 
 
-__all__ = ["AdminRecords", "pseudonym"]
+def new_pseudonym() -> str:
+    """A random name for a forgotten person's records: nothing about them goes into it."""
+    return PSEUDONYM_PREFIX + secrets.token_hex(8)
+
+
+# Columns that name a person by their Slack user id rather than by ``learners.id``.
+SLACK_ID_COLUMNS: dict[str, tuple[str, ...]] = {
+    "audit_log": ("actor", "subject"),
+    "contributions": ("slack_user_id",),
+    "org_settings": ("updated_by",),
+    "outbox": ("channel",),
+}
+
+
+def learner_columns(table: Table) -> list[Column]:
+    """The columns of ``table`` that point at ``learners.id``."""
+    learners = Learner.__table__
+    return [fk.parent for fk in table.foreign_keys if fk.column.table is learners]
+
+
+def _word(text: str, *, ignore_case: bool = False) -> re.Pattern:
+    """``text`` standing alone: U0LEO in "<@U0LEO>" but not in "U0LEO2"."""
+    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(text)}(?![A-Za-z0-9])", re.IGNORECASE if ignore_case else 0)
+
+
+def _replace_everywhere(conn, identifiers: Sequence[str], alias: str, *, ignore_case: bool = False) -> int:
+    """Replace each identifier with ``alias`` in every text column of every table; returns the cells changed."""
+    words = [(_word(i, ignore_case=ignore_case), i) for i in identifiers if i]
+    changed = 0
+    for table in Base.metadata.sorted_tables:
+        keys = list(table.primary_key.columns)
+        for column in table.columns:
+            if not isinstance(column.type, String) or column in keys:
+                continue
+            found = or_(*[column.contains(i, autoescape=True) if not ignore_case
+                          else func.lower(column).contains(i.lower(), autoescape=True) for _, i in words])
+            for row in conn.execute(select(*keys, column).where(found)).all():
+                value = row[-1]
+                new = value
+                for word, _ in words:
+                    new = word.sub(alias, new)
+                if new == value:
+                    continue
+                if column.type.length:
+                    new = new[: column.type.length]
+                conn.execute(update(table).where(*[k == v for k, v in zip(keys, row[:-1], strict=False)])
+                             .values({column.name: new}))
+                changed += 1
+    return changed
+
+
+__all__ = ["SLACK_ID_COLUMNS", "AdminRecords", "learner_columns", "new_pseudonym"]
