@@ -44,6 +44,7 @@ from learning.digest import (
     week_from_payload,
     week_so_far,
 )
+from learning.errors import NotAllowed
 from learning.itemstats import item_stats
 from learning.schedule import resolve_zone, zone
 from scheduler.sending import Attachment, OutgoingMessage
@@ -363,38 +364,54 @@ class Digests:
         return DigestMessage(text=text, blocks=[{"type": "section", "text": {"type": "mrkdwn",
                                                                                "text": truncate(text, 3000)}}])
 
-    def _refusal(self, why: str) -> DigestMessage:
-        return self._reply(f"{why}\n\n{render('help.md.j2', unknown=None)}")
+    def role_of(self, slack_user_id: str, person: Person | None) -> str:
+        """The stored role, as ``LearningService.role_of`` has it: ADMIN_USER_IDS are always admins."""
+        if slack_user_id in self.admin_user_ids:
+            return "admin"
+        return person.role if person is not None else "learner"
+
+    @staticmethod
+    def _refuse(slack_user_id: str, role: str, action: str, why: str) -> NotAllowed:
+        """A refusal, logged as ``LearningService.require`` logs one; raised, it becomes an ephemeral
+        reply in the one place listeners turn domain errors into replies (bot.listeners.errors)."""
+        log.warning("refused %s to %s (role %s)", action, slack_user_id, role)
+        return NotAllowed(f"{why} Your role in Sprout is {role}.\n\n{render('help.md.j2', unknown=None)}")
 
     def command(self, slack_user_id: str, text: str, now: datetime) -> DigestMessage:
         """``/learn digest [off | on | mon 08:00 | team NAME | cost 45 USD]``, checked against the stored role.
 
         Managers see their direct reports only; admins (role admin, or ADMIN_USER_IDS) see everyone
-        or one team; anyone else is told what they can do instead. Nobody sees anyone else's figures.
+        or one team; anyone else is refused (``NotAllowed``, logged) and told what they can do instead.
+        Nobody sees anyone else's figures. The role is read from the database on every command.
         """
         person = self.reporting.person(slack_user_id)
         try:
             command = parse_digest_command(text)
         except DigestCommandError as exc:
             return self._reply(exc.message)
-        admin = slack_user_id in self.admin_user_ids or (person is not None and person.role == "admin")
+        role = self.role_of(slack_user_id, person)
+        admin = role == "admin"
+        # A manager by role, or because some active learner names them as their manager.
         manager = person is not None and (person.role == "manager" or person.reports > 0)
         if command.action == "cost":
             if not admin:
-                return self._refusal("Only admins can set what an hour of learners' time costs.")
+                raise self._refuse(slack_user_id, role, "digest cost",
+                                   "Only admins can set what an hour of learners' time costs.")
             cost = command.cost
             self.reporting.set_setting(HOUR_COST_KEY, f"{cost.amount:g} {cost.currency}", now, by=slack_user_id)
             return self._reply(f"An hour of a learner's time now counts as *{format_money(cost)}* in the "
                                "organisation report's cost figures.")
         if command.action in ("off", "on", "schedule"):
             if not manager or person is None:
-                return self._refusal("The weekly digest goes to managers: no one reports to you in Sprout's records, "
-                                     "so there is no digest to change.")
+                raise self._refuse(slack_user_id, role, f"digest {command.action}",
+                                   "The weekly digest goes to managers: no one reports to you in Sprout's "
+                                   "records, so there is no digest to change.")
             return self._change_schedule(person, command, now)
         if command.team is not None:
             if not admin:
-                return self._refusal("Only admins can see a whole team's digest. "
-                                     + ("Yours, `/learn digest`, covers your direct reports." if manager else ""))
+                raise self._refuse(slack_user_id, role, "digest team",
+                                   "Only admins can see a whole team's digest."
+                                   + (" Yours, `/learn digest`, covers your direct reports." if manager else ""))
             return self._on_demand(person, Scope("team", "team", command.team, self._week(person, now)),
                                    f"Team {command.team}", team=command.team)
         if admin:
@@ -403,8 +420,9 @@ class Digests:
         if manager:
             return self._on_demand(person, Scope("mine", "manager", slack_user_id, self._week(person, now)),
                                    "Your direct reports")
-        return self._refusal("The digest is for managers: it shows how the people who report to you are doing, "
-                             "and no one sees anyone's figures but their own. Your own lessons are here:")
+        raise self._refuse(slack_user_id, role, "digest",
+                           "The digest is for managers: it shows how the people who report to you are doing, "
+                           "and no one sees anyone's figures but their own.")
 
     def _week(self, person: Person | None, now: datetime) -> DigestWeek:
         day, _ = digest_schedule(person.digest_day if person else None, None)

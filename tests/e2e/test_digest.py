@@ -257,6 +257,42 @@ def test_learn_digest_shows_only_what_each_person_may_see(world, clock, hooks, r
     assert len(digests_in(world, "U0MGRA")) == 1 and digests_in(world, "U0MGRB") == []
 
 
+REFUSED = {  # what each may not do: the command, the action logged, a sentence of the refusal
+    "learner": [("digest", "digest", "The digest is for managers"), ("digest off", "digest off", "no digest to change"),
+                ("digest fri 17:00", "digest schedule", "no digest to change"),
+                ("digest team Sales", "digest team", "Only admins"), ("digest cost 1 USD", "digest cost", "Only admins")],
+    "manager": [("digest team Sales", "digest team", "Only admins"), ("digest cost 1 USD", "digest cost", "Only admins")],
+}
+
+
+@pytest.mark.parametrize("role", ["learner", "manager"])
+def test_every_digest_refusal_is_an_ephemeral_reply_and_a_log_line(world, clock, hooks, records, caplog, role):
+    ids = roster(
+        world,
+        ("U0ASKER", "Asa Asker", role, None, "Platform", "Europe/Berlin"),
+        ("U0REPS", "Sam Sales", "learner", "U0OTHER", "Sales", "Europe/Berlin"),
+        ("U0MINE", "Mo Mine", "learner", "U0ASKER" if role == "manager" else None, "Platform", "Europe/Berlin"),
+    )
+    records.enroll(ids["U0REPS"], "habits", at=MONDAY - timedelta(days=30))  # silent: "needs attention"
+    clock.set(MONDAY + timedelta(days=2, hours=12))
+    for text, action, sentence in REFUSED[role]:
+        caplog.clear()
+        reply = command(world, "U0ASKER", text)
+        assert sentence in reply["text"] and f"Your role in Sprout is {role}" in reply["text"], text
+        assert "Sam Sales" not in all_text(reply), "no one else's figures"
+        refused = [r.getMessage() for r in caplog.records
+                   if r.levelname == "WARNING" and r.getMessage().startswith("refused ")]
+        assert refused == [f"refused {action} to U0ASKER (role {role})"], text
+    assert hooks.reporting.setting("learner_hour_cost") is None, "a refused cost is not stored"
+    assert world.emulator.dm_messages("U0ASKER") == [], "refusals are ephemeral, never a DM"
+
+    # The role is read from the database each time: promoted, the same person may; demoted, not.
+    world.sprout.store.set_role(ids["U0ASKER"], "admin", clock())
+    assert "Team Sales" in all_text(command(world, "U0ASKER", "digest team Sales"))
+    world.sprout.store.set_role(ids["U0ASKER"], role, clock())
+    assert "Only admins" in command(world, "U0ASKER", "digest team Sales")["text"]
+
+
 def test_peoples_text_survives_json_and_mrkdwn_escaping():
     """No emulator needed: the template's two escapes, on text built to break either."""
     from content_packs.catalog import Catalog
