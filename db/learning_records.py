@@ -63,7 +63,9 @@ class SessionView:
 
 
 @dataclass(frozen=True)
-class DueLearner:
+class ReviewLearner:
+    """What the review planner needs to know of a learner: where, when, and whether they are paused."""
+
     learner_id: int
     slack_user_id: str
     dm_channel_id: str | None
@@ -71,7 +73,15 @@ class DueLearner:
     slack_timezone: str | None
     delivery_time: str | None
     delivery_days: str | None
-    due_cards: int
+    paused_until: datetime | None
+    resumed_at: datetime | None
+    due_cards: int = 0
+
+
+_REVIEW_LEARNER_COLUMNS = (
+    Learner.id, Learner.slack_user_id, Learner.dm_channel_id, Learner.timezone, Learner.slack_timezone,
+    Learner.delivery_time, Learner.delivery_days, Learner.paused_until, Learner.resumed_at,
+)
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,9 @@ class LearningRecords:
         with self.engine.connect() as conn:
             return [_card_view(r) for r in conn.execute(query.order_by(ReviewCard.id))]
 
-    def learners_with_due_cards(self, due_by: datetime) -> list[DueLearner]:
-        """One pass over the live cards due by ``due_by`` (index ix_review_cards_due_live), per learner."""
+    def learners_with_due_cards(self, due_by: datetime, *, now: datetime) -> list[ReviewLearner]:
+        """One pass over the live cards due by ``due_by`` (index ix_review_cards_due_live), per learner:
+        active learners who are not paused at ``now``."""
         due = (
             select(ReviewCard.learner_id, func.count().label("n"))
             .where(ReviewCard.retired_at.is_(None), ReviewCard.due <= due_by)
@@ -163,14 +174,18 @@ class LearningRecords:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(
-                    Learner.id, Learner.slack_user_id, Learner.dm_channel_id, Learner.timezone, Learner.slack_timezone,
-                    Learner.delivery_time, Learner.delivery_days, due.c.n,
-                )
+                select(*_REVIEW_LEARNER_COLUMNS, due.c.n)
                 .join(due, due.c.learner_id == Learner.id)
-                .where(Learner.active.is_(True), or_(Learner.paused_until.is_(None), Learner.paused_until <= due_by))
+                .where(Learner.active.is_(True), or_(Learner.paused_until.is_(None), Learner.paused_until <= now))
             ).all()
-        return [DueLearner(*row) for row in rows]
+        return [ReviewLearner(*row) for row in rows]
+
+    def review_learners(self, learner_ids: Sequence[int]) -> dict[int, ReviewLearner]:
+        if not learner_ids:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*_REVIEW_LEARNER_COLUMNS).where(Learner.id.in_(list(learner_ids)))).all()
+        return {row.id: ReviewLearner(*row) for row in rows}
 
     def due_cards_for(self, learner_ids: Sequence[int], due_by: datetime, *, per_learner: int) -> dict[int, list[CardView]]:
         """The most overdue live cards of each learner, at most ``per_learner`` each, in one query."""
@@ -622,4 +637,4 @@ class LearningRecords:
             )
 
 
-__all__ = ["CardView", "CertificateView", "DueLearner", "LearningRecords", "SearchHit", "SessionView"]
+__all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "SearchHit", "SessionView"]

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from content_packs.catalog import Catalog
+from db.learning_records import ReviewLearner
 from db.store import Store
+from learning.pausing import is_paused
 from learning.schedule import (
     WEEKDAYS,
+    Slot,
     UnknownTimeZone,
     due_slot,
     local_instant,
@@ -54,32 +58,45 @@ class ReviewPlanner:
             result.expired = self.store.expire_certificates(now)
         return result
 
+    def _when(self, learner: ReviewLearner, pack_id: str | None, now: datetime) -> tuple[Slot, ZoneInfo] | None:
+        """The learner's lesson slot due at ``now`` (their time and days, else their pack's), or None —
+        also while they are paused, and before their pause ended or they resumed."""
+        if is_paused(learner.paused_until, now):
+            return None
+        try:
+            tz = zone(resolve_zone(learner.timezone, learner.slack_timezone, default=self.default_timezone))
+            pack = self.catalog.get(pack_id or "")
+            at = parse_hhmm(learner.delivery_time or (pack.schedule.time if pack else self.default_time))
+            if learner.delivery_days:
+                days = parse_days(learner.delivery_days)
+            else:
+                days = tuple(pack.schedule.days) if pack else WEEKDAYS
+        except (ValueError, UnknownTimeZone) as exc:
+            log.warning("cannot plan reviews for learner %s: %s", learner.learner_id, exc)
+            return None
+        not_before = max(learner.resumed_at or EPOCH, learner.paused_until or EPOCH)
+        slot = due_slot(now, tz=tz, at=at, days=tuple(days), not_before=not_before, last_local_date=None)
+        return None if slot is None else (slot, tz)
+
     def _reviews(self, now: datetime) -> int:
-        """At the learner's lesson time, on a day they have cards due, one review DM of a few cards.
+        """At the learner's lesson time, on a lesson day they have cards due, one review DM of a few cards.
 
         Three queries whatever the number of learners: who has cards due (an index scan of live
         cards by due date), their last review day, and the few most overdue cards of each.
         """
-        due = self.store.learners_with_due_cards(now + timedelta(days=1))
+        due = self.store.learners_with_due_cards(now + timedelta(days=1), now=now)
         if not due:
             return 0
         last = self.store.last_review_dates([d.learner_id for d in due])
         packs = self.store.first_active_packs([d.learner_id for d in due])
         ready: dict[int, tuple] = {}
         for learner in due:
-            try:
-                tz = zone(resolve_zone(learner.timezone, learner.slack_timezone, default=self.default_timezone))
-                pack = self.catalog.get(packs.get(learner.learner_id, ""))
-                at = parse_hhmm(learner.delivery_time or (pack.schedule.time if pack else self.default_time))
-                days = parse_days(learner.delivery_days) if learner.delivery_days else WEEKDAYS
-            except (ValueError, UnknownTimeZone) as exc:
-                log.warning("cannot plan reviews for learner %s: %s", learner.learner_id, exc)
+            when = self._when(learner, packs.get(learner.learner_id), now)
+            if when is None or (last.get(learner.learner_id) or date.min) >= when[0].local_date:
                 continue
-            slot = due_slot(now, tz=tz, at=at, days=tuple(days), not_before=EPOCH,
-                            last_local_date=last.get(learner.learner_id))
-            if slot is not None:
-                end_of_day = local_instant(slot.local_date + timedelta(days=1), time(0, 0), tz)
-                ready[learner.learner_id] = (learner, slot, end_of_day)
+            slot, tz = when
+            end_of_day = local_instant(slot.local_date + timedelta(days=1), time(0, 0), tz)
+            ready[learner.learner_id] = (learner, slot, end_of_day)
         if not ready:
             return 0
         cards = self.store.due_cards_for(list(ready), now + timedelta(days=1), per_learner=self.max_questions)
@@ -93,20 +110,28 @@ class ReviewPlanner:
         return self.store.queue_review_sessions(sessions, now)
 
     def _recerts(self, now: datetime) -> int:
-        """Thirty days before a certificate expires: a short review of the pack's questions renews it."""
+        """Thirty days before a certificate expires, at the learner's lesson time on a lesson day (not while
+        paused): a short review of the pack's questions, which renews it when passed."""
+        certificates = self.store.certificates_to_renew(expiring_by=now + RECERT_NOTICE)
+        if not certificates:
+            return 0
+        learners = self.store.review_learners([c.learner_id for c in certificates])
         queued = 0
-        for cert in self.store.certificates_to_renew(expiring_by=now + RECERT_NOTICE):
+        for cert in certificates:
             pack = self.catalog.get(cert.pack_id)
-            learner = self.store.learner_by_id(cert.learner_id)
+            learner = learners.get(cert.learner_id)
             if pack is None or learner is None:
                 continue
+            when = self._when(learner, pack.id, now)
+            if when is None:
+                continue  # not now: a later tick at their lesson time invites them
+            slot = when[0]
             cards = self.store.learner_cards(cert.learner_id, pack.id)[:RECERT_QUESTIONS]
             if cards:
-                tz = zone(resolve_zone(learner.timezone, learner.slack_timezone, default=self.default_timezone))
                 self.store.queue_review_session(
-                    learner_id=learner.id, kind="recert", pack_id=pack.id, local_date=now.astimezone(tz).date(),
-                    card_ids=[c.id for c in cards], due_at=now, channel=learner.dm_channel_id or learner.slack_user_id,
-                    now=now,
+                    learner_id=learner.learner_id, kind="recert", pack_id=pack.id, local_date=slot.local_date,
+                    card_ids=[c.id for c in cards], due_at=slot.due_at,
+                    channel=learner.dm_channel_id or learner.slack_user_id, now=now,
                 )
                 queued += 1
             self.store.mark_recert_invited(cert.id, now)
