@@ -464,7 +464,8 @@ class LearningService:
         if item is None:
             raise Gone("This question is no longer part of the review.")
         result = _grade(item.question, response)
-        rating = rating_for(result.correct)
+        waited = now - view.session.sent_at if view.session.sent_at else None
+        rating = rating_for(result.correct, answered_after=waited)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention)
         recorded = self.store.record_review(
             session_id=session_id, card=item.card, learner_id=view.session.learner_id, prompt=item.question.prompt,

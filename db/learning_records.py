@@ -60,6 +60,7 @@ class SessionView:
     message_ts: str | None
     cards: dict[int, CardView]
     answers: dict[int, ReviewAnswer]
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ class LearningRecords:
         return SessionView(
             id=row.id, learner_id=row.learner_id, slack_user_id=row.slack_user_id, kind=row.kind,
             pack_id=row.pack_id, local_date=row.local_date, card_ids=card_ids, channel_id=row.channel_id,
-            message_ts=row.message_ts, cards=self.cards(card_ids), answers=answers,
+            message_ts=row.message_ts, cards=self.cards(card_ids), answers=answers, sent_at=row.sent_at,
         )
 
     def record_review(

@@ -126,9 +126,10 @@ def test_every_kind_of_question_then_reflection_rating_reason_and_link(world):
         assert conn.execute(select(Feedback.rating, Feedback.reason)).one() == (2, "too_easy")
 
 
-def answer_all_right(ws, message):
-    """Answer every question of a lesson or review message correctly, as a learner would."""
-    for _ in range(8):
+def answer_all_right(ws, message, *, wrong=(), only=None):
+    """Answer the questions of a lesson or review message as a learner would: right, except the single
+    choice or true/false questions named in ``wrong``; ``only`` stops after that many."""
+    for _ in range(only or 8):
         current = fresh(ws, message)
         buttons = [e for b in current["blocks"] if b["type"] == "actions" for e in b["elements"]]
         answer = [e for e in buttons if e["action_id"].startswith(("answer:", "submit_multi", "type_answer"))]
@@ -138,7 +139,8 @@ def answer_all_right(ws, message):
         question = ws.sprout.service.question_for(ANA.user_id, value, value["q"])
         before = json.dumps(current["blocks"])
         if question.kind in ("single", "true_false"):
-            ws.driver.click(ANA.user_id, current, action_id=f"answer:{question.correct_index}")
+            pick = question.correct_index if question.id not in wrong else 1 - min(question.correct_index, 1)
+            ws.driver.click(ANA.user_id, current, action_id=f"answer:{pick}")
         elif question.kind == "multiple":
             picks = [str(i) for i, c in enumerate(question.options) if c in question.answers]
             ws.driver.select(ANA.user_id, current, "pick", picks)
@@ -187,6 +189,30 @@ def test_a_missed_question_comes_back_for_review_and_reviews_are_records(world):
     with world.sprout.engine.connect() as conn:
         card = conn.execute(select(ReviewCard.__table__).where(ReviewCard.question_id == "single")).one()
     assert card.reviews == 2 and card.lapses == 1 and card.due > world.clock()
+
+
+def reviews(ws):
+    return [m for m in ws.emulator.dm_messages(ANA.user_id)
+            if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "review"]
+
+
+def test_a_review_answered_right_a_day_or_more_later_counts_as_hard(world):
+    from learning.review import GOOD, HARD
+
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world), wrong=("single", "tf"))  # two misses: both back tomorrow
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
+    world.sprout.tick()
+    review = world.emulator.wait_for(lambda: reviews(world))[0]
+    answer_all_right(world, review, only=1)  # at once
+    world.clock.set(world.clock() + timedelta(hours=25))
+    answer_all_right(world, review)  # the next day
+    world.emulator.wait_for(lambda: "review-done" in json.dumps(fresh(world, review)["blocks"]))
+    with world.sprout.engine.connect() as conn:
+        ratings = conn.execute(select(Review.question_id, Review.correct, Review.rating).order_by(Review.id)).all()
+    assert [tuple(r) for r in ratings] == [("single", True, GOOD), ("tf", True, HARD)]
 
 
 def test_certificate_is_earned_then_renewed_by_a_recertification_review(world):
