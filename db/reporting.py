@@ -42,11 +42,13 @@ from db.models import (
     Certificate,
     Contribution,
     Delivery,
+    DiscussionPrompt,
     Enrollment,
     Feedback,
     Learner,
     OrgSetting,
     OutboxMessage,
+    PromptPost,
     Review,
     ReviewCard,
 )
@@ -689,8 +691,16 @@ class Reporting:
         reviews = run(grouped(Review, ReviewCard.pack_id, func.count(), _one(Review.correct.is_(True)),
                               learner=Review.learner_id, joins=[(ReviewCard, ReviewCard.id == Review.card_id)],
                               where=[period(Review.answered_at)]))
+        # Replies in discussion prompts' threads: by the replier's team, or by the pack whose discussion
+        # entries the prompt was taken from (a prompt typed in belongs to no pack).
+        contributions = run(grouped(Contribution, DiscussionPrompt.pack_id, func.count(),
+                                    learner=Contribution.learner_id,
+                                    joins=[(PromptPost, PromptPost.id == Contribution.post_id),
+                                           (DiscussionPrompt, DiscussionPrompt.id == PromptPost.prompt_id)],
+                                    where=[period(Contribution.created_at)]
+                                    + ([DiscussionPrompt.pack_id.is_not(None)] if by == "pack" else [])))
         groups = sorted(set(enrolled) | set(delivered) | set(answers) | set(ratings) | set(certificates)
-                        | set(reviews))
+                        | set(reviews) | set(contributions))
         out = []
         for g in groups:
             (n_enrolled,) = enrolled.get(g, (0,))
@@ -699,10 +709,11 @@ class Reporting:
             n_ratings, rating_sum = ratings.get(g, (0, 0))
             (n_certs,) = certificates.get(g, (0,))
             n_reviews, reviews_right = reviews.get(g, (0, 0))
+            (n_contributions,) = contributions.get(g, (0,))
             figures = TeamWeek(members=int(n_enrolled), enrolled=int(n_enrolled), active=int(active),
                                delivered=int(n_delivered), answered=int(n_answered), answers=int(n_answers),
                                correct=int(right), ratings=int(n_ratings), rating_sum=int(rating_sum),
-                               certificates=int(n_certs))
+                               certificates=int(n_certs), contributions=int(n_contributions))
             out.append(GroupOutcome(g, figures, int(n_reviews), int(reviews_right)))
         return out
 
@@ -829,5 +840,9 @@ class Reporting:
             certificates = conn.execute(
                 select(func.count()).where(Certificate.issued_at >= since, Certificate.issued_at < until)
             ).scalar() or 0
+            # Every reply in a prompt's thread, whoever wrote it (people not in the roster included).
+            contributions = conn.execute(
+                select(func.count()).where(Contribution.created_at >= since, Contribution.created_at < until)
+            ).scalar() or 0
         return TeamWeek(int(people), int(enrolled), int(active), int(delivered), int(n_answered), int(n_answers),
-                        int(right), int(n_ratings), int(rating_sum), int(certificates))
+                        int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions))

@@ -18,10 +18,13 @@ from sqlalchemy import insert
 from db.models import (
     Answer,
     Certificate,
+    Contribution,
     Delivery,
+    DiscussionPrompt,
     Enrollment,
     Feedback,
     Learner,
+    PromptPost,
     Review,
     ReviewCard,
     ReviewSession,
@@ -57,6 +60,7 @@ class Records:
         self.enrollments: dict[tuple[int, str], dict] = {}
         self.lessons: list[Lesson] = []
         self.certificates: list[dict] = []
+        self.contributions: list[dict] = []
         self._ids = itertools.count(1)
 
     def learner(self, uid: str, *, name: str | None = None, manager: str | None = None, role: str = "learner",
@@ -112,6 +116,23 @@ class Records:
                                                     issued_at=issued_at, expires_at=expires_at, status=status))
         self.certificates.append({"learner_id": learner_id, "pack": pack, "issued_at": issued_at,
                                   "expires_at": expires_at, "status": status})
+
+    def contribution(self, learner_id: int | None, *, at: datetime, pack: str | None = None,
+                     slack_user_id: str | None = None) -> None:
+        """A reply in the thread of a discussion prompt taken from ``pack``'s discussion (None: typed in)."""
+        n = next(self._ids)
+        uid = slack_user_id or (self.learners[learner_id]["slack_user_id"] if learner_id else f"UOUT{n}")
+        with self.engine.begin() as conn:
+            prompt = conn.execute(insert(DiscussionPrompt).values(
+                channel_id="C0TALK", text=None if pack else "Typed in?", pack_id=pack, weekday="mon",
+                at_time="10:00", timezone="UTC", status="active", created_at=at).returning(DiscussionPrompt.id)
+            ).scalar_one()
+            post = conn.execute(insert(PromptPost).values(
+                prompt_id=prompt, local_date=at.date(), text="What did you try?", channel_id="C0TALK",
+                message_ts=f"{n}.000100", created_at=at).returning(PromptPost.id)).scalar_one()
+            conn.execute(insert(Contribution).values(post_id=post, learner_id=learner_id, slack_user_id=uid,
+                                                     message_ts=f"{n}.000200", created_at=at))
+        self.contributions.append({"learner_id": learner_id, "pack": pack, "at": at})
 
     def review(self, learner_id: int, *, pack: str, correct: bool, at: datetime) -> None:
         n = next(self._ids)
@@ -385,3 +406,30 @@ def test_digest_recipients_and_settings(records, reporting, engine):
     reporting.set_setting("learner_hour_cost", "45 USD", now, by="UADMIN")
     reporting.set_setting("learner_hour_cost", "50 USD", now, by="UADMIN")
     assert reporting.setting("learner_hour_cost") == "50 USD"
+
+
+def test_discussion_replies_by_pack_by_team_and_in_total(records, reporting):
+    since, until = T0, T0 + timedelta(days=30)
+    rng = random.Random(7)
+    people = [records.learner(f"UC{i}", team=("Support", "Sales", None)[i % 3]) for i in range(9)]
+    for _ in range(60):
+        who = rng.choice(people + [None])  # None: someone who is not in the roster
+        at = since + timedelta(hours=rng.uniform(-72, 24 * 30 + 72))  # some before, some after the period
+        records.contribution(who, at=at, pack=rng.choice(["habits", "privacy", None]))
+
+    inside = [c for c in records.contributions if since <= c["at"] < until]
+    assert 0 < len(inside) < len(records.contributions), "the data straddles the period"
+    team_of = {lid: v["team"] or "" for lid, v in records.learners.items()}
+    expected_team: dict[str, int] = {}
+    expected_pack: dict[str, int] = {}
+    for c in inside:
+        if c["learner_id"] is not None:
+            expected_team[team_of[c["learner_id"]]] = expected_team.get(team_of[c["learner_id"]], 0) + 1
+        if c["pack"] is not None:
+            expected_pack[c["pack"]] = expected_pack.get(c["pack"], 0) + 1
+
+    assert reporting.totals(since, until).contributions == len(inside)
+    by_pack = {o.group: o.figures.contributions for o in reporting.outcomes(since, until, by="pack")}
+    by_team = {o.group: o.figures.contributions for o in reporting.outcomes(since, until, by="team")}
+    assert {g: n for g, n in by_pack.items() if n} == expected_pack
+    assert {g: n for g, n in by_team.items() if n} == expected_team

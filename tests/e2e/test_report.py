@@ -1,8 +1,10 @@
-"""The organisation report: one self-contained HTML page, opened in headless Chromium.
+"""The organisation report: one self-contained HTML page, opened in headless Chromium, and the
+``python app.py report`` command that writes it.
 
 Runs Debian's ``chromium`` through Playwright for Python (never downloading a browser); the
-screenshot goes to the test's tmp_path. Until ``python app.py report`` is wired in app.py, the
-test calls what that command calls, ``bot.digest.organisation_report``.
+screenshot goes to the test's tmp_path. The browser test draws the page with
+``bot.digest.organisation_report``; ``test_python_app_py_report_writes_the_page`` runs the command
+itself (``app.main``), with its settings from the environment and packs from a folder.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import pytest
 from bot.digest import organisation_report
 from content_packs.catalog import Catalog
 from content_packs.schema import Cost
+from db.engine import make_engine
+from db.migrate import upgrade
 from db.reporting import Reporting
 from tests.db.test_reporting import Records
 
@@ -66,14 +70,33 @@ def write_records(engine) -> Records:
         if i % 4 == 0:
             records.certificate(lid, pack=security.id, issued_at=SINCE + timedelta(days=30 + i))
             records.review(lid, pack=security.id, correct=i % 8 == 0, at=SINCE + timedelta(days=50 + i))
+        # Replies to discussion prompts: from the security pack's discussion, typed in, and one too late.
+        for k in range(i % 3):
+            records.contribution(lid, at=SINCE + timedelta(days=20 + i + k), pack=security.id)
+        if i % 4 == 1:
+            records.contribution(lid, at=SINCE + timedelta(days=60 + i))
+        if i == 5:
+            records.contribution(lid, at=UNTIL + timedelta(hours=1), pack=security.id)
     return records
+
+
+def replies(records: Records, *, pack: str | None = None, team: str | None = None) -> int:
+    """Discussion replies in the report's period, counted from what the test wrote."""
+    teams = {lid: v["team"] for lid, v in records.learners.items()}
+    return sum(1 for c in records.contributions if SINCE <= c["at"] < UNTIL
+               and (pack is None or c["pack"] == pack) and (team is None or teams[c["learner_id"]] == team))
+
+
+def cell(table, row, header: str):
+    """The cell of ``row`` under the column headed ``header``."""
+    return row.locator("td").nth(table.locator("thead th").all_inner_texts().index(header))
 
 
 @pytest.mark.skipif(sync_playwright is None or not Path(CHROMIUM).exists(),
                     reason="the browser test needs Chromium at /usr/bin/chromium (apt-get install chromium) "
                            "and Playwright for Python (pip install playwright)")
 def test_the_report_opens_in_a_browser_with_its_tables_and_charts(engine, tmp_path):
-    write_records(engine)
+    records = write_records(engine)
     reporting = Reporting(engine)
     reporting.set_setting("learner_hour_cost", "45 USD", UNTIL, by="U0ADMIN")
     html = organisation_report(reporting, catalog_with_a_price(), since=SINCE, until=UNTIL, now=UNTIL)
@@ -102,6 +125,13 @@ def test_the_report_opens_in_a_browser_with_its_tables_and_charts(engine, tmp_pa
             time_cost = 12 * lesson_minutes / 60 * 45
             expect(security).to_contain_text(f"{time_cost:,.2f} USD")
             expect(security).to_contain_text(f"{(1200 + time_cost) / 3:,.2f} USD")  # per certificate (3 issued)
+            expect(page.locator("#discussion-replies b")).to_have_text(str(replies(records)))
+            expect(cell(packs, security, "Discussion replies")).to_have_text(str(replies(records, pack="security-basics")))
+            teams = page.locator("table#teams")
+            platform = teams.locator("tbody tr").filter(has_text="Platform")
+            expect(cell(teams, platform, "Discussion replies")).to_have_text(str(replies(records, team="Platform")))
+            # Different numbers, so the columns cannot be mistaken for each other.
+            assert 0 < replies(records, team="Platform") != replies(records, pack="security-basics") > 0
             expect(page.locator("table#teams")).to_contain_text("Platform")
             expect(page.locator("table#teams")).to_contain_text("(no team)")
             expect(page.locator("table#items tbody tr").first).to_be_visible()
@@ -116,3 +146,41 @@ def test_the_report_opens_in_a_browser_with_its_tables_and_charts(engine, tmp_pa
         finally:
             browser.close()
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_python_app_py_report_writes_the_page(database_url, tmp_path, capsys):
+    """The command as an L&D person runs it: settings from the environment, packs from their folder."""
+    import app
+
+    packs = tmp_path / "packs"
+    shutil.copytree(BUNDLED / "data-privacy-basics", packs / "data-privacy-basics")
+    shutil.copytree(BUNDLED / "security-basics", packs / "security-basics")
+    pack_file = packs / "security-basics" / "pack.yaml"
+    pack_file.write_text(pack_file.read_text().replace("version: 1\n", "version: 1\ncost: {amount: 1200, currency: USD}\n", 1))
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        records = write_records(engine)
+    finally:
+        engine.dispose()
+    out = tmp_path / "out" / "report.html"
+    out.parent.mkdir()
+    env = {"DATABASE_URL": database_url, "CONTENT_PACKS_DIR": str(packs)}
+
+    assert app.main(["report", "--out", str(out), "--since", "2026-09-01", "--until", "2026-12-01"], environ=env) == 0
+    printed = capsys.readouterr().out
+    assert f"{out}: learning report 2026-09-01 to 2026-12-01" in printed and "self-contained" in printed
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and "<title>Sprout learning report · 01 Sep 2026 – 01 Dec 2026</title>" in html
+    assert "1,200.00 USD" in html, "the pack's declared cost, read from its pack.yaml"
+    security_row = html[html.index("<code>security-basics</code>"):]
+    security_row = security_row[: security_row.index("</tr>")]
+    delivered = sum(1 for x in records.lessons if x.pack == "security-basics" and SINCE <= x.sent_at < UNTIL)
+    assert f"<td>{delivered}</td>" in security_row
+    assert f"<td>{replies(records, pack='security-basics')}</td>" in security_row
+    overview = html[html.index('id="discussion-replies"'):]
+    assert overview.startswith(f'id="discussion-replies"><b>{replies(records)}</b>')
+    assert NASTY not in html and "&lt;script&gt;alert(&#39;report&#39;)&lt;/script&gt;" in html, "people's text is escaped"
+
+    assert app.main(["report", "--out", str(out), "--since", "2026-12-01", "--until", "2026-09-01"], environ=env) == 2
+    assert "--since must be before --until" in capsys.readouterr().err
