@@ -568,6 +568,7 @@ def organisation_report(
             "lesson": lesson.title if lesson else stats.lesson_id,
             "question": stats.question_id,
             "prompt": stats.prompt,
+            "wordings": stats.wordings,
             "answered": stats.answered,
             "difficulty": _percent(stats.difficulty),
             "discrimination": "—" if stats.discrimination is None else f"{stats.discrimination:+.2f}",

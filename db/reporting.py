@@ -744,13 +744,22 @@ class Reporting:
         )
         x = case((Answer.correct.is_(True), 1), else_=0)
         tries = (
-            select(Answer.learner_id, Delivery.pack_id, Delivery.lesson_id, Answer.question_id, Answer.prompt,
-                   x.label("x"))
+            select(Answer.id, Answer.learner_id, Delivery.pack_id, Delivery.lesson_id, Answer.question_id,
+                   Answer.prompt, Answer.answered_at, x.label("x"))
             .join(first, first.c.id == Answer.id)
             .join(Delivery, Delivery.id == Answer.delivery_id)
             .where(Answer.answered_at >= since, Answer.answered_at < until)
             .cte("tries")
         )
+        # A question is its id: a pack edited mid-course asks it in more than one wording, and the
+        # figures count every wording together. It is shown in the wording asked last.
+        question = (tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)
+        ranked = select(
+            *question, tries.c.prompt,
+            func.row_number().over(partition_by=question,
+                                   order_by=(tries.c.answered_at.desc(), tries.c.id.desc())).label("rank"),
+        ).subquery()
+        latest = select(ranked).where(ranked.c.rank == 1).subquery()
         per_learner = (
             select(tries.c.learner_id, tries.c.pack_id, func.count().label("n"), func.sum(tries.c.x).label("c"))
             .group_by(tries.c.learner_id, tries.c.pack_id)
@@ -760,22 +769,24 @@ class Reporting:
         rest = case((paired, cast(per_learner.c.c - tries.c.x, Float) / cast(per_learner.c.n - 1, Float)))
         stmt = (
             select(
-                tries.c.pack_id, tries.c.lesson_id, tries.c.question_id, func.max(tries.c.prompt),
-                func.count(), func.sum(tries.c.x), _one(paired),
+                tries.c.pack_id, tries.c.lesson_id, tries.c.question_id, func.max(latest.c.prompt),
+                func.count(distinct(tries.c.prompt)), func.count(), func.sum(tries.c.x), _one(paired),
                 func.coalesce(func.sum(case((paired, tries.c.x), else_=0)), 0),
                 func.coalesce(func.sum(rest), 0.0), func.coalesce(func.sum(rest * rest), 0.0),
                 func.coalesce(func.sum(rest * tries.c.x), 0.0),
             )
             .join(per_learner, and_(per_learner.c.learner_id == tries.c.learner_id,
                                     per_learner.c.pack_id == tries.c.pack_id))
+            .join(latest, and_(latest.c.pack_id == tries.c.pack_id, latest.c.lesson_id == tries.c.lesson_id,
+                               latest.c.question_id == tries.c.question_id))
             .group_by(tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)
             .order_by(tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)
         )
         with self.engine.connect() as conn:
             return [
                 ItemSums(p, lesson, q, prompt, int(n), int(right), int(n_paired), float(sx), float(sy), float(sy2),
-                         float(sxy))
-                for p, lesson, q, prompt, n, right, n_paired, sx, sy, sy2, sxy in conn.execute(stmt)
+                         float(sxy), wordings=int(wordings))
+                for p, lesson, q, prompt, wordings, n, right, n_paired, sx, sy, sy2, sxy in conn.execute(stmt)
             ]
 
     def lesson_feedback(self, since: datetime, until: datetime, *, comments: int = 3) -> list[LessonFeedback]:

@@ -69,6 +69,7 @@ class ItemSums:
     sum_y: float  # Σ rest score
     sum_y2: float
     sum_xy: float
+    wordings: int = 1  # texts it was asked in: a pack edited mid-course asks one question id in several
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class ItemStats:
     difficulty: float | None
     discrimination: float | None
     flags: tuple[str, ...]
+    wordings: int = 1
 
 
 def flags(difficulty_value: float | None, discrimination: float | None, *, answered: int) -> tuple[str, ...]:
@@ -102,7 +104,7 @@ def item_stats(sums: ItemSums) -> ItemStats:
     r = point_biserial_from_sums(n=sums.paired, sum_x=sums.sum_x, sum_y=sums.sum_y, sum_y2=sums.sum_y2,
                                  sum_xy=sums.sum_xy)
     return ItemStats(sums.pack_id, sums.lesson_id, sums.question_id, sums.prompt, sums.answered, p, r,
-                     flags(p, r, answered=sums.answered))
+                     flags(p, r, answered=sums.answered), sums.wordings)
 
 
 def rest_scores(responses: Mapping[str, Mapping[str, bool]], item: str) -> tuple[list[bool], list[float]]:

@@ -84,13 +84,14 @@ class Records:
 
     def lesson(self, learner_id: int, *, sent_at: datetime, pack: str = "habits", lesson: str | None = None,
                answers=(), rating: int | None = None, rated_at: datetime | None = None, comment: str | None = None,
-               reason: str | None = None, status: str = "sent", prompt: str | None = None) -> Lesson:
+               reason: str | None = None, status: str = "sent", prompt: str | None = None,
+               pack_version: int = 1) -> Lesson:
         enrollment_id = self.enroll(learner_id, pack)
         lesson_id = lesson or f"l{next(self._ids)}"
         with self.engine.begin() as conn:
             delivery_id = conn.execute(insert(Delivery).values(
                 enrollment_id=enrollment_id, learner_id=learner_id, pack_id=pack, lesson_id=lesson_id,
-                pack_version=1, kind="on_demand", local_date=sent_at.date(), due_at=sent_at,
+                pack_version=pack_version, kind="on_demand", local_date=sent_at.date(), due_at=sent_at,
                 sent_at=sent_at if status == "sent" else None, status=status,
             ).returning(Delivery.id)).scalar_one()
             if answers:
@@ -433,3 +434,29 @@ def test_discussion_replies_by_pack_by_team_and_in_total(records, reporting):
     by_team = {o.group: o.figures.contributions for o in reporting.outcomes(since, until, by="team")}
     assert {g: n for g, n in by_pack.items() if n} == expected_pack
     assert {g: n for g, n in by_team.items() if n} == expected_team
+
+
+def test_item_statistics_group_a_question_by_its_id_across_pack_versions(records, reporting):
+    """A pack edited mid-course: q1 was asked in its old wording, then in the new one. One question, one row."""
+    since, until = T0, T0 + timedelta(days=60)
+    old, new = "Which one is safest? (first wording)", "A rewritten question"
+    assert old > new, "the old wording sorts last, so a MAX() over the text would pick it"
+    results: dict[int, dict[str, bool]] = {}
+    for i in range(10):
+        lid = records.learner(f"UV{i}")
+        edited = i >= 6  # learners who reached q1's lesson after the edit
+        at = since + timedelta(days=2 * i)
+        right = i % 3 != 0
+        records.lesson(lid, sent_at=at, lesson="spot-phishing", pack_version=2 if edited else 1,
+                       prompt=new if edited else old, answers=[("q1", right, at)])
+        records.lesson(lid, sent_at=at + timedelta(hours=1), lesson="passwords", pack_version=2 if edited else 1,
+                       answers=[("q2", i % 2 == 0, at + timedelta(hours=1))])
+        results[lid] = {"q1": right, "q2": i % 2 == 0}
+    by_question = {s.question_id: s for s in reporting.item_sums(since, until)}
+    assert sorted(by_question) == ["q1", "q2"], "one row per question, whatever the version"
+    q1 = item_stats(by_question["q1"])
+    assert q1.answered == 10 and by_question["q1"].right == sum(r["q1"] for r in results.values())
+    xs, ys = rest_scores(results, "q1")
+    assert q1.discrimination == pytest.approx(point_biserial(xs, ys))
+    assert q1.prompt == new, "shown in the wording asked last"
+    assert by_question["q1"].wordings == 2 and by_question["q2"].wordings == 1
