@@ -18,11 +18,30 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 LINK_SCHEMES = ("http", "https", "mailto")
+
+# Where Slack reports a picker's choice in ``state.values`` and where the element says its initial one.
+_PICKED = {
+    "users_select": "selected_user",
+    "multi_users_select": "selected_users",
+    "conversations_select": "selected_conversation",
+    "multi_conversations_select": "selected_conversations",
+    "channels_select": "selected_channel",
+    "multi_channels_select": "selected_channels",
+}
+_INITIAL = {
+    "users_select": "initial_user",
+    "multi_users_select": "initial_users",
+    "conversations_select": "initial_conversation",
+    "multi_conversations_select": "initial_conversations",
+    "channels_select": "initial_channel",
+    "multi_channels_select": "initial_channels",
+}
 
 # A few shortcodes Slack people type; others pass through as ":name:".
 EMOJI = {
@@ -151,12 +170,15 @@ class _Held:
 # -- mrkdwn ----------------------------------------------------------------------------------
 
 
-def render_mrkdwn(text: Any, *, users: Mapping[str, str] | None = None) -> str:
+def render_mrkdwn(
+    text: Any, *, users: Mapping[str, str] | None = None, channels: Mapping[str, str] | None = None
+) -> str:
     """A mrkdwn string as HTML: formatting, links, mentions, quotes, code blocks; all text escaped.
 
-    Newlines are kept as newlines; the page shows text with ``white-space: pre-wrap``.
+    ``users`` and ``channels`` map ids to names, for ``<@U123>`` and ``<#C123>``. Newlines are kept as
+    newlines; the page shows text with ``white-space: pre-wrap``.
     """
-    users = users or {}
+    names = _Names(users or {}, channels or {})
     source = str(text or "").replace(_OPEN, "").replace(_CLOSE, "")
     pieces = source.split("```")
     if len(pieces) % 2 == 0:  # an unclosed fence is text
@@ -172,11 +194,17 @@ def render_mrkdwn(text: Any, *, users: Mapping[str, str] | None = None) -> str:
                 piece = piece[1:]
             if i < len(pieces) - 1 and piece.endswith("\n"):
                 piece = piece[:-1]
-            out.append(_flow(piece, users))
+            out.append(_flow(piece, names))
     return "".join(out)
 
 
-def _flow(text: str, users: Mapping[str, str]) -> str:
+@dataclass(frozen=True)
+class _Names:
+    users: Mapping[str, str]
+    channels: Mapping[str, str]
+
+
+def _flow(text: str, names: _Names) -> str:
     """Lines of mrkdwn outside code blocks; runs of "> " lines become one quote."""
     groups: list[tuple[bool, list[str]]] = []
     for line in text.split("\n"):
@@ -189,31 +217,33 @@ def _flow(text: str, users: Mapping[str, str]) -> str:
             groups.append((quoted, [content]))
     out = []
     for quoted, lines in groups:
-        body = "\n".join(_inline(line, users) for line in lines)
+        body = "\n".join(_inline(line, names) for line in lines)
         # No newline around a quote: it is a block of its own, and a newline would show as an empty line.
         out.append(f'<blockquote class="sk-quote">{body}</blockquote>' if quoted else body)
     return "".join(out)
 
 
-def _inline(line: str, users: Mapping[str, str]) -> str:
+def _inline(line: str, names: _Names) -> str:
     held = _Held()
     line = _CODE.sub(lambda m: held(f'<code class="sk-code">{esc(decode_entities(m.group(1)))}</code>'), line)
-    line = _CONTROL.sub(lambda m: held(_control(m.group(1), users)), line)
+    line = _CONTROL.sub(lambda m: held(_control(m.group(1), names)), line)
     for pattern, tag in _STYLES:
         line = pattern.sub(lambda m, tag=tag: f"{held(f'<{tag}>')}{m.group(1)}{held(f'</{tag}>')}", line)
     return held.restore(_emoji(esc(decode_entities(line))))
 
 
-def _control(body: str, users: Mapping[str, str]) -> str:
+def _control(body: str, names: _Names) -> str:
     """One ``<...>`` sequence: a mention, a broadcast, a link, or (if none of those) literal text."""
     head, _, label = body.partition("|")
     label = decode_entities(label)
     if head.startswith("@"):
         user_id = head[1:]
-        name = label or users.get(user_id) or user_id
+        name = label or names.users.get(user_id) or user_id
         return f'<span class="sk-mention" data-user-id="{esc(user_id)}">@{esc(name)}</span>'
     if head.startswith("#"):
-        return f'<span class="sk-mention">#{esc(label or head[1:])}</span>'
+        channel_id = head[1:]
+        name = label or names.channels.get(channel_id) or channel_id
+        return f'<span class="sk-mention" data-channel-id="{esc(channel_id)}">#{esc(name)}</span>'
     if head.startswith("!"):
         command = head[1:]
         if command in ("channel", "here", "everyone"):
@@ -262,14 +292,16 @@ def render_plain(text: Any, *, emoji: bool = True) -> str:
     return _emoji(shown) if emoji else shown
 
 
-def render_text(obj: Any, *, users: Mapping[str, str] | None = None) -> str:
+def render_text(
+    obj: Any, *, users: Mapping[str, str] | None = None, channels: Mapping[str, str] | None = None
+) -> str:
     """A text object (``plain_text`` or ``mrkdwn``)."""
     if isinstance(obj, str):
         return render_plain(obj)
     if not isinstance(obj, dict):
         return ""
     if obj.get("type") == "mrkdwn":
-        return render_mrkdwn(obj.get("text", ""), users=users)
+        return render_mrkdwn(obj.get("text", ""), users=users, channels=channels)
     return render_plain(obj.get("text", ""), emoji=obj.get("emoji", True) is not False)
 
 
@@ -283,6 +315,19 @@ def _plain_value(obj: Any) -> str:
 # -- blocks ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Conversation:
+    """A channel the person looking at the page can pick in a conversation or channel menu."""
+
+    id: str
+    name: str
+    is_private: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"🔒 {self.name}" if self.is_private else f"# {self.name}"
+
+
 class _Renderer:
     def __init__(
         self,
@@ -291,8 +336,11 @@ class _Renderer:
         state: Mapping[str, Any] | None,
         errors: Mapping[str, str] | None,
         image_origins: Iterable[str],
+        conversations: Iterable[Conversation] = (),
     ) -> None:
         self.users = users
+        self.conversations = list(conversations)
+        self.channel_names = {c.id: c.name for c in self.conversations}
         self.state = state or {}
         self.errors = errors or {}
         origins = set(image_origins)
@@ -300,7 +348,7 @@ class _Renderer:
         self.image_origins = {o.rstrip("/").lower() for o in origins if o != "*"}
 
     def text(self, obj: Any) -> str:
-        return render_text(obj, users=self.users)
+        return render_text(obj, users=self.users, channels=self.channel_names)
 
     def blocks(self, blocks: Any) -> str:
         if not isinstance(blocks, list):
@@ -439,7 +487,8 @@ class _Renderer:
             user_id = str(element.get("user_id", ""))
             out = f'<span class="sk-mention">@{esc(self.users.get(user_id, user_id))}</span>'
         elif kind == "channel":
-            out = f'<span class="sk-mention">#{esc(element.get("channel_id", ""))}</span>'
+            channel_id = str(element.get("channel_id", ""))
+            out = f'<span class="sk-mention">#{esc(self.channel_names.get(channel_id, channel_id))}</span>'
         elif kind == "broadcast":
             out = f'<span class="sk-mention sk-broadcast">@{esc(element.get("range", ""))}</span>'
         elif kind == "emoji":
@@ -548,17 +597,101 @@ class _Renderer:
 
     e_external_select = e_static_select
 
-    def e_users_select(self, element: dict, block_id: str) -> str:
+    def _picker_menu(
+        self,
+        element: dict,
+        block_id: str,
+        choices: list[tuple[str, str]],
+        *,
+        multiple: bool,
+        placeholder: str,
+        empty: str,
+    ) -> str:
+        """A users, conversations or channels menu: ``choices`` are (id, label); the value is the id,
+        as Slack reports it (``selected_user``, ``selected_conversations``…)."""
+        kind = str(element.get("type"))
         entered = self._entered(element, block_id)
-        picked = (entered or {}).get("selected_user") if entered else element.get("initial_user")
-        options = [
-            {"value": uid, "text": {"type": "plain_text", "text": name}} for uid, name in self.users.items()
-        ]
-        placeholder = _plain_value(element.get("placeholder")) or "Select a person"
-        tags = f'<option value="">{render_plain(placeholder)}</option>' + self._option_tags(
-            options, {str(picked)}
+        if entered is not None:
+            picked = entered.get(_PICKED.get(kind, ""))
+        else:
+            picked = element.get(_INITIAL.get(kind, ""))
+        chosen = (
+            {str(p) for p in picked} if isinstance(picked, list) else ({str(picked)} if picked else set())
         )
-        return f'<select class="sk-select" {self._data(element, block_id, "select")}>{tags}</select>'
+        shown = _plain_value(element.get("placeholder")) or placeholder
+        options = "" if multiple else f'<option value="">{render_plain(shown)}</option>'
+        if not choices:
+            options += f'<option value="" disabled>{render_plain(empty)}</option>'
+        options += "".join(
+            f'<option value="{esc(value)}"{" selected" if value in chosen else ""}>{render_plain(label)}</option>'
+            for value, label in choices
+        )
+        extra = f' multiple aria-label="{esc(shown)}"' if multiple else f' aria-label="{esc(shown)}"'
+        return (
+            f'<select class="sk-select" {self._data(element, block_id, "select")}{extra}>{options}</select>'
+        )
+
+    def _people(self) -> list[tuple[str, str]]:
+        return list(self.users.items())
+
+    def _channels(self, element: dict, *, public_only: bool = False) -> list[tuple[str, str]]:
+        """The conversations this element offers, narrowed by its ``filter`` as Slack narrows them. The
+        sandbox has channels only (no group DMs to pick), so ``include: [im]`` alone offers nothing."""
+        include = (element.get("filter") or {}).get("include") if not public_only else ["public"]
+        kinds = set(include) if isinstance(include, list) and include else {"public", "private"}
+        return [
+            (c.id, c.label) for c in self.conversations if ("private" if c.is_private else "public") in kinds
+        ]
+
+    def e_users_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element, block_id, self._people(), multiple=False, placeholder="Select a person", empty="Nobody"
+        )
+
+    def e_multi_users_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element, block_id, self._people(), multiple=True, placeholder="Select people", empty="Nobody"
+        )
+
+    def e_conversations_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element,
+            block_id,
+            self._channels(element),
+            multiple=False,
+            placeholder="Select a conversation",
+            empty="No channels in this workspace",
+        )
+
+    def e_multi_conversations_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element,
+            block_id,
+            self._channels(element),
+            multiple=True,
+            placeholder="Select conversations",
+            empty="No channels in this workspace",
+        )
+
+    def e_channels_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element,
+            block_id,
+            self._channels(element, public_only=True),
+            multiple=False,
+            placeholder="Select a channel",
+            empty="No public channels in this workspace",
+        )
+
+    def e_multi_channels_select(self, element: dict, block_id: str) -> str:
+        return self._picker_menu(
+            element,
+            block_id,
+            self._channels(element, public_only=True),
+            multiple=True,
+            placeholder="Select channels",
+            empty="No public channels in this workspace",
+        )
 
     def e_overflow(self, element: dict, block_id: str) -> str:
         items = []
@@ -657,31 +790,52 @@ class _Renderer:
         return f'<span class="{css} sk-img-placeholder" role="img" aria-label="{esc(alt_text)}"{where}>🖼 {esc(alt_text)}</span>'
 
 
+# What this module draws; anything else shows as a "[type]" placeholder.
+BLOCK_TYPES = frozenset(name[2:] for name in vars(_Renderer) if name.startswith("b_"))
+ELEMENT_TYPES = frozenset(name[2:] for name in vars(_Renderer) if name.startswith("e_"))
+TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
+VIEW_TYPES = frozenset({"home", "modal"})
+
+
 def render_blocks(
     blocks: Any,
     *,
     users: Mapping[str, str] | None = None,
+    conversations: Iterable[Conversation] = (),
     state: Mapping[str, Any] | None = None,
     errors: Mapping[str, str] | None = None,
     image_origins: Iterable[str] = (),
 ) -> str:
-    """Blocks as HTML. ``state`` (a view's ``state.values``) fills inputs with what was entered,
-    ``errors`` (``block_id`` → message, from ``response_action: errors``) shows under the inputs."""
-    return _Renderer(users=users or {}, state=state, errors=errors, image_origins=image_origins).blocks(
-        blocks
-    )
+    """Blocks as HTML. ``users`` (id → name) and ``conversations`` fill the people and channel menus and
+    name mentions; ``state`` (a view's ``state.values``) fills inputs with what was entered, ``errors``
+    (``block_id`` → message, from ``response_action: errors``) shows under the inputs."""
+    return _Renderer(
+        users=users or {},
+        state=state,
+        errors=errors,
+        image_origins=image_origins,
+        conversations=conversations,
+    ).blocks(blocks)
 
 
 def render_message(
-    message: Mapping[str, Any], *, users: Mapping[str, str] | None = None, image_origins: Iterable[str] = ()
+    message: Mapping[str, Any],
+    *,
+    users: Mapping[str, str] | None = None,
+    conversations: Iterable[Conversation] = (),
+    image_origins: Iterable[str] = (),
 ) -> str:
     """A message's body: its blocks, or its ``text`` as mrkdwn when it has none, then attachments."""
-    renderer = _Renderer(users=users or {}, state=None, errors=None, image_origins=image_origins)
+    renderer = _Renderer(
+        users=users or {}, state=None, errors=None, image_origins=image_origins, conversations=conversations
+    )
     blocks = message.get("blocks")
     if isinstance(blocks, list) and blocks:
         body = renderer.blocks(blocks)
     else:
-        body = f'<div class="sk-text">{render_mrkdwn(message.get("text", ""), users=users)}</div>'
+        body = (
+            f'<div class="sk-text">{renderer.text({"type": "mrkdwn", "text": message.get("text", "")})}</div>'
+        )
     for attachment in message.get("attachments") or []:
         if isinstance(attachment, dict):
             body += _attachment(attachment, renderer)
@@ -707,14 +861,16 @@ def _attachment(attachment: dict, renderer: _Renderer) -> str:
     if attachment.get("title"):
         parts.append(f'<div class="sk-att-title">{render_plain(attachment["title"])}</div>')
     if attachment.get("text"):
-        parts.append(f'<div class="sk-text">{render_mrkdwn(attachment["text"], users=renderer.users)}</div>')
+        parts.append(
+            f'<div class="sk-text">{renderer.text({"type": "mrkdwn", "text": attachment["text"]})}</div>'
+        )
     fields = [f for f in attachment.get("fields") or [] if isinstance(f, dict)]
     if fields:
         parts.append(
             '<div class="sk-fields">'
             + "".join(
                 f'<div class="sk-field"><div class="sk-field-title">{render_plain(f.get("title", ""))}</div>'
-                f'<div class="sk-text">{render_mrkdwn(f.get("value", ""), users=renderer.users)}</div></div>'
+                f'<div class="sk-text">{renderer.text({"type": "mrkdwn", "text": f.get("value", "")})}</div></div>'
                 for f in fields
             )
             + "</div>"
@@ -728,13 +884,19 @@ def render_view(
     view: Mapping[str, Any],
     *,
     users: Mapping[str, str] | None = None,
+    conversations: Iterable[Conversation] = (),
     errors: Mapping[str, str] | None = None,
     image_origins: Iterable[str] = (),
 ) -> str:
     """A Home tab, or a modal with its title bar and buttons; inputs show the view's entered state."""
     state = (view.get("state") or {}).get("values") if isinstance(view.get("state"), dict) else None
     body = render_blocks(
-        view.get("blocks"), users=users, state=state, errors=errors, image_origins=image_origins
+        view.get("blocks"),
+        users=users,
+        conversations=conversations,
+        state=state,
+        errors=errors,
+        image_origins=image_origins,
     )
     view_id = esc(view.get("id", ""))
     if view.get("type") != "modal":

@@ -1,14 +1,17 @@
 """The sandbox workspace: who is in it, in which time zone, with what role, enrolled in what.
 
-Data only. ``app.py`` adds these people to the emulator and imports :func:`roster_csv` on the
-sandbox's first start, so the sandbox opens on a small team that already has lessons coming.
+Data, and the one step that puts it in the emulator: ``app.py`` adds these people to the emulator and
+imports :func:`roster_csv` on the sandbox's first start, so the sandbox opens on a small team that already
+has lessons coming; :func:`add_channels` creates the channels (the sandbox page does, when it starts).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sandbox.workspace import Person
 
@@ -112,8 +115,43 @@ PEOPLE: tuple[SandboxPerson, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SandboxChannel:
+    """A channel in the sandbox workspace: facilitators announce to its members, cohorts add them."""
+
+    name: str
+    members: tuple[str, ...]
+    is_private: bool = False
+
+
+def _team(name: str) -> tuple[str, ...]:
+    return tuple(p.user_id for p in PEOPLE if p.team == name)
+
+
+CHANNELS: tuple[SandboxChannel, ...] = (
+    SandboxChannel("general", tuple(p.user_id for p in PEOPLE)),
+    SandboxChannel("platform", _team("Platform")),
+    SandboxChannel("support", _team("Support")),
+    SandboxChannel("security-champions", ("U0SBANA", "U0SBBILAL", "U0SBFELIX"), is_private=True),
+)
+
+
 def people() -> list[SandboxPerson]:
     return list(PEOPLE)
+
+
+def add_channels(emulator: Any, channels: Iterable[SandboxChannel] = CHANNELS) -> dict[str, str]:
+    """The channels in the emulator, Sprout a member of each (invited to the private one), as
+    ``name → channel id``; a channel already there is left as it is."""
+    ids = {}
+    for channel in channels:
+        channel_id = emulator.channel_id(channel.name)
+        if channel_id is None:
+            channel_id = emulator.add_channel(
+                channel.name, members=channel.members, is_private=channel.is_private
+            )
+        ids[channel.name] = channel_id
+    return ids
 
 
 def roster_csv(entries: tuple[SandboxPerson, ...] | list[SandboxPerson] = PEOPLE) -> str:

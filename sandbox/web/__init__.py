@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+from sandbox.seed import CHANNELS, SandboxChannel
 from sandbox.web.wsgi import SandboxWeb
 
 
@@ -21,6 +22,7 @@ def sandbox_app(
     tick: Callable[[datetime], Any],
     next_due: Callable[[datetime], datetime | None],
     people: Iterable[Any],
+    channels: Iterable[SandboxChannel] = CHANNELS,
     prefix: str = "/sandbox",
 ) -> SandboxWeb:
     """The WSGI application serving ``{prefix}`` (the page), ``{prefix}/static/…`` and ``{prefix}/api/…``.
@@ -28,6 +30,8 @@ def sandbox_app(
     ``people`` are :class:`sandbox.seed.SandboxPerson` (or anything with ``user_id``, ``name``, ``tz``
     and optionally ``role`` and ``team``), each already a user in ``emulator``. ``clock`` is a
     :class:`learning.clock.SimulatedClock`; ``tick(now)`` and ``next_due(now)`` are Sprout's.
+    ``channels`` (the seed's, unless told otherwise) are created in ``emulator`` if it lacks them: the
+    page's channel menus offer them, and announcements and cohorts reach their members.
     """
     return SandboxWeb(
         emulator=emulator,
@@ -36,6 +40,7 @@ def sandbox_app(
         tick=tick,
         next_due=next_due,
         people=people,
+        channels=channels,
         prefix=prefix,
     )
 

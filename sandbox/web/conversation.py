@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sandbox.blockkit_html import esc, render_message, surface_attr
+from sandbox.blockkit_html import Conversation, esc, render_message, surface_attr
 
 AVATAR_COLOURS = 8
 
@@ -61,10 +61,12 @@ def render_timeline(
     authors: Mapping[str, Author],
     bot: Author,
     users: Mapping[str, str],
+    conversations: Iterable[Conversation] = (),
     image_origins: Iterable[str] = (),
 ) -> str:
     """``items`` are ("message" | "ephemeral", message) pairs, oldest first."""
     origins = list(image_origins)
+    conversations = list(conversations)
     out = [_intro(bot)]
     last_day = None
     for kind, message in items:
@@ -85,7 +87,7 @@ def render_timeline(
             else ""
         )
         badge = ' <span class="app-badge">APP</span>' if author.is_app else ""
-        body = render_message(message, users=users, image_origins=origins)
+        body = render_message(message, users=users, conversations=conversations, image_origins=origins)
         out.append(
             f'<article class="msg{" msg-ephemeral" if kind == "ephemeral" else ""}" data-surface="{surface_attr(surface)}"'
             f' data-ts="{esc(message["ts"])}">{note}<div class="msg-row">'

@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.blockkit_html import esc, render_view
+from sandbox.blockkit_html import Conversation, esc, render_view
+from sandbox.seed import CHANNELS, SandboxChannel, add_channels
 from sandbox.web.conversation import Author, colour, initials, person_json, render_timeline
 from sandbox.web.timeline import STEPS, move_clock
 
@@ -66,6 +67,7 @@ class SandboxWeb:
         tick: Callable[[datetime], Any],
         next_due: Callable[[datetime], datetime | None],
         people: Iterable[Any],
+        channels: Iterable[SandboxChannel] = CHANNELS,
         prefix: str = "/sandbox",
     ) -> None:
         self.emulator = emulator
@@ -77,6 +79,10 @@ class SandboxWeb:
         self.by_id = {p.user_id: p for p in self.people}
         # Avatar colours by position in the roster: distinct for a small team, stable across reloads.
         self.colours = {p.user_id: i for i, p in enumerate(self.people)}
+        # The channel menus (conversations_select…) offer these; a workspace without channels would
+        # leave a facilitator nothing to announce to.
+        self.channels = list(channels)
+        self.channel_ids = add_channels(emulator, self.channels)
         self.prefix = "/" + prefix.strip("/")
         self._clock_lock = threading.Lock()
         self._errors_lock = threading.Lock()
@@ -223,6 +229,15 @@ class SandboxWeb:
     def _users(self) -> dict[str, str]:
         return {u["id"]: u.get("real_name") or u.get("name") or u["id"] for u in self.emulator.users()}
 
+    def conversations_for(self, user_id: str) -> list[Conversation]:
+        """The channels this person sees in Slack's menus: every public one, and the private ones they
+        are in."""
+        return [
+            Conversation(self.channel_ids[c.name], c.name, c.is_private)
+            for c in self.channels
+            if not c.is_private or user_id in c.members
+        ]
+
     def _bot(self) -> Author:
         info = self.emulator.user_info(self.emulator.bot_user_id) or {}
         name = info.get("real_name") or self.emulator.bot_name.capitalize()
@@ -282,12 +297,14 @@ class SandboxWeb:
         items = [("message", m) for m in raw["messages"]]
         items += [("ephemeral", e) for e in raw["ephemerals"] if e.get("channel") in (dm, None)]
         items.sort(key=lambda item: float(item[1]["ts"]))
+        conversations = self.conversations_for(user_id)
         html = render_timeline(
             items,
             viewer_tz=getattr(person, "tz", "UTC") or "UTC",
             authors=authors,
             bot=self._bot(),
             users=users,
+            conversations=conversations,
             image_origins=origins,
         )
         home = raw["home"]
@@ -306,7 +323,7 @@ class SandboxWeb:
             "home": {
                 "view_id": home["id"],
                 "blocks": home.get("blocks"),
-                "html": render_view(home, users=users, image_origins=origins),
+                "html": render_view(home, users=users, conversations=conversations, image_origins=origins),
             }
             if home
             else None,
@@ -315,7 +332,13 @@ class SandboxWeb:
                 "key": f"{modal['id']}:{modal.get('hash')}:{json.dumps(modal_errors, sort_keys=True)}",
                 "blocks": modal.get("blocks"),
                 "errors": modal_errors,
-                "html": render_view(modal, users=users, errors=modal_errors, image_origins=origins),
+                "html": render_view(
+                    modal,
+                    users=users,
+                    conversations=conversations,
+                    errors=modal_errors,
+                    image_origins=origins,
+                ),
             }
             if modal
             else None,

@@ -13,7 +13,14 @@ from bot.mrkdwn import escape, quote
 from content_packs.catalog import Catalog
 from content_packs.loader import BUNDLED_DIR
 from db.store import AnswerView, DeliveryState
-from sandbox.blockkit_html import render_blocks, render_message, render_mrkdwn, render_view, safe_url
+from sandbox.blockkit_html import (
+    Conversation,
+    render_blocks,
+    render_message,
+    render_mrkdwn,
+    render_view,
+    safe_url,
+)
 
 USERS = {"U0ANA": "Ana Souza"}
 NOW = datetime(2026, 11, 30, 8, 30, tzinfo=UTC)
@@ -449,6 +456,145 @@ def test_selects_overflow_checkboxes_radios_and_pickers():
     assert parsed.tags("option", value="U0ANA")
 
 
+CHANNELS = [
+    Conversation("C0GEN", "general"),
+    Conversation("C0PLAT", "platform"),
+    Conversation("C0SEC", "security-champions", is_private=True),
+]
+
+
+def picker(kind: str, **extra) -> list[dict]:
+    return [
+        {"type": "actions", "block_id": "pick", "elements": [{"type": kind, "action_id": "who", **extra}]}
+    ]
+
+
+def offered(fragment: str) -> list[str]:
+    return [o["value"] for o in page(fragment).tags("option") if o["value"]]
+
+
+def chosen(fragment: str) -> list[str]:
+    return [o["value"] for o in page(fragment).tags("option", selected=None)]
+
+
+def test_conversation_menus_offer_the_workspaces_channels_narrowed_by_their_filter():
+    everything = render_blocks(picker("conversations_select"), conversations=CHANNELS)
+    (menu,) = page(everything).tags("select")
+    assert (menu["data-sk"], menu["data-type"], menu["data-action-id"]) == (
+        "select",
+        "conversations_select",
+        "who",
+    )
+    assert offered(everything) == ["C0GEN", "C0PLAT", "C0SEC"] and "multiple" not in menu
+    assert "# general" in page(everything).text and "🔒 security-champions" in page(everything).text
+    private = render_blocks(
+        picker("conversations_select", filter={"include": ["private"]}), conversations=CHANNELS
+    )
+    assert offered(private) == ["C0SEC"]
+    public = render_blocks(picker("channels_select", initial_channel="C0PLAT"), conversations=CHANNELS)
+    assert offered(public) == ["C0GEN", "C0PLAT"] and chosen(public) == ["C0PLAT"], (
+        "channels_select: public only"
+    )
+    many = render_blocks(
+        picker("multi_conversations_select", initial_conversations=["C0GEN", "C0SEC"]), conversations=CHANNELS
+    )
+    assert "multiple" in page(many).tags("select")[0] and chosen(many) == ["C0GEN", "C0SEC"]
+    assert offered(render_blocks(picker("multi_channels_select"), conversations=CHANNELS)) == [
+        "C0GEN",
+        "C0PLAT",
+    ]
+    (empty,) = page(render_blocks(picker("conversations_select"))).tags("option", disabled=None)
+    assert "No channels in this workspace" in page(render_blocks(picker("conversations_select"))).text
+    assert empty["value"] == ""
+
+
+def test_people_menus_and_what_was_picked_in_a_view():
+    view = {
+        "type": "modal",
+        "id": "V1",
+        "title": {"type": "plain_text", "text": "Pick"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "one",
+                "label": {"type": "plain_text", "text": "One"},
+                "element": {"type": "users_select", "action_id": "u", "initial_user": "U0ANA"},
+            },
+            {
+                "type": "input",
+                "block_id": "many",
+                "label": {"type": "plain_text", "text": "Many"},
+                "element": {"type": "multi_users_select", "action_id": "us"},
+            },
+            {
+                "type": "input",
+                "block_id": "where",
+                "label": {"type": "plain_text", "text": "Where"},
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": "c",
+                    "initial_conversation": "C0GEN",
+                },
+            },
+        ],
+        "state": {
+            "values": {
+                "many": {"us": {"type": "multi_users_select", "selected_users": ["U0ANA", "U0BEA"]}},
+                "where": {"c": {"type": "conversations_select", "selected_conversation": "C0SEC"}},
+            }
+        },
+    }
+    users = {"U0ANA": "Ana Souza", "U0BEA": "Bea <Lee>"}
+    shown = render_view(view, users=users, conversations=CHANNELS)
+    only_our_tags(shown)
+    assert chosen(shown) == ["U0ANA", "U0ANA", "U0BEA", "C0SEC"], "the initial user, then what was entered"
+    assert "Bea <Lee>" in page(shown).text
+
+
+def test_channel_mentions_show_the_channels_name():
+    shown = render_message(
+        {"text": "to the members of <#C0PLAT> and <#C0GONE> and <#C0GEN|renamed>"}, conversations=CHANNELS
+    )
+    assert page(shown).text == "to the members of #platform and #C0GONE and #renamed"
+    assert page(shown).tags("span", **{"data-channel-id": "C0PLAT"})
+
+
+def test_input_blocks_with_time_and_date_pickers_hints_and_errors():
+    view = {
+        "type": "modal",
+        "id": "V2",
+        "title": {"type": "plain_text", "text": "When"},
+        "submit": {"type": "plain_text", "text": "Save"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "time",
+                "label": {"type": "plain_text", "text": "Send at"},
+                "hint": {"type": "plain_text", "text": "In your zone"},
+                "element": {"type": "timepicker", "action_id": "t", "initial_time": "09:00"},
+            },
+            {
+                "type": "input",
+                "block_id": "day",
+                "optional": True,
+                "dispatch_action": True,
+                "label": {"type": "plain_text", "text": "Day"},
+                "element": {"type": "datepicker", "action_id": "d"},
+            },
+        ],
+    }
+    parsed = page(render_view(view, errors={"time": "That time has passed."}))
+    assert parsed.tags("input", type="time", value="09:00", **{"data-sk": "time", "data-block-id": "time"})
+    (day,) = parsed.tags("input", type="date")
+    assert "value" not in day
+    assert parsed.tags("div", **{"data-input-block": "time", "data-optional": "0"})
+    assert parsed.tags("div", **{"data-input-block": "day", "data-optional": "1", "data-dispatch": "1"})
+    assert "Send at" in parsed.text and "In your zone" in parsed.text and "(optional)" in parsed.text
+    assert parsed.tags("div", role="alert") and "That time has passed." in parsed.text
+    view["state"] = {"values": {"time": {"t": {"type": "timepicker", "selected_time": "17:30"}}}}
+    assert page(render_view(view)).tags("input", type="time", value="17:30")
+
+
 def test_rich_text_from_people():
     shown = render_blocks(
         [
@@ -572,10 +718,31 @@ def test_the_home_tab(catalog):
     from db.store import LearnerView
     from learning.streaks import PackProgress
 
-    learner = LearnerView(1, "U1", "Ana <3", None, "learner", "Europe/Berlin", None, None, None, True, None, None,
-                          None, None, None)
-    home = Home(learner=learner, zone="Europe/Berlin", available=packs, streak=3, reviews_due=2,
-                entries=[HomeEntry(packs[0], "active", 2, NOW, PackProgress(2, 10, 3, 2))])
+    learner = LearnerView(
+        1,
+        "U1",
+        "Ana <3",
+        None,
+        "learner",
+        "Europe/Berlin",
+        None,
+        None,
+        None,
+        True,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
+    home = Home(
+        learner=learner,
+        zone="Europe/Berlin",
+        available=packs,
+        streak=3,
+        reviews_due=2,
+        entries=[HomeEntry(packs[0], "active", 2, NOW, PackProgress(2, 10, 3, 2))],
+    )
     view = {**bk.home_view(home), "id": "VH"}
     shown = render_view(view)
     only_our_tags(shown)

@@ -195,3 +195,45 @@ def test_a_lesson_in_the_browser_from_delivery_to_comment(browser_page, sandbox,
     origin = sandbox.url.rsplit("/sandbox", 1)[0]
     files = sandbox.emulator.base_url + "/files/"  # uploaded files, as Slack serves them
     assert all(url.startswith((origin, files, "data:")) for url in seen["requests"]), seen["requests"]
+
+
+def test_a_facilitator_announces_to_a_channel_in_the_browser(browser_page, sandbox, tmp_path):
+    page, seen = browser_page
+    felix, ana = BY_NAME["Felix"], BY_NAME["Ana"]
+    page.goto(sandbox.url)
+    page.locator(f'#people .person[data-user-id="{felix.user_id}"]').click()
+    page.locator("#command").fill("/learn announce")
+    page.locator("#command").press("Enter")
+    modal = page.locator("#overlay .sk-modal")
+    expect(modal.locator(".sk-modal-title")).to_have_text("New announcement")
+    modal.locator("textarea").fill("Platform folks: the **new VPN** starts Monday.")
+
+    # Each choice of audience and time redraws the form (dispatch_action); what was typed stays.
+    modal.get_by_label("At a time in each person's own time zone").check()
+    expect(modal.locator('input[type="time"][data-action-id="time"]')).to_have_value("09:00")
+    modal.get_by_label("Now", exact=True).check()
+    expect(modal.locator('input[type="time"]')).to_have_count(0)
+    modal.get_by_label("The members of a channel").check()
+    menu = modal.locator('select[data-action-id="channel"]')
+    expect(menu.locator("option")).to_have_text(
+        ["Choose a channel", "# general", "# platform", "# support", "🔒 security-champions"]
+    )
+    expect(modal.locator("textarea")).to_have_value("Platform folks: the **new VPN** starts Monday.")
+    menu.select_option(label="# platform")
+    modal.get_by_label("Ask each person to press Got it").check()
+    page.screenshot(path=str(tmp_path / "1-announce-form.png"))
+    modal.get_by_role("button", name="Send").click()
+    expect(modal.locator(".sk-modal-title")).to_have_text("On its way")
+    expect(modal).to_contain_text("is on its way to the members of #platform")
+    page.screenshot(path=str(tmp_path / "2-announce-sent.png"))
+    modal.get_by_role("button", name="Close").first.click()
+    expect(page.locator("#overlay")).to_be_hidden()
+
+    sandbox.sprout.tick(sandbox.clock())  # the scheduler's next run sends the copies
+    page.locator(f'#people .person[data-user-id="{ana.user_id}"]').click()
+    copy = page.locator("article.msg").filter(has_text="new VPN")
+    expect(copy.locator("strong").filter(has_text="new VPN")).to_be_visible()
+    copy.get_by_role("button", name="Got it").click()
+    expect(copy).to_contain_text("Acknowledged — thank you.")
+    page.screenshot(path=str(tmp_path / "3-acknowledged.png"))
+    assert seen["dialogs"] == [] and seen["errors"] == []
