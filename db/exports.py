@@ -24,6 +24,7 @@ from db.models import (
     Learner,
     LinkOpen,
     OutboxMessage,
+    Reflection,
     Review,
     ReviewCard,
     ReviewSession,
@@ -40,6 +41,7 @@ from learning.xapi import (
     QuestionResult,
     RatingRecord,
     Record,
+    ReflectionRecord,
     ReviewRecord,
 )
 from learning.xapi import Learner as XLearner
@@ -266,7 +268,7 @@ def _review(row) -> ReviewRecord:
 
 
 def _moments(since: datetime | None = None, ids: Sequence[int] | None = None):
-    """Everything a learner did with a delivered lesson: answered, rated, commented, opened a link."""
+    """Everything a learner did with a delivered lesson: answered, rated, commented, opened a link, reflected."""
     window = Window(since=since)
 
     def only(delivery_id, at):
@@ -280,6 +282,7 @@ def _moments(since: datetime | None = None, ids: Sequence[int] | None = None):
         select(Feedback.delivery_id, Feedback.commented_at)
         .where(Feedback.commented_at.is_not(None), only(Feedback.delivery_id, Feedback.commented_at)),
         select(LinkOpen.delivery_id, LinkOpen.opened_at).where(only(LinkOpen.delivery_id, LinkOpen.opened_at)),
+        select(Reflection.delivery_id, Reflection.created_at).where(only(Reflection.delivery_id, Reflection.created_at)),
     ).subquery()
 
 
@@ -335,6 +338,20 @@ def _rating(row) -> RatingRecord:
 
 def _comment(row) -> CommentRecord:
     return CommentRecord(row.id, _learner(row), _ref(row), row.comment, row.commented_at)
+
+
+def _reflections_stmt(where):
+    return (
+        select(Reflection.id, Reflection.prompt, Reflection.text, Reflection.updated_at, *_DELIVERY_COLUMNS)
+        .join(Delivery, Delivery.id == Reflection.delivery_id)
+        .join(Learner, Learner.id == Reflection.learner_id)
+        .where(where)
+        .order_by(Reflection.id)
+    )
+
+
+def _reflection(row) -> ReflectionRecord:
+    return ReflectionRecord(row.id, _learner(row), _ref(row), row.prompt, row.text, row.updated_at)
 
 
 def _certificates_stmt(where):
@@ -398,6 +415,7 @@ def xapi_records(engine: Engine, window: Window, *, batch: int = STREAM_BATCH) -
         and_(Feedback.rating.is_not(None), window.clause(Feedback.rated_at))), batch))
     yield from map(_comment, _stream(engine, _feedback_stmt(
         and_(Feedback.comment.is_not(None), window.clause(Feedback.commented_at))), batch))
+    yield from map(_reflection, _stream(engine, _reflections_stmt(window.clause(Reflection.updated_at)), batch))
     yield from _group_progress(_stream(engine, _progress_stmt(_enrollments_answered_in(window)), batch))
     yield from map(_certificate, _stream(engine, _certificates_stmt(window.clause(Certificate.issued_at)), batch))
 
@@ -480,6 +498,14 @@ def comments_since(engine: Engine, since: datetime | None) -> Iterator[tuple[Com
         yield _comment(row), row.learner_id
 
 
+def reflections_since(engine: Engine, since: datetime | None) -> Iterator[tuple[ReflectionRecord, int]]:
+    """Reflections written (or last edited) at or after ``since``, with their learner id. Like comments,
+    their statement key carries a hash of the text, so the forwarder checks keys, not a NOT EXISTS."""
+    stmt = _reflections_stmt(Window(since=since).clause(Reflection.updated_at)).add_columns(Reflection.learner_id)
+    for row in _stream(engine, stmt):
+        yield _reflection(row), row.learner_id
+
+
 def enrollments_answered_since(engine: Engine, since: datetime | None, *, page: int = 500) -> Iterator[
         tuple[PackProgress, int]]:
     """Enrollments with an answer at or after ``since`` and no completion queued yet, with all their
@@ -559,6 +585,8 @@ def _load(engine: Engine, kind: str, ids: list[int]) -> Iterator[Record]:
     elif kind == "comment":
         stmt = _feedback_stmt(and_(Feedback.id.in_(ids), Feedback.comment.is_not(None)))
         yield from map(_comment, _stream(engine, stmt))
+    elif kind == "reflection":
+        yield from map(_reflection, _stream(engine, _reflections_stmt(Reflection.id.in_(ids))))
     elif kind in ("completion", "failure"):
         yield from _group_progress(_stream(engine, _progress_stmt(select(Enrollment.id).where(Enrollment.id.in_(ids)))))
     elif kind == "certificate":

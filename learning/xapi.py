@@ -18,6 +18,9 @@ record kind     verb                                       object
                 question), as above
 ``rating``      rated, ``result.score`` raw 1–5             the lesson
 ``comment``     commented, ``result.response``              the lesson
+``reflection``  responded — the learner's answer to a        the lesson's reflection prompt
+                lesson's reflection prompt, ``result.       (cmi.interaction, long-fill-in,
+                response``; never graded                    no correct responses)
 ``completion``  completed — every question of the pack      the pack
                 answered; score = share answered right
 ``failure``     failed — completed below the pack's          the pack
@@ -30,6 +33,7 @@ Activity IRIs (``base`` is configurable, e.g. ``https://sprout.example/xapi``)::
     {base}/packs/{pack}                                   type course
     {base}/packs/{pack}/lessons/{lesson}                  type lesson
     {base}/packs/{pack}/lessons/{lesson}/questions/{q}    type cmi.interaction
+    {base}/packs/{pack}/lessons/{lesson}/reflection       type cmi.interaction (long-fill-in)
     a link's own https URL                                type link
 
 Statement ids are UUID5s of a per-workspace namespace and the record's key (``answer:123``),
@@ -63,6 +67,9 @@ VERBS: dict[str, tuple[str, str]] = {
     "passed": (f"{ADL}/verbs/passed", "passed"),
     "failed": (f"{ADL}/verbs/failed", "failed"),
     "commented": (f"{ADL}/verbs/commented", "commented"),
+    # ADL's "responded" (adlnet/xAPIWrapper's verb list): an answer that is not graded. "answered" stays
+    # for quiz questions, so an LRS counting answered statements for accuracy never counts reflections.
+    "responded": (f"{ADL}/verbs/responded", "responded"),
     "rated": ("http://id.tincanapi.com/verb/rated", "rated"),
 }
 COURSE = f"{ADL}/activities/course"
@@ -71,7 +78,8 @@ INTERACTION = f"{ADL}/activities/cmi.interaction"
 LINK = f"{ADL}/activities/link"
 
 RECORD_KINDS = (
-    "lesson", "link_open", "answer", "review", "rating", "comment", "completion", "failure", "certificate",
+    "lesson", "link_open", "answer", "review", "rating", "comment", "reflection", "completion", "failure",
+    "certificate",
 )
 
 RATING_MIN, RATING_MAX = 1, 5
@@ -212,6 +220,19 @@ class CommentRecord:
 
 
 @dataclass(frozen=True)
+class ReflectionRecord:
+    """The learner's answer to a lesson's reflection prompt; ``reflected_at``: when last written."""
+
+    id: int  # the reflection row
+    learner: Learner
+    lesson: LessonRef
+    prompt: str  # as asked
+    text: str
+    reflected_at: datetime
+    kind = "reflection"
+
+
+@dataclass(frozen=True)
 class QuestionResult:
     lesson_id: str
     question_id: str
@@ -244,7 +265,7 @@ class CertificateRecord:
 
 Record = (
     AnswerRecord | ReviewRecord | LessonExperience | LinkOpenRecord | RatingRecord | CommentRecord
-    | PackProgress | CertificateRecord
+    | ReflectionRecord | PackProgress | CertificateRecord
 )
 
 
@@ -282,12 +303,13 @@ def pack_outcome(pack: Pack, answers: Iterable[QuestionResult]) -> PackOutcome |
 def record_key(kind: str, record: Record) -> str:
     """``answer:123``: names the record in outbox dedupe keys (``xapi:answer:123``) and statement ids.
 
-    A comment's key includes a hash of its text: an edited comment is a new statement, not a
-    conflicting one with the same id.
+    A comment's or a reflection's key includes a hash of its text: an edited one is a new statement,
+    not a conflicting one with the same id.
     """
-    if kind == "comment":
-        digest = hashlib.sha1(record.comment.encode()).hexdigest()[:12]
-        return f"comment:{record.id}:{digest}"
+    if kind in ("comment", "reflection"):
+        text = record.comment if kind == "comment" else record.text
+        digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+        return f"{kind}:{record.id}:{digest}"
     return f"{kind}:{record.id}"
 
 
@@ -366,11 +388,21 @@ def interaction(question: Question, lang: str) -> dict:
     }
 
 
+def typed_response(text: str) -> str:
+    """A person's typed text as a fill-in / long-fill-in response.
+
+    Such a response may begin with characterstring parameters (``{case_matters=true}``, xAPI 2.4.4.1
+    s12); text that begins with ``{`` is marked as undetermined language first (``{lang=und}``,
+    RFC 5646), so whatever follows is read as the text itself.
+    """
+    return f"{{lang=und}}{text}" if text.startswith("{") else text
+
+
 def response_pattern(question: Question, response: str) -> str | None:
     """The recorded response in the interaction's format, or None if it no longer fits the question."""
     kind = question.kind
     if kind == "short":
-        return response
+        return typed_response(response)
     if kind == "true_false":
         value = response.strip().lower()
         return value if value in ("true", "false") else None
@@ -462,6 +494,16 @@ class StatementBuilder:
         activity = {"objectType": "Activity", "id": self.question_iri(ref.pack_id, ref.lesson_id, question_id),
                     "definition": definition}
         return activity, formatted
+
+    def reflection_activity(self, ref: LessonRef, prompt: str) -> dict:
+        """A lesson's reflection prompt: an interaction any answer to which is right, so it has no
+        ``correctResponsesPattern`` (xAPI 2.4.4.1 s11: "where any answer is correct … omitted")."""
+        return {
+            "objectType": "Activity",
+            "id": f"{self.lesson_iri(ref.pack_id, ref.lesson_id)}/reflection",
+            "definition": {"type": INTERACTION, "name": self._lang(prompt), "description": self._lang(prompt),
+                           "interactionType": "long-fill-in"},
+        }
 
     def link_activity(self, ref: LessonRef, link_index: int, url: str) -> dict:
         pack = self.packs(ref.pack_id)
@@ -582,6 +624,14 @@ class StatementBuilder:
             self.lesson_activity(r.lesson.pack_id, r.lesson.lesson_id), r.commented_at,
             result={"response": r.comment},
             context=self._context(parent=[self.pack_activity(r.lesson.pack_id)], ref=r.lesson),
+        )
+
+    def _reflection(self, r: ReflectionRecord) -> dict:
+        return self._statement(
+            record_key("reflection", r), r.learner, "responded", self.reflection_activity(r.lesson, r.prompt),
+            r.reflected_at, result={"response": typed_response(r.text)},
+            context=self._context(parent=[self.lesson_activity(r.lesson.pack_id, r.lesson.lesson_id)],
+                                  grouping=[self.pack_activity(r.lesson.pack_id)], ref=r.lesson),
         )
 
     def _pack(self, r: PackProgress, kind: str) -> dict | None:

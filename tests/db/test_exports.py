@@ -11,10 +11,10 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from db.exports import CSV_KINDS, Window, csv_header, csv_rows, xapi_records
-from db.models import Answer
+from db.exports import CSV_KINDS, Window, csv_header, csv_rows, records, reflections_since, xapi_records
+from db.models import Answer, Reflection
 from learning.csv_safe import write_csv
 from learning.xapi import StatementBuilder, XapiSettings, export_statements
 from tests.fixtures_lrs.records import PACKS, SEEDED_KINDS, T0, add_learner, deliver, seed
@@ -91,6 +91,37 @@ def test_every_record_becomes_a_valid_statement_once(store, engine):
     lesson = next(s for s in statements if s["verb"]["display"]["en"] == "experienced"
                   and s["object"]["id"].endswith("/spot-phishing"))
     assert lesson["timestamp"] == "2026-03-02T09:32:00.000Z"  # the link was opened before the first answer
+
+
+def test_reflections_are_exported_as_responded_statements(store, engine):
+    seeded = seed(store)
+    first, second = seeded.deliveries
+    assert store.record_reflection(delivery_id=first, learner_id=seeded.dana, prompt="What will you change?",
+                                   text="Hover before I click.", now=T0 + timedelta(minutes=8))
+    assert store.record_reflection(delivery_id=second, learner_id=seeded.dana, prompt="Which phrase?",
+                                   text="A first draft", now=T0 + timedelta(days=1, minutes=5))
+    assert store.record_reflection(delivery_id=second, learner_id=seeded.dana, prompt="Which phrase?",
+                                   text="Four random words", now=T0 + timedelta(days=2))  # edited later
+    statements = list(export_statements(xapi_records(engine, Window()), BUILDER))
+    for statement in statements:
+        assert problems(statement, now=T0 + timedelta(days=30)) == [], statement
+    responded = [s for s in statements if s["verb"]["display"]["en"] == "responded"]
+    assert [(s["object"]["id"].rsplit("/", 3)[-2], s["result"]["response"], s["timestamp"]) for s in responded] == [
+        ("spot-phishing", "Hover before I click.", "2026-03-02T09:38:00.000Z"),
+        ("passphrases", "Four random words", "2026-03-04T09:30:00.000Z"),
+    ], "each reflection once, as last written"
+    assert all(s["actor"]["account"]["name"] == "U0DANA" for s in responded)
+    later = list(export_statements(xapi_records(engine, Window(since=T0 + timedelta(days=1, hours=12))), BUILDER))
+    assert [s["result"]["response"] for s in later if s["verb"]["display"]["en"] == "responded"] == [
+        "Four random words"]
+    # The LRS forwarder can load one by its id, and find the ones written since a moment.
+    with engine.connect() as conn:
+        reflection_id = conn.execute(select(Reflection.id).where(Reflection.delivery_id == first)).scalar_one()
+    record = records(engine, [("reflection", reflection_id)])[("reflection", reflection_id)]
+    assert record.text == "Hover before I click." and record.kind == "reflection"
+    assert BUILDER.build("reflection", record)["id"] == responded[0]["id"]
+    since = [r.text for r, _ in reflections_since(engine, T0 + timedelta(days=1))]
+    assert since == ["Four random words"]
 
 
 def test_the_xapi_window_keeps_what_happened_in_it(store, engine):

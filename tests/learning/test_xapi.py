@@ -22,6 +22,7 @@ from learning.xapi import (
     PackProgress,
     QuestionResult,
     RatingRecord,
+    ReflectionRecord,
     ReviewRecord,
     StatementBuilder,
     XapiSettings,
@@ -142,6 +143,8 @@ def test_every_kind_of_record_makes_a_valid_statement_with_its_verb(builder):
                      "Length beats complexity.", "False", False, T0 + timedelta(days=3, minutes=2), 5, "review", 1, 1.0),
         RatingRecord(14, DANA, ref(), 4, T0 + timedelta(minutes=5), reason="too_easy"),
         CommentRecord(14, DANA, ref(), "=HYPERLINK(\"x\") great lesson", T0 + timedelta(minutes=6)),
+        ReflectionRecord(16, DANA, ref(), "What will you do differently?", "Check the sender first.",
+                         T0 + timedelta(minutes=7)),
         PackProgress(7, DANA, PACK.id, tuple(answers)),
         CertificateRecord(15, DANA, PACK.id, "Security Basics", 0.75, T0 + timedelta(days=1, minutes=2),
                           T0 + timedelta(days=366)),
@@ -154,7 +157,8 @@ def test_every_kind_of_record_makes_a_valid_statement_with_its_verb(builder):
             verbs[key.split(":")[0]] = statement["verb"]["id"].rsplit("/", 1)[1]
     assert verbs == {
         "lesson": "experienced", "link_open": "experienced", "answer": "answered", "review": "answered",
-        "rating": "rated", "comment": "commented", "completion": "completed", "certificate": "passed",
+        "rating": "rated", "comment": "commented", "reflection": "responded", "completion": "completed",
+        "certificate": "passed",
     }  # 3 of 4 right is the pass mark: completed, not failed
     link = builder.build("link_open", records[1])
     assert link["object"]["id"] == "https://www.cisa.gov/phishing"
@@ -164,11 +168,40 @@ def test_every_kind_of_record_makes_a_valid_statement_with_its_verb(builder):
     assert rating["result"]["score"] == {"raw": 4, "min": 1, "max": 5, "scaled": 0.75}
     comment = builder.build("comment", records[5])
     assert comment["result"] == {"response": "=HYPERLINK(\"x\") great lesson"}  # raw: JSON is not a spreadsheet
-    completion = builder.build("completion", records[6])
+    completion = builder.build("completion", records[7])
     assert completion["result"] == {"completion": True, "score": {"raw": 3, "min": 0, "max": 4, "scaled": 0.75}}
     assert completion["timestamp"] == timestamp(T0 + timedelta(days=1, minutes=1))
     review = builder.build("review", records[3])
     assert review["result"]["response"] == "false" and review["result"]["duration"] == "PT120S"
+
+
+def test_a_reflection_is_a_response_to_an_ungraded_long_fill_in_interaction(builder):
+    reflection = ReflectionRecord(16, DANA, ref(), "What will you do differently?",
+                                  "Check the sender [,] then report it.\nAnd tell Ana.", T0 + timedelta(hours=2))
+    statement = valid(builder.build("reflection", reflection))
+    assert statement["verb"] == {"id": "http://adlnet.gov/expapi/verbs/responded", "display": {"en": "responded"}}
+    obj = statement["object"]
+    assert obj["id"] == "https://learning.acme.example/xapi/packs/security-basics/lessons/spot-phishing/reflection"
+    assert obj["definition"] == {
+        "type": "http://adlnet.gov/expapi/activities/cmi.interaction", "interactionType": "long-fill-in",
+        "name": {"en": "What will you do differently?"}, "description": {"en": "What will you do differently?"},
+    }, "no correctResponsesPattern: any answer is right (xAPI 2.4.4.1)"
+    assert statement["result"] == {"response": "Check the sender [,] then report it.\nAnd tell Ana."}
+    assert "success" not in statement["result"], "a reflection is never graded"
+    context = statement["context"]
+    assert context["contextActivities"]["parent"][0]["id"].endswith("/lessons/spot-phishing")
+    assert context["contextActivities"]["grouping"][0]["id"].endswith("/packs/security-basics")
+    assert context["registration"] == builder.registration(7) and context["revision"] == "3"
+    assert statement["timestamp"] == "2026-03-02T11:30:00.000Z"
+
+    # Text that would read as a characterstring parameter is marked as text (and stays valid).
+    tricky = valid(builder.build("reflection", ReflectionRecord(17, DANA, ref(), "Why?", "{case_matters=maybe} hm",
+                                                                T0)))
+    assert tricky["result"]["response"] == "{lang=und}{case_matters=maybe} hm"
+    # An edited reflection is a new statement; the same text, the same statement.
+    edited = ReflectionRecord(16, DANA, ref(), "What will you do differently?", "Something else.", T0)
+    assert builder.build("reflection", edited)["id"] != statement["id"]
+    assert builder.build("reflection", reflection)["id"] == statement["id"]
 
 
 def test_a_pack_finished_below_its_pass_mark_is_completed_and_failed(builder):
