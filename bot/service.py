@@ -486,7 +486,7 @@ class LearningService:
         self.store.issue_certificate(
             learner_id=learner.id, pack_id=pack.id, name=pack.certificate.name, score=score, now=now,
             expires_at=now + timedelta(days=pack.certificate.valid_days) if pack.certificate.valid_days else None,
-            channel=learner.dm_channel_id or learner.slack_user_id,
+            channel=learner.dm_channel_id or learner.slack_user_id, renew=True,
         )
 
     # -- certificates -----------------------------------------------------------------------
@@ -500,6 +500,7 @@ class LearningService:
         if not needed or not needed <= set(answered):
             return None
         score = sum(answered[key] for key in needed) / len(needed)
+        # A cheap early exit; the database itself refuses a second active certificate (two answers at once).
         if score < pack.certificate.pass_score or self.store.active_certificate(learner_id, pack.id):
             return None
         learner = self.store.learner_by_id(learner_id)
@@ -627,14 +628,15 @@ class LearningService:
         """A learner joined a channel that some pack's triggers name: that pack's first lesson, once."""
         sent = []
         for pack in self.catalog:
-            if not pack.triggers or channel_name not in pack.triggers.channel_join:
+            if not pack.triggers or channel_name not in pack.triggers.channel_join or not pack.lessons:
                 continue
             learner = self.learner(slack_user_id, now)
-            if not self.store.fire_trigger(learner_id=learner.id, pack_id=pack.id, channel_id=channel_id, now=now):
-                continue
-            try:
-                self.send_lesson(slack_user_id, pack.id, pack.lessons[0].id, now, kind="triggered")
+            queued = self.store.trigger_first_lesson(
+                learner_id=learner.id, pack_id=pack.id, channel_id=channel_id, lesson_id=pack.lessons[0].id,
+                pack_version=pack.version, channel=learner.dm_channel_id or learner.slack_user_id,
+                local_date=now.astimezone(zone(self.zone_of(learner))).date(), now=now,
+            )
+            if queued is not None:
+                self.dispatcher.dispatch(ids=[queued])
                 sent.append(pack)
-            except NothingToSend:
-                pass  # they had it already
         return sent

@@ -475,24 +475,29 @@ class LearningRecords:
 
     def issue_certificate(
         self, *, learner_id: int, pack_id: str, name: str, score: float, now: datetime, expires_at: datetime | None,
-        channel: str,
+        channel: str, renew: bool = False,
     ) -> int | None:
-        """Issue once per learner and pack while one is active; renewing supersedes the active one.
-        Queues the congratulation in the same transaction. Returns the new certificate's id, or None."""
+        """Issue a certificate and queue its congratulation, in one transaction. Returns its id, or None.
+
+        At most one certificate of a pack is active for a learner, and the database holds that
+        (index uq_certificates_active): when two final answers arrive at once, the second insert
+        finds the first one's row and issues nothing. ``renew`` supersedes the active certificate its
+        holder was invited to renew; if another renewal got there first, that one is no longer active
+        (and the new one was not invited), so nothing is issued twice.
+        """
         from db.models import OutboxMessage
 
         with self.engine.begin() as conn:
-            active = conn.execute(
-                select(Certificate.id, Certificate.expires_at)
-                .where(Certificate.learner_id == learner_id, Certificate.pack_id == pack_id,
-                       Certificate.status == "active")
-            ).all()
-            renewable = [c for c in active if c.expires_at is not None]
-            if active and not renewable:
-                return None
-            if renewable:
-                conn.execute(update(Certificate).where(Certificate.id.in_([c.id for c in renewable]))
-                             .values(status="renewed"))
+            if renew:
+                superseded = conn.execute(
+                    update(Certificate)
+                    .where(Certificate.learner_id == learner_id, Certificate.pack_id == pack_id,
+                           Certificate.status == "active", Certificate.recert_invited_at.is_not(None))
+                    .values(status="renewed")
+                    .returning(Certificate.id)
+                ).all()
+                if not superseded:
+                    return None
             cert_id = conn.execute(
                 self._insert(Certificate)
                 .values(learner_id=learner_id, pack_id=pack_id, name=name, score=score, issued_at=now,
@@ -624,18 +629,57 @@ class LearningRecords:
 
     # -- channel triggers ----------------------------------------------------------------
 
-    def fire_trigger(self, *, learner_id: int, pack_id: str, channel_id: str, now: datetime) -> bool:
-        """True the first time; a learner re-joining (or Slack retrying the event) gets nothing more."""
+    def trigger_first_lesson(
+        self, *, learner_id: int, pack_id: str, channel_id: str, lesson_id: str, pack_version: int, channel: str,
+        local_date: date, now: datetime,
+    ) -> int | None:
+        """A channel join's lesson, in one transaction: the trigger fires once per learner and pack, the
+        learner follows the pack, and the lesson is queued — all of it or, if anything fails, none of it,
+        so a failure never leaves a fired trigger without its lesson. Returns the outbox message's id,
+        or None if the trigger had fired before or the learner already had the lesson."""
+        from db.models import OutboxMessage
+
         with self.engine.begin() as conn:
-            return (
-                conn.execute(
-                    self._insert(TriggerFire)
-                    .values(learner_id=learner_id, pack_id=pack_id, channel_id=channel_id, fired_at=now)
-                    .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
-                    .returning(TriggerFire.id)
-                ).scalar()
-                is not None
+            fired = conn.execute(
+                self._insert(TriggerFire)
+                .values(learner_id=learner_id, pack_id=pack_id, channel_id=channel_id, fired_at=now)
+                .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+                .returning(TriggerFire.id)
+            ).scalar()
+            if fired is None:
+                return None
+            conn.execute(
+                update(Enrollment)
+                .where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id,
+                       Enrollment.status == "on_demand")
+                .values(status="active", enrolled_at=now)
             )
+            conn.execute(
+                self._insert(Enrollment)
+                .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
+                .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+            )
+            enrollment_id = conn.execute(
+                select(Enrollment.id).where(Enrollment.learner_id == learner_id, Enrollment.pack_id == pack_id)
+            ).scalar_one()
+            delivery_id = conn.execute(
+                self._insert(Delivery)
+                .values(enrollment_id=enrollment_id, learner_id=learner_id, pack_id=pack_id, lesson_id=lesson_id,
+                        pack_version=pack_version, kind="triggered", local_date=local_date, due_at=now,
+                        status="queued")
+                .on_conflict_do_nothing()
+                .returning(Delivery.id)
+            ).scalar()
+            if delivery_id is None:
+                return None  # they had this lesson already
+            return conn.execute(
+                self._insert(OutboxMessage)
+                .values(kind="lesson", dedupe_key=f"lesson:{delivery_id}", learner_id=learner_id,
+                        delivery_id=delivery_id, channel=channel, status="pending", attempts=0, not_before=now,
+                        created_at=now)
+                .on_conflict_do_nothing()
+                .returning(OutboxMessage.id)
+            ).scalar()
 
 
 __all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "SearchHit", "SessionView"]

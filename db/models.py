@@ -63,6 +63,8 @@ class Learner(Base):
     digest_day: Mapped[str | None] = mapped_column(String(3))  # managers: "mon".."sun"; default Monday
     digest_time: Mapped[str | None] = mapped_column(String(5))  # managers: "HH:MM"; default 08:00
     digest_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Set when Sprout publishes their Home tab: only people who have opened it get it republished on changes.
+    home_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -396,6 +398,9 @@ class Certificate(Base):
 
     __table_args__ = (
         UniqueConstraint("learner_id", "pack_id", "issued_at"),
+        # At most one active certificate per learner and pack, whatever answers arrive at once.
+        Index("uq_certificates_active", "learner_id", "pack_id", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
         CheckConstraint("status IN ('active', 'expired', 'renewed')", name="status"),
     )
 

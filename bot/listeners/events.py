@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.listeners import Deps
 from bot.listeners.actions import publish_home
 from bot.listeners.errors import friendly
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, *, deps: Deps) -> None:
@@ -26,7 +30,9 @@ def register(app: App, *, deps: Deps) -> None:
             return
         info = client.conversations_info(channel=channel_id)
         name = (info.get("channel") or {}).get("name") or ""
-        deps.service.on_channel_join(event["user"], channel_id, name, deps.clock())
+        sent = deps.service.on_channel_join(event["user"], channel_id, name, deps.clock())
+        log.info("%s joined #%s: %s", event["user"], name,
+                 ", ".join(f"first lesson of {p.id} sent" for p in sent) or "nothing to send")
 
     @app.event("message")
     @friendly

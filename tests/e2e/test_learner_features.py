@@ -265,14 +265,64 @@ def test_title_matches_rank_above_body_matches(world):
     assert hits and "phish" in hits[0].title.lower()
 
 
-def test_joining_a_trigger_channel_sends_the_first_lesson_once(world):
+def joins_handled(caplog, count):
+    """Wait until the member_joined_channel listener has finished ``count`` times (it logs its outcome)."""
+    def handled():
+        return len([r for r in caplog.records if r.name == "bot.listeners.events" and " joined #" in r.getMessage()
+                    or r.name == "bot.listeners.errors" and "listener joined failed" in r.getMessage()]) >= count
+
+    return wait_until(handled)
+
+
+def wait_until(predicate, timeout=10.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+    return True
+
+
+def test_joining_a_trigger_channel_sends_the_first_lesson_once(world, caplog):
+    caplog.set_level("INFO")
     channel = world.emulator.add_channel("sales")
     world.emulator.join_channel(channel, ANA.user_id)
     first = world.driver.member_joined_channel(ANA.user_id, channel)
     world.emulator.wait_for(lambda: world.emulator.dm_messages(ANA.user_id))
     world.driver.event(first.payload["event"], event_id=first.payload["event_id"], retry_num=1,
-                       retry_reason="http_timeout")
+                       retry_reason="http_timeout")  # Slack's retry: handled once, never reaches the listener
     world.driver.member_joined_channel(ANA.user_id, channel)  # leaves and joins again later
+    joins_handled(caplog, 2)
+    world.sprout.tick()
+    messages = world.emulator.dm_messages(ANA.user_id)
+    assert len(messages) == 1 and "Questions of every kind" in messages[0]["blocks"][0]["text"]["text"]
+
+
+def test_a_failure_while_queueing_a_channel_join_lesson_loses_nothing(world, caplog):
+    from sqlalchemy import event
+
+    caplog.set_level("INFO")
+    failing = {"on": True}
+
+    def fail_the_outbox_insert(conn, cursor, statement, parameters, context, executemany):
+        if failing["on"] and statement.lstrip().upper().startswith("INSERT INTO OUTBOX "):
+            raise RuntimeError("the database went away")
+
+    event.listen(world.sprout.engine, "before_cursor_execute", fail_the_outbox_insert)
+    try:
+        channel = world.emulator.add_channel("sales")
+        world.emulator.join_channel(channel, ANA.user_id)
+        world.driver.member_joined_channel(ANA.user_id, channel)
+        joins_handled(caplog, 1)
+    finally:
+        failing["on"] = False
+        event.remove(world.sprout.engine, "before_cursor_execute", fail_the_outbox_insert)
+    world.sprout.tick()
+    assert world.emulator.dm_messages(ANA.user_id) == []
+    # Nothing of the failed attempt was kept, so the trigger has not "fired": joining again sends the lesson.
+    world.driver.member_joined_channel(ANA.user_id, channel)
+    joins_handled(caplog, 2)
     world.sprout.tick()
     messages = world.emulator.dm_messages(ANA.user_id)
     assert len(messages) == 1 and "Questions of every kind" in messages[0]["blocks"][0]["text"]["text"]
