@@ -569,6 +569,13 @@ class LearningService:
             **self._role_figures(learner, now),
         )
 
+    def has_home(self, slack_user_id: str) -> bool:
+        """Whether this person has a Home tab to keep up to date (it was published when they opened it)."""
+        return self.store.has_home(slack_user_id)
+
+    def home_published(self, slack_user_id: str, now: datetime) -> None:
+        self.store.mark_home_published(slack_user_id, now)
+
     def _role_figures(self, learner: LearnerView, now: datetime) -> dict:
         """What a manager, facilitator or admin sees of others, checked against their stored role."""
         week_ago = now - timedelta(days=7)

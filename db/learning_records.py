@@ -429,6 +429,20 @@ class LearningRecords:
                 )
             ]
 
+    # -- the Home tab ----------------------------------------------------------------------
+
+    def mark_home_published(self, slack_user_id: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(Learner).where(Learner.slack_user_id == slack_user_id)
+                         .values(home_published_at=now))
+
+    def has_home(self, slack_user_id: str) -> bool:
+        """Whether Sprout ever published this person's Home tab (they opened it): one indexed lookup."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(Learner.id).where(Learner.slack_user_id == slack_user_id, Learner.home_published_at.is_not(None))
+            ).first() is not None
+
     # -- what managers, facilitators and admins see on their Home tab ------------------------
 
     def team_overview(self, manager_slack_user_id: str | None, since: datetime) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,37 @@ class CommandContext:
 Subcommand = Callable[[CommandContext], None]
 
 
+class HomeRefresher:
+    """Publishes a person's Home tab one at a time, the latest records last.
+
+    Answers and commands each republish the Home tab, and several can land at once from one
+    person's clicks. A change arriving while that person's Home is being published only marks it
+    stale; the publisher then draws it once more. So a burst of clicks costs at most one extra
+    publish, and an older drawing never lands after a newer one (within this process).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stale: dict[str, bool] = {}  # people whose Home is being published → changed since
+
+    def publish(self, user_id: str, draw_and_publish: Callable[[], None]) -> None:
+        with self._lock:
+            if user_id in self._stale:
+                self._stale[user_id] = True
+                return
+            self._stale[user_id] = False
+        try:
+            while True:
+                draw_and_publish()
+                with self._lock:
+                    if not self._stale[user_id]:
+                        return
+                    self._stale[user_id] = False
+        finally:
+            with self._lock:
+                self._stale.pop(user_id, None)
+
+
 @dataclass(frozen=True)
 class Deps:
     service: LearningService
@@ -41,6 +73,7 @@ class Deps:
     listeners: tuple[Callable[..., None], ...] = ()
     # Extra Home-tab sections for someone, e.g. a facilitator's announcements: (user id, now) -> blocks.
     home_sections: tuple[Callable[[str, datetime], list], ...] = ()
+    home: HomeRefresher = field(default_factory=HomeRefresher)
 
 
 def register_all(app: App, *, deps: Deps) -> None:

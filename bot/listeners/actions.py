@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from slack_bolt import Ack, App, Respond
@@ -12,6 +13,8 @@ from bot.listeners import Deps
 from bot.listeners.errors import friendly
 from bot.service import LessonView, ReviewView
 from learning.errors import Gone
+
+log = logging.getLogger(__name__)
 
 
 def _value(body: dict) -> dict:
@@ -54,6 +57,8 @@ def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, questi
         update_review(client, outcome.view, body)
     if not outcome.recorded and tell is not None:
         tell(ALREADY)
+    if outcome.recorded:
+        refresh_home(client, deps, user_id)  # progress, streak, reviews due, recent answers, a certificate
 
 
 def _ref(value: dict) -> dict:
@@ -112,12 +117,13 @@ def register(app: App, *, deps: Deps) -> None:
 
     @app.action(blocks.SEND_LESSON_ACTION)
     @friendly
-    def send_lesson(ack: Ack, body: dict, respond: Respond) -> None:
+    def send_lesson(ack: Ack, body: dict, respond: Respond, client: WebClient) -> None:
         ack()
         value = _value(body)
         view = deps.service.send_lesson(body["user"]["id"], str(value["p"]), str(value["l"]), deps.clock())
         respond(text=f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.",
                 response_type="ephemeral", replace_original=False)
+        refresh_home(client, deps, body["user"]["id"])
 
     @app.action(re.compile(rf"^{blocks.RATE_ACTION}:\d$"))
     @friendly
@@ -129,6 +135,8 @@ def register(app: App, *, deps: Deps) -> None:
             respond(text="You already rated this lesson — thanks!", response_type="ephemeral",
                     replace_original=False)
         update_lesson(client, outcome.view, body)
+        if outcome.recorded:
+            refresh_home(client, deps, body["user"]["id"])  # a rated lesson without questions keeps the streak
 
     @app.action(blocks.COMMENT_ACTION)
     @friendly
@@ -195,10 +203,27 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
         container = body.get("container", {})
         client.chat_update(channel=container.get("channel_id"), ts=container.get("message_ts"), text=answer.text,
                            blocks=answer.blocks)
+        if days:
+            refresh_home(client, deps, user_id)
 
 
 def publish_home(client: WebClient, deps: Deps, user_id: str) -> None:
-    now = deps.clock()
-    home = deps.service.home(user_id, now)
-    sections = [block for section in deps.home_sections for block in section(user_id, now)]
-    client.views_publish(user_id=user_id, view=blocks.home_view(home, role_sections=sections))
+    def draw_and_publish() -> None:
+        now = deps.clock()
+        home = deps.service.home(user_id, now)
+        sections = [block for section in deps.home_sections for block in section(user_id, now)]
+        client.views_publish(user_id=user_id, view=blocks.home_view(home, role_sections=sections))
+        deps.service.home_published(user_id, now)
+
+    deps.home.publish(user_id, draw_and_publish)
+
+
+def refresh_home(client: WebClient, deps: Deps, user_id: str) -> None:
+    """After a change (an answer, a review, a certificate, the schedule, an enrollment), republish the
+    Home tab — only for people who have one, so the many who never open it cost one lookup. Called
+    after the ack and after the person's own reply; a failure here is logged and changes nothing else."""
+    try:
+        if deps.service.has_home(user_id):
+            publish_home(client, deps, user_id)
+    except Exception:
+        log.warning("could not refresh the Home tab of %s", user_id, exc_info=True)

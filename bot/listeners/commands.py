@@ -6,9 +6,14 @@ from slack_bolt import Ack, App, Respond
 
 from bot import blocks
 from bot.listeners import CommandContext, Deps
+from bot.listeners.actions import refresh_home
 from bot.listeners.errors import friendly
 
 COMMAND = "/learn"
+
+
+# What changes the Home tab: it is republished after these, for people who have opened it.
+CHANGES_HOME = frozenset({"enroll", "next", "pause", "resume", "time", "days"})
 
 
 def register(app: App, *, deps: Deps) -> None:
@@ -70,12 +75,14 @@ def register(app: App, *, deps: Deps) -> None:
         verb, _, args = (command.get("text") or "").strip().partition(" ")
         verb = verb.lower() or "help"
         feature = deps.subcommands.get(verb)
-        if feature is not None:
+        handler = subcommands.get(verb)
+        if feature is not None:  # a feature may take over a verb (``enroll`` also takes a track)
             feature(CommandContext(user_id=command["user_id"], args=args.strip(), respond=respond, client=client,
                                    command=command, now=deps.clock()))
-            return
-        handler = subcommands.get(verb)
-        if handler is None:
+        elif handler is not None:
+            handler(respond, command["user_id"], args.strip())
+        else:
             help_(respond, command["user_id"], args, unknown=verb)
             return
-        handler(respond, command["user_id"], args.strip())
+        if verb in CHANGES_HOME:
+            refresh_home(client, deps, command["user_id"])

@@ -8,7 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.listeners import Deps
-from bot.listeners.actions import publish_home
+from bot.listeners.actions import publish_home, refresh_home
 from bot.listeners.errors import friendly
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def register(app: App, *, deps: Deps) -> None:
         info = client.conversations_info(channel=channel_id)
         name = (info.get("channel") or {}).get("name") or ""
         sent = deps.service.on_channel_join(event["user"], channel_id, name, deps.clock())
+        if sent:
+            refresh_home(client, deps, event["user"])
         log.info("%s joined #%s: %s", event["user"], name,
                  ", ".join(f"first lesson of {p.id} sent" for p in sent) or "nothing to send")
 

@@ -344,6 +344,64 @@ def test_home_shows_progress_streak_reviews_and_controls(world):
     world.emulator.wait_for(lambda: "Lessons are on" in json.dumps(world.emulator.home_view(ANA.user_id)["blocks"]))
 
 
+def home_text(ws):
+    return json.dumps((ws.emulator.home_view(ANA.user_id) or {}).get("blocks", []), ensure_ascii=False)
+
+
+def home_shows(ws, text):
+    return ws.emulator.wait_for(lambda: text in home_text(ws))
+
+
+def test_home_is_republished_after_each_change_once_it_was_opened(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    message = lesson(world)
+    world.driver.click(ANA.user_id, message, action_id="answer:1")  # right
+    wait_block(world, message, "result:single")
+    assert world.emulator.calls("views.publish") == [], "nobody opened Home: nothing published"
+
+    world.driver.app_home_opened(ANA.user_id)
+    home_shows(world, "1 of 2 lessons done")
+    # An answer: recent answers and accuracy follow.
+    world.driver.select(ANA.user_id, fresh(world, message), "pick", ["0"])
+    world.driver.click(ANA.user_id, fresh(world, message), action_id="submit_multi")
+    home_shows(world, "50% right")
+    # The learner's own schedule, from /learn.
+    command(world, "pause 3 days")
+    home_shows(world, "⏸️ *Paused* until Thu 03 Dec")
+    command(world, "resume")
+    home_shows(world, "Lessons are on")
+    command(world, "time 07:15")
+    home_shows(world, "next lesson Tue 01 Dec, 07:15")
+    command(world, "days thu")
+    home_shows(world, "next lesson Thu 03 Dec, 07:15")
+    command(world, "enroll security-basics")
+    world.emulator.wait_for(lambda: '"*Security Basics*\\n0 of' in home_text(world))
+    # The last answers earn the certificate: Home shows it.
+    answer_all_right(world, message)
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=3, hours=-1))  # Thursday 07:15 in Berlin
+    world.sprout.tick()
+    second = world.sprout.catalog.get("kinds").lessons[1].title
+    answer_all_right(world, next(m for m in world.emulator.dm_messages(ANA.user_id) if second in json.dumps(m)))
+    home_shows(world, "🎓 Kinds Certified")
+
+
+def test_a_home_nobody_opened_is_never_published(world):
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world))
+    command(world, "pause 3 days")
+    command(world, "resume")
+    command(world, "time 07:15")
+    world.emulator.add_user("U0SOMEONE", name="Someone", tz="Europe/Berlin")
+    world.driver.app_home_opened("U0SOMEONE")  # someone else opens theirs
+    world.emulator.wait_for(lambda: world.emulator.calls("views.publish"))
+    command(world, "days mon")
+    assert [c for c in world.emulator.calls("views.publish") if ANA.user_id in json.dumps(c)] == []
+
+
 def test_home_has_a_section_for_each_role_and_only_for_that_role(world):
     from learning.roster import parse_roster
 
