@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.mrkdwn import escape, truncate
 from content_packs.catalog import Catalog
 from content_packs.schema import Lesson, Pack, Question
 from db.learning_records import CardView, ReviewAnswer, SessionView
@@ -231,7 +232,7 @@ class LearningService:
         try:
             duration = parse_pause(length)
         except ValueError as exc:
-            raise SproutError(str(exc)) from None
+            raise SproutError(escape(str(exc))) from None
         learner = self.learner(slack_user_id, now)
         until = UNTIL_RESUMED if duration is None else now + duration
         self.store.set_preferences(learner.id, now, paused_until=until)
@@ -255,7 +256,8 @@ class LearningService:
         try:
             days = parse_days(text)
         except ValueError as exc:
-            raise SproutError(f"{exc}. For example `/learn days mon,wed,fri`.") from None
+            # The reason quotes what the person typed: escaped, so `<!channel>` stays text.
+            raise SproutError(f"{escape(truncate(str(exc), 200))}. For example `/learn days mon,wed,fri`.") from None
         learner = self.learner(slack_user_id, now)
         self.store.set_preferences(learner.id, now, delivery_days=",".join(days))
         return self.schedule(slack_user_id, now, change="days")
@@ -288,7 +290,7 @@ class LearningService:
         pack = self.catalog.get(pack_id.strip().lower())
         if pack is None:
             known = ", ".join(f"`{i}`" for i in self.catalog.ids()) or "none yet"
-            raise UnknownPack(f"There is no pack called `{pack_id}`. Packs: {known}.")
+            raise UnknownPack(f"There is no pack called `{escape(truncate(pack_id, 64))}`. Packs: {known}.")
         return pack
 
     def enrolled_pack_ids(self, slack_user_id: str) -> set[str]:
@@ -316,7 +318,7 @@ class LearningService:
             pack = self.pack(pack_id)
             enrollments = [e for e in enrollments if e.pack_id == pack.id]
             if not enrollments:
-                raise NothingToSend(f"You're not enrolled in *{pack.title}*. Try `/learn enroll {pack.id}`.")
+                raise NothingToSend(f"You're not enrolled in *{escape(pack.title)}*. Try `/learn enroll {pack.id}`.")
         if not enrollments:
             raise NothingToSend("You're not enrolled in any pack yet. See `/learn packs`.")
         delivered = self.store.delivered_lessons(e.id for e in enrollments)
@@ -616,7 +618,7 @@ class LearningService:
         if delivered is not None:
             state = self.store.delivery_state(delivered)
             when = f" on {state.sent_at.astimezone(zone(self.zone_of(learner))):%a %d %b}" if state and state.sent_at else ""
-            raise NothingToSend(f"You already have *{lesson.title}* in your DMs with Sprout{when}.")
+            raise NothingToSend(f"You already have *{escape(lesson.title)}* in your DMs with Sprout{when}.")
         tz = zone(self.zone_of(learner))
         queued = self.store.queue_deliveries(
             [NewDelivery(enrollment_id=enrollment.id, learner_id=learner.id,

@@ -43,10 +43,10 @@ def resolve_zone(*candidates: str | None, default: str = "UTC") -> str:
 def parse_hhmm(text: str) -> time:
     hours, _, minutes = text.strip().partition(":")
     if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) in (1, 2)):
-        raise ValueError(f"{text!r} is not a time like 09:30")
+        raise ValueError(f"{text[:20]!r} is not a time like 09:30")
     h, m = int(hours), int(minutes)
     if not (0 <= h < 24 and 0 <= m < 60):
-        raise ValueError(f"{text!r} is not a time like 09:30")
+        raise ValueError(f"{text[:20]!r} is not a time like 09:30")
     return time(h, m)
 
 

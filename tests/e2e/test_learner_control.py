@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from tests.e2e.conftest import BERLIN, NEW_YORK
@@ -105,3 +106,23 @@ def test_slack_time_zone_is_used_when_the_roster_has_none_and_refreshed_daily(wo
     calls = len(world.emulator.calls("users.info"))
     world.sprout.tick()
     assert len(world.emulator.calls("users.info")) == calls, "at most daily"
+
+
+NASTY = ["<!channel>", "<https://evil.example|x>", "<@U0BOSS> & co"]
+
+
+def test_what_a_person_typed_comes_back_escaped(world):
+    """Nothing typed after /learn can ping a channel or hide a link in Sprout's reply."""
+    command(world, BERLIN, "enroll security-basics")
+    for typed in NASTY:
+        for verb in ("enroll", "next", "days", "time", "pause", "search", typed):
+            before = len(world.emulator.ephemerals(BERLIN.user_id))
+            world.driver.command(BERLIN.user_id, "/learn", f"{verb} {typed}")
+            reply = world.emulator.wait_for(lambda b=before: world.emulator.ephemerals(BERLIN.user_id)[b:])[-1]
+            shown = reply.get("text", "") + json.dumps(reply.get("blocks") or [], ensure_ascii=False)
+            for control in ("<!", "<http", "<@", "& "):
+                assert control not in shown, (verb, typed, shown)
+    replies = [e.get("text", "") for e in world.emulator.ephemerals(BERLIN.user_id)]
+    assert any("There is no pack called `&lt;!channel&gt;`" in r for r in replies)
+    assert any("&lt;https://evil.example|x&gt;" in r for r in replies)
+    assert any("'&lt;!c' is not a weekday" in r for r in replies)

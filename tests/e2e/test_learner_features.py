@@ -421,3 +421,44 @@ def test_home_has_a_section_for_each_role_and_only_for_that_role(world):
                         "U0ADA": {"home-admin", "home-packs"}}
     maya = json.dumps(world.emulator.home_view("U0MAYA")["blocks"])
     assert "1 direct report" in maya
+
+
+NASTY_PACK = """\
+id: nasty
+title: "Ops <!channel> pack"
+description: "A pack whose author typed control characters."
+version: 1
+schedule: {days: [mon, tue, wed, thu, fri], time: "09:00"}
+lessons:
+  - id: alert
+    title: "Zebra alert <https://evil.example|x>"
+    minutes: 2
+    body: Zebras everywhere.
+    links:
+      - {kind: article, title: Read, url: "https://example.org/zebra"}
+    quiz:
+      - {id: q1, prompt: "Stripes?", choices: ["Yes", "No"], answer: "Yes", explain: Stripes.}
+"""
+
+
+def test_titles_in_replies_are_escaped(world):
+    folder = world.sprout.settings.content_packs_dir / "nasty"
+    folder.mkdir()
+    (folder / "pack.yaml").write_text(NASTY_PACK)
+    serving, problems = world.sprout.admin.reload_packs(world.clock())
+    assert "nasty" in serving and not problems
+
+    not_enrolled = command(world, "next nasty")["text"]
+    assert "You're not enrolled in *Ops &lt;!channel&gt; pack*" in not_enrolled
+    found = command(world, "search zebra")
+    hit = next(b for b in found["blocks"] if b.get("accessory", {}).get("action_id") == "send_lesson")
+    for _ in range(2):
+        before = len(world.emulator.ephemerals(ANA.user_id))
+        world.driver.click(ANA.user_id, found, action_id="send_lesson", value=hit["accessory"]["value"])
+        world.emulator.wait_for(lambda b=before: world.emulator.ephemerals(ANA.user_id)[b:])
+    replies = [e.get("text", "") for e in world.emulator.ephemerals(ANA.user_id)]
+    assert "On its way: *Zebra alert &lt;https://evil.example|x&gt;*" in replies[-2]
+    assert "You already have *Zebra alert &lt;https://evil.example|x&gt;*" in replies[-1]
+    for reply in world.emulator.ephemerals(ANA.user_id):
+        shown = reply.get("text", "") + json.dumps(reply.get("blocks") or [], ensure_ascii=False)
+        assert "<!channel>" not in shown and "<https://evil" not in shown
