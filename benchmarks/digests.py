@@ -6,17 +6,23 @@ a week, about a million answers, ratings, comments, certificates — written wit
 
 - the bare query: ``Reporting.team_weeks_statement`` for all 500 managers, executed and fetched;
 - all digests: every manager's digest built (figures, attention, missed questions, comments,
-  certificates) and drawn as Block Kit JSON and text — not sent;
-- as the dispatcher draws them: the outbox renderer in batches of 25, as ``Dispatcher`` calls it.
+  certificates) and drawn as Block Kit JSON and text — not sent — with one call;
+- as the dispatcher draws them (judged): the 500 digests queued in the outbox as the planner
+  queues them, claimed as ``Dispatcher`` claims (``batch_size`` at once), and drawn by the production
+  renderer (``with_digests(outbox_renderer(…))``) ``Dispatcher.RENDER_CHUNK`` at a time;
+- the charts: the 500 "digest_chart" messages drawn the same way (eight weeks' figures and a PNG
+  each), timed on their own — matplotlib, not SQL, is their cost.
 
     python benchmarks/digests.py [--database-url postgresql+psycopg://…] [--learners 5000] [--managers 500]
 
-Targets: all 500 digests under 5 s on SQLite and on PostgreSQL, within 3× of the bare query.
+Targets: all 500 digests under 5 s on SQLite and on PostgreSQL, within 3× of the bare query, as the
+dispatcher draws them.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import random
 import statistics
 import time
@@ -160,13 +166,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
 
-    from bot.digest import Digests
+    from bot.digest import Digests, with_digests
+    from bot.outbox import outbox_renderer
     from content_packs.catalog import Catalog
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.reporting import Reporting, Scope
-    from db.store import OutboxItem
-    from learning.digest import finished_week
+    from db.store import NewMessage, Store
+    from learning.digest import chart_key, digest_key, finished_week
+    from scheduler.dispatcher import Dispatcher
 
     with database(args.database_url) as url:
         engine = make_engine(url)
@@ -184,12 +192,14 @@ def main() -> int:
                   f"{counts['certificates']:,} certificates (generated in {generated:.1f} s, "
                   f"written in {loaded:.1f} s)")
 
+            store = Store(engine)
             reporting = Reporting(engine)
             catalog, _ = Catalog.from_directory(ROOT / "content_packs")
             digests = Digests(reporting=reporting, catalog=catalog)
             managers = reporting.digest_recipients()
-            scopes = [(Scope(f"m{p.id}", "manager", p.slack_user_id, finished_week(DIGEST_DAY, p.timezone)),
-                       "Your direct reports") for p in managers]
+            weeks = {p.id: finished_week(DIGEST_DAY, p.timezone) for p in managers}
+            scopes = [(Scope(f"m{p.id}", "manager", p.slack_user_id, weeks[p.id]), "Your direct reports")
+                      for p in managers]
             statement = reporting.team_weeks_statement([s for s, _ in scopes])
 
             def bare():
@@ -200,33 +210,77 @@ def main() -> int:
                 built = digests.build(scopes)
                 return [digests.message(built[s.key]) for s, _ in scopes]
 
-            items = [OutboxItem(id=p.id, kind="digest", channel=p.slack_user_id, attempts=0, learner_id=p.id,
-                                delivery_id=None, claimed_at=None, status="sending",
-                                payload=finished_week(DIGEST_DAY, p.timezone).payload()) for p in managers]
+            # The outbox as the planner leaves it on the digest day: every digest and chart queued.
+            queued_at = datetime.combine(DIGEST_DAY, datetime.min.time(), UTC)
+            store.queue_messages(
+                [NewMessage(kind="digest", dedupe_key=digest_key(p.id, weeks[p.id]), channel=p.slack_user_id,
+                            learner_id=p.id, payload=weeks[p.id].payload()) for p in managers]
+                + [NewMessage(kind="digest_chart", dedupe_key=chart_key(p.id, weeks[p.id]), channel=p.slack_user_id,
+                              learner_id=p.id, payload={**weeks[p.id].payload(),
+                                                        "digest_key": digest_key(p.id, weeks[p.id])})
+                   for p in managers],
+                queued_at,
+            )
+            render = with_digests(outbox_renderer(store=store, catalog=catalog), digests)
+            batch_size = inspect.signature(Dispatcher.__init__).parameters["batch_size"].default
+            chunk = Dispatcher.RENDER_CHUNK
+            claims = iter(range(1, 1_000_000))
 
-            def as_dispatched():
-                out = []
-                for start in range(0, len(items), 25):
-                    out.extend(digests.render(items[start : start + 25]))
+            def as_dispatched(kind: str):
+                """Claim and draw every message of ``kind`` as ``Dispatcher._send_batch`` does, sending nothing."""
+                out, claimed = [], []
+                while True:
+                    claimed_at = queued_at + timedelta(seconds=next(claims))  # each claim is a new one
+                    items = store.claim_outbox(queued_at + timedelta(days=1), worker="benchmark", limit=batch_size,
+                                               claimed_at=claimed_at, kinds=[kind])
+                    if not items:
+                        break
+                    claimed.extend(items)
+                    started = time.perf_counter()
+                    for start in range(0, len(items), chunk):
+                        out.extend(render(items[start : start + chunk]))
+                    timings.append(time.perf_counter() - started)
+                for item in claimed:  # back in the queue for the next run
+                    store.release(item)
                 return out
+
+            timings: list[float] = []
+
+            def dispatched_digests():
+                timings.clear()
+                messages = as_dispatched("digest")
+                return sum(timings), messages
 
             bare()  # warm the caches and the template compiler once, for all three
             build_all()
             bare_best, bare_median, rows = best(args.runs, bare)
             all_best, all_median, messages = best(args.runs, build_all)
-            batch_best, batch_median, rendered = best(args.runs, as_dispatched)
+            drawn = [dispatched_digests() for _ in range(args.runs)]
+            batch_times = sorted(t for t, _ in drawn)
+            batch_best, batch_median, rendered = batch_times[0], statistics.median(batch_times), drawn[0][1]
             assert len(rows) == len(managers) == len(messages) == len(rendered)
             assert all(isinstance(m.blocks, list) and len(m.blocks) <= 50 for m in messages)
+            assert [m.text for m in rendered] == [m.text for m in messages], "the same digests either way"
             busiest = max(rows, key=lambda r: r[4])
             print(f"{len(managers)} managers; busiest team: {busiest[1]} people, {busiest[4]} lessons delivered "
                   f"in the week")
             print(f"bare query (per-manager figures, one statement): {bare_best:.3f} s (median {bare_median:.3f})")
             print(f"all {len(managers)} digests, built and drawn:        {all_best:.3f} s (median {all_median:.3f})"
                   f"  ratio {all_best / bare_best:.2f}")
-            print(f"as the dispatcher draws them (batches of 25): {batch_best:.3f} s (median {batch_median:.3f})"
-                  f"  ratio {batch_best / bare_best:.2f}")
-            ok = all_best < 5 and all_best <= 3 * bare_best and batch_best < 5
-            print("targets (under 5 s, within 3× of the bare query):", "met" if ok else "NOT met")
+            print(f"as the dispatcher draws them (claims of {batch_size}, chunks of {chunk}): {batch_best:.3f} s "
+                  f"(median {batch_median:.3f})  ratio {batch_best / bare_best:.2f}")
+
+            timings.clear()
+            charts = as_dispatched("digest_chart")
+            chart_time = sum(timings)
+            assert len(charts) == len(managers) and all(c.file.content.startswith(b"\x89PNG") for c in charts)
+            sizes = [len(c.file.content) for c in charts]
+            print(f"charts, as the dispatcher draws them: {chart_time:.2f} s for {len(charts)} "
+                  f"({1000 * chart_time / len(charts):.0f} ms a chart, PNGs of {min(sizes) // 1024}–"
+                  f"{max(sizes) // 1024} KB)")
+            ok = all_best < 5 and batch_best < 5 and batch_best <= 3 * bare_best
+            print("targets (under 5 s, within 3× of the bare query, as the dispatcher draws them):",
+                  "met" if ok else "NOT met")
             return 0 if ok else 1
         finally:
             engine.dispose()

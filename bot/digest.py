@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -260,6 +261,9 @@ class Digests:
         self.default_timezone = default_timezone
         self.report_url = report_url
         self.admin_user_ids = frozenset(admin_user_ids)
+        # Per dispatcher (worker id): the claim being drawn, and what of it is prepared but not yet taken.
+        self._claims: dict[str, tuple[datetime, dict[int, Any]]] = {}
+        self._lock = threading.Lock()
 
     def zone_of(self, person: Person | None) -> str:
         if person is None:
@@ -301,7 +305,55 @@ class Digests:
 
     def render(self, items: Sequence[OutboxItem]) -> list[OutgoingMessage | None | Exception]:
         """Draw "digest" and "digest_chart" outbox items. None: nothing to send (the manager is gone).
-        An exception stands for an item that could not be drawn (the dispatcher retries it later)."""
+        An exception stands for an item that could not be drawn (the dispatcher retries it later).
+
+        The dispatcher claims up to 500 messages at once and draws them 25 at a time; a set of digest
+        queries costs about the same for 25 managers as for 500 (each reads the week's records), so
+        the first chunk of a claim prepares every digest of the claim at once (``_prepared``) and
+        the later chunks take theirs from what was prepared. Charts are prepared as their figures;
+        each PNG is drawn with its own chunk.
+        """
+        prepared = self._prepared(items)
+        out: list[OutgoingMessage | None | Exception] = []
+        for item in items:
+            ready = prepared.get(item.id)
+            if ready is None or isinstance(ready, Exception):
+                out.append(ready)
+                continue
+            try:
+                if isinstance(ready, DigestMessage):
+                    out.append(OutgoingMessage(channel=item.channel, text=ready.text, blocks=ready.blocks))
+                else:
+                    scope, points = ready
+                    out.append(self._chart_message(item, scope, points))
+            except Exception as exc:  # one broken digest never holds up the others
+                log.exception("could not draw outbox %s (%s)", item.id, item.kind)
+                out.append(exc)
+        return out
+
+    def _prepared(self, items: Sequence[OutboxItem]) -> dict[int, Any]:
+        """Each item's drawn digest, or its chart's (scope, points), or None (the manager is gone)."""
+        claimed = [i for i in items if i.claimed_by and i.claimed_at]
+        if not claimed:
+            return self._prepare(items)
+        with self._lock:
+            worker = claimed[0].claimed_by
+            claim = self._claims.get(worker)
+            if claim is None or claim[0] != claimed[0].claimed_at:  # a new claim: what was left is stale
+                claim = (claimed[0].claimed_at, {})
+                self._claims[worker] = claim
+            ahead = claim[1]
+            missing = [i for i in items if i.id not in ahead]
+            if missing:
+                batch = {i.id: i for i in missing}
+                for sibling in self.reporting.claimed_with(worker, claimed[0].claimed_at, DIGEST_KINDS):
+                    if sibling.id not in ahead:
+                        batch.setdefault(sibling.id, _outbox_item(sibling))
+                ahead.update(self._prepare(list(batch.values())))
+            return {i.id: ahead.pop(i.id, None) for i in items}
+
+    def _prepare(self, items: Sequence[OutboxItem]) -> dict[int, Any]:
+        """One set of queries for all ``items``: digests drawn, charts' weekly figures read."""
         people = self.reporting.people_by_id(i.learner_id for i in items if i.learner_id is not None)
         scopes: dict[int, Scope] = {}
         for item in items:
@@ -314,21 +366,19 @@ class Digests:
         charts = [(scopes[i.id], chart_weeks(scopes[i.id].week)) for i in items
                   if i.kind == "digest_chart" and i.id in scopes]
         series = self.reporting.weekly_series(charts) if charts else {}
-        out: list[OutgoingMessage | None | Exception] = []
+        out: dict[int, Any] = {}
         for item in items:
             scope = scopes.get(item.id)
             if scope is None:
-                out.append(None)
-                continue
-            try:
-                if item.kind == "digest":
-                    message = self.message(digests[scope.key])
-                    out.append(OutgoingMessage(channel=item.channel, text=message.text, blocks=message.blocks))
-                else:
-                    out.append(self._chart_message(item, scope, series[scope.key]))
-            except Exception as exc:  # one broken digest never holds up the others
-                log.exception("could not draw outbox %s (%s)", item.id, item.kind)
-                out.append(exc)
+                out[item.id] = None
+            elif item.kind == "digest":
+                try:
+                    out[item.id] = self.message(digests[scope.key])
+                except Exception as exc:  # one broken digest never holds up the others
+                    log.exception("could not draw outbox %s (%s)", item.id, item.kind)
+                    out[item.id] = exc
+            else:
+                out[item.id] = (scope, series[scope.key])
         return out
 
     def render_one(self, item: OutboxItem) -> OutgoingMessage | None:
@@ -451,6 +501,12 @@ class Digests:
                                   values.get("digest_time", person.digest_time))
         return self._reply(f"📬 Your weekly digest arrives on *{DAY_NAMES[day]}s at {at:%H:%M}* your time "
                            f"({zone_name}), covering the seven days before.")
+
+
+def _outbox_item(row) -> OutboxItem:
+    return OutboxItem(id=row.id, kind=row.kind, channel=row.channel, attempts=row.attempts, learner_id=row.learner_id,
+                      delivery_id=None, claimed_at=row.claimed_at, status="sending", payload=row.payload,
+                      claimed_by=row.claimed_by)
 
 
 def digest_subcommand(digests: Digests) -> Callable[[Any], None]:

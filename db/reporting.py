@@ -102,6 +102,20 @@ class Person:
 
 
 @dataclass(frozen=True)
+class ClaimedMessage:
+    """An outbox message a dispatcher has claimed and not yet sent."""
+
+    id: int
+    kind: str
+    channel: str
+    attempts: int
+    learner_id: int | None
+    payload: dict | None
+    claimed_at: datetime
+    claimed_by: str
+
+
+@dataclass(frozen=True)
 class GroupOutcome:
     """A pack's or a team's records over the report's period."""
 
@@ -243,6 +257,21 @@ class Reporting:
                 found.update(conn.execute(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk)))
                              .scalars())
         return found
+
+    def claimed_with(self, worker: str, claimed_at: datetime, kinds: Sequence[str]) -> list[ClaimedMessage]:
+        """The outbox messages of these kinds that ``worker`` claimed at ``claimed_at`` and is still sending:
+        the rest of a dispatcher's batch, which a renderer may prepare at once."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.attempts,
+                       OutboxMessage.learner_id, OutboxMessage.payload, OutboxMessage.claimed_at,
+                       OutboxMessage.claimed_by)
+                .where(OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker,
+                       OutboxMessage.claimed_at == claimed_at, OutboxMessage.kind.in_(list(kinds)))
+                .order_by(OutboxMessage.id)
+            ).all()
+        return [ClaimedMessage(r.id, r.kind, r.channel, r.attempts, r.learner_id,
+                               json.loads(r.payload) if r.payload else None, r.claimed_at, r.claimed_by) for r in rows]
 
     def sent_message(self, dedupe_key: str) -> tuple[str, str] | None:
         """Where and when the outbox message with this key went, once it has been sent."""
