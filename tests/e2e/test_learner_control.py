@@ -16,7 +16,7 @@ def command(world, person, text):
 
 def lessons(world, person):
     return [m for m in world.emulator.dm_messages(person.user_id)
-            if m.get("blocks") and m["blocks"][0]["type"] == "header"]
+            if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"]
 
 
 def run_days(world, clock, start: datetime, days: int, step=timedelta(hours=1)):
@@ -126,3 +126,56 @@ def test_what_a_person_typed_comes_back_escaped(world):
     assert any("There is no pack called `&lt;!channel&gt;`" in r for r in replies)
     assert any("&lt;https://evil.example|x&gt;" in r for r in replies)
     assert any("'&lt;!c' is not a weekday" in r for r in replies)
+
+
+def answer_latest(world, person):
+    """Answer the first question of the latest lesson (any answer counts for the streak)."""
+    message = lessons(world, person)[-1]
+    world.driver.click(person.user_id, message, action_id="answer:0")
+    world.emulator.wait_for(lambda: any(str(b.get("block_id", "")).startswith("result:")
+                                        for b in world.emulator.message(message["channel"], message["ts"])["blocks"]))
+
+
+def streak(world, person):
+    """The streak the Home tab shows, drawn after everything so far."""
+    published = len(world.emulator.calls("views.publish"))
+    world.driver.app_home_opened(person.user_id)
+    world.emulator.wait_for(lambda: len(world.emulator.calls("views.publish")) > published)
+    text = json.dumps(world.emulator.home_view(person.user_id)["blocks"], ensure_ascii=False)
+    return int(text.split("Streak: *", 1)[1].split("*", 1)[0])
+
+
+def berlin(day: int, hhmm: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    hours, minutes = map(int, hhmm.split(":"))
+    return datetime(2026, 11, 30, hours, minutes, tzinfo=ZoneInfo("Europe/Berlin")) + timedelta(days=day)
+
+
+EVERY_4H = timedelta(hours=4)
+
+
+def test_the_streak_through_real_lessons_a_pause_a_weekend_and_a_missed_day(world, clock):
+    command(world, BERLIN, "enroll security-basics")
+    run_days(world, clock, berlin(0, "00:00"), 0.5, step=EVERY_4H)  # Monday's lesson at 09:30
+    answer_latest(world, BERLIN)
+    assert streak(world, BERLIN) == 1
+    run_days(world, clock, clock(), 1, step=EVERY_4H)  # Tuesday's
+    answer_latest(world, BERLIN)
+    assert streak(world, BERLIN) == 2
+    assert "Paused until" in command(world, BERLIN, "pause 2 days")  # Tuesday noon to Thursday noon
+    run_days(world, clock, clock(), 3, step=EVERY_4H)  # Wednesday, Thursday: no lesson; Friday's
+    assert len(lessons(world, BERLIN)) == 3
+    answer_latest(world, BERLIN)
+    assert streak(world, BERLIN) == 3, "paused days had no lesson, so they do not break the streak"
+    run_days(world, clock, clock(), 3, step=EVERY_4H)  # the weekend, then Monday's
+    assert len(lessons(world, BERLIN)) == 4
+    assert streak(world, BERLIN) == 3, "Monday's lesson, not answered yet, does not break it while Monday lasts"
+    answer_latest(world, BERLIN)
+    assert streak(world, BERLIN) == 4, "a weekend does not break it"
+    run_days(world, clock, clock(), 1, step=EVERY_4H)  # Tuesday's lesson comes, and stays unanswered
+    run_days(world, clock, clock(), 1, step=EVERY_4H)  # Wednesday's
+    assert len(lessons(world, BERLIN)) == 6
+    assert streak(world, BERLIN) == 0, "Tuesday's lesson went unanswered"
+    answer_latest(world, BERLIN)
+    assert streak(world, BERLIN) == 1
