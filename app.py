@@ -503,6 +503,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
                   flush=True)
         stop.wait()
     finally:
+        sprout.dispatcher.stop()  # at once: a fan-out in progress gives back what it has not handed to Slack
         scheduler.shutdown(wait=True)
         if socket_handler is not None:
             socket_handler.close()

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, SendError, SentMessage
+from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, Pace, SendError, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,9 @@ class SlackMessenger:
 
     Its coroutines run on the dispatcher's event loop, so a fan-out reuses a handful of HTTPS
     connections instead of opening (and TLS-handshaking) one per message. No automatic
-    retries here: a 429 pauses every sender (the dispatcher's bucket), and a 5xx or a dropped
-    connection may mean the message arrived, which only the outbox can check.
+    retries here: a 429 pauses every sender (the dispatcher's buckets), and a 5xx or a dropped
+    connection may mean the message arrived, which only the outbox can check. Before each
+    call it awaits the dispatcher's ``pace`` for that method (Slack limits each method apart).
     """
 
     def __init__(
@@ -92,6 +93,9 @@ class SlackMessenger:
         self.token, self.base_url, self.connections, self.timeout = token, base_url, connections, timeout
         self.proxy = proxy
         self._client: AsyncWebClient | None = None
+        # A learner's DM, learned from the answers to posts and opens: a look-up after a failed post
+        # then needs no conversations.open (Tier 3, like the look-up itself).
+        self._dm_channels: dict[str, str] = {}
 
     def _get_client(self) -> AsyncWebClient:
         # Created on first use, inside the loop that will drive it (aiohttp sessions belong to a loop).
@@ -108,9 +112,9 @@ class SlackMessenger:
             await self._client.session.close()
         self._client = None
 
-    async def send(self, message: OutgoingMessage) -> SentMessage:
+    async def send(self, message: OutgoingMessage, *, pace: Pace | None = None) -> SentMessage:
         if message.file is not None:
-            return await self._share_file(message)
+            return await self._share_file(message, pace)
         kwargs = {
             "channel": message.channel,
             "text": message.text,
@@ -122,21 +126,40 @@ class SlackMessenger:
             kwargs["metadata"] = message.metadata
         if message.thread_ts:
             kwargs["thread_ts"] = message.thread_ts
-        response = await self._call("chat_postMessage", **kwargs)
+        response = await self._call("chat_postMessage", pace, **kwargs)
+        if message.channel.startswith(("U", "W")) and response["channel"].startswith("D"):
+            self._remember_dm(message.channel, response["channel"])
         return SentMessage(channel=response["channel"], ts=response["ts"])
 
-    async def _share_file(self, message: OutgoingMessage) -> SentMessage:
+    def _remember_dm(self, user: str, channel: str) -> None:
+        if len(self._dm_channels) > 100_000:
+            self._dm_channels.clear()  # a cache: forgetting costs one conversations.open
+        self._dm_channels[user] = channel
+
+    async def _open_dm(self, channel: str, pace: Pace | None) -> str:
+        """The conversation id for posting or reading: a user id becomes their DM with the bot."""
+        if not channel.startswith(("U", "W")):
+            return channel
+        known = self._dm_channels.get(channel)
+        if known is None:
+            known = (await self._call("conversations_open", pace, users=channel))["channel"]["id"]
+            self._remember_dm(channel, known)
+        return known
+
+    async def _share_file(self, message: OutgoingMessage, pace: Pace | None) -> SentMessage:
         """files.getUploadURLExternal, the upload, files.completeUploadExternal (slack-sdk's files_upload_v2).
 
         A file share cannot carry message metadata, so a crash between the upload and its record
         can repeat a file (never a lesson); the outbox records it as soon as Slack answers.
         """
-        channel = message.channel
-        if channel.startswith(("U", "W")):
-            channel = (await self._call("conversations_open", users=channel))["channel"]["id"]
+        channel = await self._open_dm(message.channel, pace)
         attachment = message.file
+        if pace is not None:  # slack-sdk's helper makes both calls; each has its own limit
+            await pace("files.getUploadURLExternal")
+            await pace("files.completeUploadExternal")
         response = await self._call(
             "files_upload_v2",
+            None,
             channel=channel,
             content=attachment.content,
             filename=attachment.filename,
@@ -153,20 +176,33 @@ class SlackMessenger:
                     return SentMessage(channel=channel, ts=ts_list[0].get("ts", ""))
         return SentMessage(channel=channel, ts="")
 
-    async def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
-        if channel.startswith(("U", "W")):
-            opened = await self._call("conversations_open", users=channel)
-            channel = opened["channel"]["id"]
+    async def find_sent(
+        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None
+    ) -> SentMessage | None:
+        """Look for the message carrying ``outbox_id`` in its metadata.
+
+        Slack's conversations.history lists only a channel's top-level messages, never thread
+        replies, so a reply (a reminder in its lesson's thread) is looked for in its thread with
+        conversations.replies. Both return metadata only when asked (``include_all_metadata``).
+        """
+        channel = await self._open_dm(channel, pace)
         cursor = None
         while True:
-            response = await self._call(
-                "conversations_history",
-                channel=channel,
-                oldest=f"{since.timestamp():.6f}",
-                include_all_metadata=True,
-                limit=200,
-                cursor=cursor,
-            )
+            if thread_ts:
+                try:
+                    response = await self._call(
+                        "conversations_replies", pace, channel=channel, ts=thread_ts, oldest=f"{since.timestamp():.6f}",
+                        include_all_metadata=True, limit=200, cursor=cursor,
+                    )
+                except SendError as exc:
+                    if exc.reason == "thread_not_found":
+                        return None  # no thread, so no reply in it; sending will say why
+                    raise
+            else:
+                response = await self._call(
+                    "conversations_history", pace, channel=channel, oldest=f"{since.timestamp():.6f}",
+                    include_all_metadata=True, limit=200, cursor=cursor,
+                )
             for message in response.get("messages", []):
                 metadata = message.get("metadata") or {}
                 payload = metadata.get("event_payload") or {}
@@ -176,14 +212,18 @@ class SlackMessenger:
             if not cursor:
                 return None
 
-    async def _call(self, method: str, **kwargs):
+    async def _call(self, method: str, pace: Pace | None, **kwargs):
+        """One Web API call (``method`` as slack-sdk names it: ``chat_postMessage``), after its turn."""
+        api_method = method.replace("_", ".", 1)
+        if pace is not None:
+            await pace(api_method)
         try:
             return await getattr(self._get_client(), method)(**kwargs)
         except SlackApiError as exc:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             if status == 429 or error == "ratelimited":
-                raise SendError("ratelimited", retry_after=_retry_after(exc)) from None
+                raise SendError("ratelimited", retry_after=_retry_after(exc), method=api_method) from None
             if status >= 500:
                 raise SendError(f"http_{status}", ambiguous=True) from None
             reason = error or f"http_{status}"

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, case, func, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
@@ -605,8 +605,12 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         ids: Sequence[int] | None = None,
         kinds: Sequence[str] | None = None,
         exclude_kinds: Sequence[str] = (),
+        error_prefix: str | None = None,
     ) -> list[OutboxItem]:
         """Mark up to ``limit`` messages due at ``now`` as being sent by ``worker`` and return them.
+
+        ``error_prefix``: only messages whose last error starts with it (those to look for in Slack
+        first, which the dispatcher takes ahead of the queue).
 
         ``claimed_at`` is wall-clock time (leases are real even when ``now`` is simulated).
         On PostgreSQL the rows are locked with SKIP LOCKED, so several instances claim
@@ -624,6 +628,8 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             query = query.where(OutboxMessage.kind.in_(list(kinds)))
         if exclude_kinds:
             query = query.where(OutboxMessage.kind.not_in(list(exclude_kinds)))
+        if error_prefix is not None:
+            query = query.where(OutboxMessage.last_error.startswith(error_prefix, autoescape=True))
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         with self.engine.begin() as conn:
@@ -633,9 +639,24 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([r.id for r in rows]))
-                .values(status="sending", claimed_by=worker, claimed_at=claimed_at)
+                .values(status="sending", claimed_by=worker, claimed_at=claimed_at, sent_at=None)
             )
         return [self._item(r, claimed_at=claimed_at, status="sending", claimed_by=worker) for r in rows]
+
+    def mark_handed(self, ids: Sequence[int], *, at: datetime) -> None:
+        """Claimed messages about to be handed to Slack: only these may be there after a crash.
+
+        While a message is "sending", ``sent_at`` says when it was handed over (the call may or may
+        not have landed); once it is "sent", when Slack confirmed it. A claim clears it.
+        """
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+                .values(sent_at=at)
+            )
 
     def heartbeat(self, worker: str, *, host: str, pid: int, now: datetime) -> None:
         """Say this dispatcher is alive (wall-clock ``now``)."""
@@ -652,43 +673,51 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         with self.engine.begin() as conn:
             conn.execute(Worker.__table__.delete().where(Worker.id == worker))
 
-    def stale_sending(
-        self, *, alive_since: datetime, exclude: str, limit: int = 1000, exclude_kinds: Sequence[str] = ()
-    ) -> list[OutboxItem]:
-        """Messages left "being sent" by a dispatcher that has not been heard from since ``alive_since``.
-
-        They may or may not have reached Slack: the caller looks in the channel's history.
-        """
+    def active_senders(self, *, alive_since: datetime, including: str, exclude_kinds: Sequence[str] = ()) -> int:
+        """How many live dispatchers are sending now (``including`` always counts): they share the workspace's
+        rate limits. A dispatcher counts while it holds claims and its heartbeat is fresh, so an idle
+        instance, or a forwarder with other work, takes no share."""
         alive = select(Worker.id).where(Worker.last_seen >= alive_since)
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(*self._ITEM_COLUMNS)
-                .where(
+            others = conn.execute(
+                select(func.count(func.distinct(OutboxMessage.claimed_by))).where(
                     OutboxMessage.status == "sending",
-                    or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by.not_in(alive)),
-                    or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != exclude),
-                    OutboxMessage.kind.not_in(list(exclude_kinds)) if exclude_kinds else True,
+                    OutboxMessage.claimed_by.in_(alive),
+                    OutboxMessage.claimed_by != including,
+                    OutboxMessage.kind.not_in(list(exclude_kinds)) if exclude_kinds else true(),
                 )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            ).all()
-        return [self._item(r) for r in rows]
+            ).scalar()
+        return 1 + int(others or 0)
 
-    def reclaim(self, item: OutboxItem, *, worker: str, claimed_at: datetime) -> bool:
-        """Take over a stale message; False if another worker got there first."""
+    def release_stale(
+        self, *, alive_since: datetime, exclude: str, maybe_sent_error: str, exclude_kinds: Sequence[str] = ()
+    ) -> int:
+        """Give back messages left "being sent" by a dispatcher not heard from since ``alive_since``.
+
+        One that was handed to Slack (``sent_at`` set) may be there: it goes back with
+        ``maybe_sent_error`` as its last error, which tells the dispatcher to look before sending
+        again. One that was only claimed is simply due again. No attempt is counted: the dead
+        process's attempt is not this message's fault. One statement, so two instances
+        recovering at once never both take the same message. Returns how many were given back.
+        """
+        alive = select(Worker.id).where(Worker.last_seen >= alive_since)
         with self.engine.begin() as conn:
-            result = conn.execute(
+            return conn.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.id == item.id,
                     OutboxMessage.status == "sending",
-                    OutboxMessage.claimed_by.is_(None)
-                    if item.claimed_by is None
-                    else OutboxMessage.claimed_by == item.claimed_by,
+                    or_(OutboxMessage.claimed_by.is_(None),
+                        and_(OutboxMessage.claimed_by.not_in(alive), OutboxMessage.claimed_by != exclude)),
+                    OutboxMessage.kind.not_in(list(exclude_kinds)) if exclude_kinds else true(),
                 )
-                .values(claimed_by=worker, claimed_at=claimed_at)
-            )
-            return bool(result.rowcount)
+                .values(
+                    status="pending",
+                    claimed_by=None,
+                    last_error=case((OutboxMessage.sent_at.is_not(None), maybe_sent_error[:200]),
+                                    else_=OutboxMessage.last_error),
+                    sent_at=None,
+                )
+            ).rowcount
 
     def mark_sent(self, item: OutboxItem, *, channel: str, ts: str, now: datetime) -> None:
         self.mark_sent_many([(item, channel, ts)], now=now)
@@ -736,13 +765,15 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                     [{"b_lid": lid, "b_channel": channel} for lid, channel in dms.items()],
                 )
 
-    def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime) -> None:
+    def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime, count_attempt: bool = True) -> None:
+        """Due again at ``not_before``. ``count_attempt=False`` for a wait that is not the message's
+        failure (Slack's rate limit): it never brings the message nearer to giving up."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == item.id)
                 .values(status="pending", not_before=not_before, last_error=error[:200],
-                        attempts=OutboxMessage.attempts + 1, claimed_by=None)
+                        attempts=OutboxMessage.attempts + (1 if count_attempt else 0), claimed_by=None)
             )
 
     def release(self, item: OutboxItem, *, error: str | None = None) -> None:
@@ -753,6 +784,17 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         with self.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage).where(OutboxMessage.id == item.id, OutboxMessage.status == "sending").values(**values)
+            )
+
+    def release_many(self, ids: Sequence[int]) -> None:
+        """Give claimed messages back unsent (a stopping dispatcher), due as soon as possible."""
+        if not ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+                .values(status="pending", claimed_by=None)
             )
 
     def mark_failed(self, item: OutboxItem, *, reason: str, now: datetime) -> None:

@@ -48,6 +48,39 @@ TRIGGER_TTL_SECONDS = 3.0  # Slack: a trigger_id expires three seconds after it 
 RESPONSE_URL_TTL_SECONDS = 30 * 60  # Slack: a response_url works for 30 minutes ...
 RESPONSE_URL_MAX_USES = 5  # ... and up to five times
 VIEW_STACK_LIMIT = 3  # Slack: views.push fails with push_limit_reached past three views
+
+# Slack's Web API rate tiers: requests a minute, per method, per workspace and app.
+TIER_PER_MINUTE = {1: 1, 2: 20, 3: 50, 4: 100}
+# The tier of each emulated method, from its page in Slack's method reference. chat.postMessage,
+# auth.test and chat.getPermalink are "special" (chat.postMessage: ``set_rate_limit`` for the workspace
+# limit, ``set_channel_rate_limit`` for about one a second per channel), api.test is not limited.
+METHOD_TIERS = {
+    "team.info": 3,
+    "chat.update": 3,
+    "chat.delete": 3,
+    "chat.postEphemeral": 4,
+    "conversations.open": 3,
+    "conversations.history": 3,
+    "conversations.replies": 3,
+    "conversations.members": 4,
+    "conversations.info": 3,
+    "conversations.list": 2,
+    "users.info": 4,
+    "users.list": 2,
+    "users.lookupByEmail": 3,
+    "views.open": 4,
+    "views.push": 4,
+    "views.update": 4,
+    "views.publish": 4,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "files.info": 4,
+}
+# Enforced unless asked otherwise: the reads Sprout makes in bulk after a crash or an ambiguous failure,
+# where Slack's limit (Tier 3) is far below the posting rate. The other tiers stay off by default: a
+# test workspace of a few hundred people refreshing profiles or opening Home tabs at once would wait
+# out Tier 4 minutes that prove nothing about delivery.
+DEFAULT_TIERED_METHODS = ("conversations.history", "conversations.replies")
 SLACKBOT_ID = "USLACKBOT"
 
 # Slack shows long zone names ("Eastern Standard Time"); zoneinfo only knows abbreviations.
@@ -276,6 +309,7 @@ class SlackEmulator:
         clock: Callable[[], float] = time.time,
         include_slackbot: bool = True,
         seed: int = 0,
+        rate_tiers: Iterable[str] | None = DEFAULT_TIERED_METHODS,
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
@@ -324,8 +358,10 @@ class SlackEmulator:
         self._rate_limits: dict[str, _Bucket] = {}
         self._channel_rate: tuple[float, float] | None = None
         self._channel_buckets: dict[str, _Bucket] = {}
-        self._failure: tuple[float, int, frozenset[str] | None, random.Random, bool] | None = None
+        self._failure: tuple[float, int, frozenset[str] | None, random.Random, float] | None = None
         self._fail_queue: list[list] = []
+        if rate_tiers:
+            self.set_rate_tiers(rate_tiers)
 
         now = int(self.clock())
         self._users[bot_user_id] = _User(
@@ -624,6 +660,23 @@ class SlackEmulator:
             capacity = float(burst if burst is not None else per_minute)
             self._rate_limits[method] = _Bucket(per_minute / 60.0, max(1.0, capacity), self.rate_clock())
 
+    def set_rate_tiers(self, methods: Iterable[str] | str = "all", *, burst: int | None = None) -> None:
+        """Enforce Slack's published tier for ``methods`` (``"all"``: every tiered method emulated).
+
+        Each method gets its own bucket at its tier's rate (Tier 3: 50 a minute), holding ``burst``
+        calls (default: a minute's allowance). ``set_rate_limit(method, None)`` lifts one again.
+        """
+        chosen = list(METHOD_TIERS) if methods == "all" else list(methods)
+        for method in chosen:
+            if method not in METHOD_TIERS:
+                raise ValueError(f"{method} has no published tier here")
+            self.set_rate_limit(method, TIER_PER_MINUTE[METHOD_TIERS[method]], burst=burst)
+
+    def rate_limits(self) -> dict[str, float]:
+        """The limits in force: calls a minute by method (``"*"``: every method)."""
+        with self._lock:
+            return {method: bucket.rate * 60 for method, bucket in self._rate_limits.items()}
+
     def set_channel_rate_limit(self, per_second: float | None = 1.0, *, burst: int = 3) -> None:
         """Slack's chat.postMessage limit: about one message per second per channel, short bursts allowed."""
         with self._lock:
@@ -637,16 +690,19 @@ class SlackEmulator:
         status: int = 500,
         methods: Iterable[str] | None = None,
         seed: int | None = None,
-        after_processing: bool = False,
+        after_processing: bool | float = False,
     ) -> None:
         """That share of calls fails with ``status``. ``after_processing``: the call takes effect first
-        (the message is posted) and only the answer is lost — the case that makes retries dangerous."""
+        (the message is posted) and only the answer is lost — the case that makes retries dangerous.
+        A number between 0 and 1 is the share of the failures that come after processing."""
         with self._lock:
             if share <= 0:
                 self._failure = None
                 return
-            self._failure = (share, status, frozenset(methods) if methods else None, random.Random(seed),
-                             after_processing)
+            after = float(after_processing)
+            if not 0.0 <= after <= 1.0:
+                raise ValueError("after_processing is a share between 0 and 1")
+            self._failure = (share, status, frozenset(methods) if methods else None, random.Random(seed), after)
 
     def fail_next(
         self, n: int = 1, *, status: int = 503, method: str | None = None, after_processing: bool = False
@@ -908,7 +964,7 @@ class SlackEmulator:
         if self._failure is not None:
             share, status, methods, rng, after = self._failure
             if (methods is None or method in methods) and rng.random() < share:
-                return status, after
+                return status, after >= 1.0 or (after > 0.0 and rng.random() < after)
         return None
 
     def _check_rate_limits(self, method: str) -> None:
@@ -2237,14 +2293,23 @@ def main(argv: list[str] | None = None) -> None:
                         help="answer chat.postMessage above this workspace rate with 429 and Retry-After")
     parser.add_argument("--rate-burst", type=int, default=10, help="messages allowed at once under --rate-limit")
     parser.add_argument("--fail-share", type=float, default=0.0,
-                        help="share of chat.postMessage calls answered with HTTP 500 (before taking effect)")
+                        help="share of chat.postMessage calls answered with HTTP 500")
+    parser.add_argument("--fail-after-share", type=float, default=0.0,
+                        help="share of those 500s that come after the message was posted (only the answer is lost)")
     parser.add_argument("--seed", type=int, default=1, help="random seed for --fail-share")
+    parser.add_argument("--rate-tiers", default=",".join(DEFAULT_TIERED_METHODS),
+                        help="methods held to Slack's published tier, comma-separated, 'all' or 'none' "
+                             "(default: %(default)s)")
     args = parser.parse_args(argv)
-    emulator = SlackEmulator(bot_token=args.bot_token, host=args.host, port=args.port)
+    tiers = None if args.rate_tiers == "none" else "all" if args.rate_tiers == "all" else args.rate_tiers.split(",")
+    emulator = SlackEmulator(bot_token=args.bot_token, host=args.host, port=args.port, rate_tiers=None)
+    if tiers:
+        emulator.set_rate_tiers(tiers)
     if args.rate_limit:
         emulator.set_rate_limit("chat.postMessage", args.rate_limit, burst=args.rate_burst)
     if args.fail_share:
-        emulator.set_failure_rate(args.fail_share, status=500, methods=["chat.postMessage"], seed=args.seed)
+        emulator.set_failure_rate(args.fail_share, status=500, methods=["chat.postMessage"], seed=args.seed,
+                                  after_processing=args.fail_after_share)
     for i in range(1, args.demo_users + 1):
         emulator.add_user(
             f"U0DEMO{i:04d}", name=f"learner{i}", real_name=f"Learner {i}", email=f"learner{i}@example.com"

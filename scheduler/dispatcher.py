@@ -1,18 +1,31 @@
 """The dispatcher sends what the outbox holds: exactly once, paced to Slack's limits.
 
-Exactly once: a message is marked "sending" (with this dispatcher's id) before the call and
-"sent" after it. Each dispatcher keeps a heartbeat row alive while it runs. If a process dies
-in between, its heartbeat stops; after the lease the next dispatcher takes the message over
-and first looks for it in the channel's history — every message carries its outbox id in
-Slack message metadata — and only sends it if Slack does not have it.
+Exactly once: a message is claimed ("sending", with this dispatcher's id), marked as handed to
+Slack just before its call, and "sent" after it. Each dispatcher keeps a heartbeat row alive
+while it runs. If a process dies in between, its heartbeat stops; after the lease the next
+dispatcher gives its claims back: a message that was only claimed is simply due again, one
+that had been handed over may be in Slack and is looked for first — every message carries its
+outbox id in Slack message metadata, found with conversations.history, or for a thread reply
+conversations.replies — and only sent if Slack does not have it. The same look-up follows a
+5xx or a dropped connection, which may also have reached Slack. Only a short window of messages
+is handed over ahead of the sends, so a crash leaves few to look up.
 
 Pacing: one token bucket for new messages across the workspace (Slack: several hundred a
-minute), a gentler one per channel (about one message a second), and a 429's Retry-After
-pauses every sender at once instead of each one finding out for itself.
+minute), a gentler one per channel (about one message a second), one per other Web API method
+at its Slack tier (look-ups are Tier 3: about 50 a minute), and a 429's Retry-After pauses every
+caller of that method at once instead of each one finding out for itself. A rate limit is never
+counted against a message: only real failures bring it nearer to giving up. Slack's limits hold
+for the whole workspace, so instances sending at the same time each take an equal share.
 
 Sends run as coroutines on one event loop (a thread of the dispatcher's own), a bounded
 number at a time, over keep-alive connections; the database work stays on the calling
 thread (claims, rendering) and on a recorder thread (marking what was sent, in bulk).
+Look-ups run beside the sends, not in front of them: a fan-out goes on while they wait
+their turn.
+
+Stopping (SIGTERM): ``stop`` takes no new work at once, wakes every sender waiting for its
+turn, lets calls already made finish, and gives everything not handed to Slack back to the
+outbox.
 """
 
 from __future__ import annotations
@@ -26,13 +39,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+from concurrent.futures import Future
+from concurrent.futures import wait as futures_wait
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.store import OutboxItem, Store
-from scheduler.pacing import TokenBucket
-from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, Sender, SendError
+from scheduler.pacing import MethodPacer, TokenBucket
+from scheduler.sending import (
+    METADATA_EVENT_TYPE,
+    Interrupted,
+    OutgoingMessage,
+    Sender,
+    SendError,
+    SentMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +62,16 @@ Renderer = Callable[[Sequence[OutboxItem]], list[OutgoingMessage | None]]
 Clock = Callable[[], datetime]
 
 AMBIGUOUS = "ambiguous: "
+INTERRUPTED = AMBIGUOUS + "interrupted"  # handed to Slack by a process that died before hearing back
+LOOK_BACK = timedelta(days=2)
 
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def _maybe_in_slack(item: OutboxItem) -> bool:
+    return (item.last_error or "").startswith(AMBIGUOUS)
 
 
 @dataclass
@@ -54,6 +82,8 @@ class DispatchResult:
     cancelled: int = 0
     recovered: int = 0
     rate_limited: int = 0  # 429s answered
+    looked_up: int = 0  # messages looked for in Slack before sending again
+    released: int = 0  # given back unsent (stopping)
 
     def add(self, other: DispatchResult) -> None:
         self.sent += other.sent
@@ -62,17 +92,19 @@ class DispatchResult:
         self.cancelled += other.cancelled
         self.recovered += other.recovered
         self.rate_limited += other.rate_limited
+        self.looked_up += other.looked_up
+        self.released += other.released
 
 
 class _Recorder:
     """Marks sent messages in bulk, a few times a second, from its own thread.
 
-    Between a send and its mark, a crash leaves the message "sending"; recovery then finds it
-    in the channel's history, so batching the marks costs nothing in correctness and saves
-    one transaction per message.
+    Between a send and its mark, a crash leaves the message "sending" (handed over); recovery
+    then finds it in Slack, so batching the marks costs nothing in correctness and saves one
+    transaction per message. Marking often keeps the number to look up (Tier 3) small.
     """
 
-    def __init__(self, store: Store, clock: Clock, *, every: float = 0.2) -> None:
+    def __init__(self, store: Store, clock: Clock, *, every: float = 0.05) -> None:
         self.store, self.clock, self.every = store, clock, every
         self._pending: list[tuple[OutboxItem, str, str]] = []
         self._lock = threading.Lock()
@@ -101,6 +133,51 @@ class _Recorder:
         self._done.set()
         self._thread.join()
         self._flush()
+
+
+class _Window:
+    """How many claimed messages may be handed to Slack ahead of their sends finishing.
+
+    Only handed messages need looking up after a crash, so keeping this small keeps recovery
+    quick (look-ups are Tier 3), while still rendering far enough ahead to keep every sender busy.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._free = threading.Semaphore(size)
+
+    def take(self, n: int, stop: threading.Event) -> bool:
+        taken = 0
+        while taken < n:
+            if self._free.acquire(timeout=0.1):
+                taken += 1
+            elif stop.is_set():
+                for _ in range(taken):
+                    self._free.release()
+                return False
+        return True
+
+    def give(self, _future: object = None) -> None:
+        self._free.release()
+
+
+class _Run:
+    """One ``dispatch`` call: its recorder, its look-ups in flight, what it gives back when stopping."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.recorder = _Recorder(dispatcher.store, dispatcher.clock)
+        self.window = _Window(dispatcher.workers + dispatcher.RENDER_CHUNK)
+        self.lookups: list[Future] = []
+        self._released: list[int] = []
+        self._lock = threading.Lock()
+
+    def release(self, items: Sequence[OutboxItem]) -> None:
+        with self._lock:
+            self._released.extend(item.id for item in items)
+
+    def take_released(self) -> list[int]:
+        with self._lock:
+            ids, self._released = self._released, []
+        return ids
 
 
 class ChannelPacer:
@@ -136,6 +213,7 @@ class Dispatcher:
         max_attempts: int = 8,
         bucket: TokenBucket | None = None,
         channel_pacer: ChannelPacer | None = None,
+        method_pacer: MethodPacer | None = None,
         worker_id: str | None = None,
         lease_clock: Clock = wall_clock,
         retry_base: float = 1.0,
@@ -150,16 +228,19 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.bucket = bucket
         self.channel_pacer = channel_pacer
+        self.method_pacer = method_pacer if method_pacer is not None else MethodPacer()
         self.lease_clock = lease_clock
         self.retry_base = retry_base  # seconds before the first retry; doubles each time, up to five minutes
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.senders = 1  # instances sending now, this one included: each paces at its share
         self.stopping = threading.Event()
         self._heartbeat_thread: threading.Thread | None = None
+        self._heartbeat_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self._loop.run_forever, name="sprout-send", daemon=True)
         self._loop_thread.start()
-        self._slots = self._on_loop(_make_semaphore(workers))
+        self._slots, self._stop_event = self._on_loop(_loop_primitives(workers))
         self._beat()
 
     def _on_loop(self, coroutine, timeout: float | None = None):
@@ -168,27 +249,52 @@ class Dispatcher:
     # -- lifecycle -----------------------------------------------------------------------
 
     def _beat(self) -> None:
-        self.store.heartbeat(self.worker_id, host=socket.gethostname(), pid=os.getpid(), now=self.lease_clock())
+        """Say this dispatcher is alive, and take its share of Slack's limits among those sending now."""
+        now = self.lease_clock()
+        self.store.heartbeat(self.worker_id, host=socket.gethostname(), pid=os.getpid(), now=now)
+        senders = self.store.active_senders(alive_since=now - self.lease, including=self.worker_id,
+                                            exclude_kinds=self.NOT_FOR_SLACK)
+        if senders != self.senders:
+            log.info("%d instances sending: pacing at 1/%d of Slack's limits", senders, senders)
+            self.senders = senders
+        for bucket in (self.bucket, self.method_pacer):
+            if bucket is not None:
+                bucket.set_share(1 / senders)
 
     def start_heartbeat(self) -> None:
-        """Keep this dispatcher's claims alive from a background thread (long-running processes)."""
-        if self._heartbeat_thread is not None:
+        """Keep this dispatcher's claims (and its share of the limits) fresh from a background thread.
+
+        Started by the first ``dispatch``: a batch can take longer than the lease, and claims that
+        look dead would be taken over by another instance while this one still sends them.
+        """
+        with self._heartbeat_lock:
+            if self._heartbeat_thread is not None or self.stopping.is_set():
+                return
+
+            def beat() -> None:
+                # Often enough that instances joining or leaving a fan-out re-share the limits within seconds.
+                interval = min(max(self.lease.total_seconds() / 3, 0.2), 2.0)
+                while not self.stopping.wait(interval):
+                    try:
+                        self._beat()
+                    except Exception:
+                        log.exception("heartbeat failed")
+
+            self._heartbeat_thread = threading.Thread(target=beat, name="sprout-heartbeat", daemon=True)
+            self._heartbeat_thread.start()
+
+    def stop(self) -> None:
+        """Take no new work from now on (SIGTERM): senders waiting for their turn give their messages
+        back to the outbox, calls already made finish, and ``dispatch`` returns as soon as they have."""
+        if self.stopping.is_set():
             return
-
-        def beat() -> None:
-            interval = max(self.lease.total_seconds() / 3, 0.2)
-            while not self.stopping.wait(interval):
-                try:
-                    self._beat()
-                except Exception:
-                    log.exception("heartbeat failed")
-
-        self._heartbeat_thread = threading.Thread(target=beat, name="sprout-heartbeat", daemon=True)
-        self._heartbeat_thread.start()
+        self.stopping.set()
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._stop_event.set)
 
     def close(self) -> None:
         """Stop: messages not yet handed to Slack go back to the outbox; sends in flight finish."""
-        self.stopping.set()
+        self.stop()
         with self._dispatch_lock:  # a dispatch in progress finishes (releasing what it did not send)
             pass
         if self._heartbeat_thread is not None:
@@ -216,19 +322,65 @@ class Dispatcher:
         with self._dispatch_lock if ids is None else nullcontext():
             if self.stopping.is_set():
                 return total
+            self.start_heartbeat()
             total.recovered = self.recover()
-            while not self.stopping.is_set():
-                self._beat()
-                items = self.store.claim_outbox(
-                    self.clock(), worker=self.worker_id, limit=self.batch_size, claimed_at=self.lease_clock(), ids=ids,
-                    exclude_kinds=self.NOT_FOR_SLACK,
-                )
-                if not items:
-                    break
-                total.add(self._send_batch(items))
-                if ids is not None:
-                    break
+            run = _Run(self)
+            try:
+                while not self.stopping.is_set():
+                    self._beat()
+                    items = [] if ids is not None else self._claim(limit=self.batch_size, error_prefix=AMBIGUOUS)
+                    items += self._claim(limit=self._claim_size() if ids is None else self.batch_size, ids=ids)
+                    if items:
+                        total.add(self._send_batch(items, run))
+                    if ids is not None or (not items and not self._await_lookups(run, timeout=1.0)):
+                        break
+                self._await_lookups(run, timeout=None)
+            finally:
+                total.add(self._finish(run))
         return total
+
+    def _claim(self, *, limit: int, ids: Sequence[int] | None = None, error_prefix: str | None = None):
+        return self.store.claim_outbox(self.clock(), worker=self.worker_id, limit=limit, claimed_at=self.lease_clock(),
+                                       ids=ids, exclude_kinds=self.NOT_FOR_SLACK, error_prefix=error_prefix)
+
+    CLAIM_SECONDS = 5.0
+
+    def _claim_size(self) -> int:
+        """About five seconds of sending at the paced rate (the whole batch when unpaced), so a batch ends
+        every few seconds and messages to look up in Slack, taken ahead of the queue at each claim, start
+        their (Tier 3) look-ups within seconds instead of all together at the end of a fan-out."""
+        if self.bucket is None:
+            return self.batch_size
+        return max(self.workers * 4, min(self.batch_size, int(self.bucket.rate * self.CLAIM_SECONDS)))
+
+    def _await_lookups(self, run: _Run, *, timeout: float | None) -> bool:
+        """Wait for the look-ups in flight (for at most ``timeout``, and not once stopping); True if any was."""
+        pending = [future for future in run.lookups if not future.done()]
+        busy = bool(pending)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pending and not self.stopping.is_set():
+            left = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+            if left <= 0:
+                break
+            pending = list(futures_wait(pending, timeout=left).not_done)
+        return busy
+
+    def _finish(self, run: _Run) -> DispatchResult:
+        """Wait for every coroutine of this run (stopping makes them quick), record, give back the rest."""
+        result = DispatchResult()
+        for future in run.lookups:
+            try:
+                result.add(future.result())
+            except Exception:
+                log.exception("a look-up failed")
+        run.lookups.clear()
+        run.recorder.close()
+        released = run.take_released()
+        if released:
+            self.store.release_many(released)
+            result.released = len(released)
+            log.info("gave %d unsent messages back to the outbox", len(released))
+        return result
 
     def drain(self, *, timeout: float, poll: float = 0.2) -> DispatchResult:
         """Dispatch until nothing is pending, waiting out retry delays (benchmarks, tests, the demo)."""
@@ -243,104 +395,119 @@ class Dispatcher:
         return total
 
     def recover(self) -> int:
-        """Settle messages a dead dispatcher left "being sent": sent if Slack has them, else due again."""
-        recovered = 0
-        alive_since = self.lease_clock() - self.lease
-        for item in self.store.stale_sending(alive_since=alive_since, exclude=self.worker_id,
-                                             exclude_kinds=self.NOT_FOR_SLACK):
-            if not self.store.reclaim(item, worker=self.worker_id, claimed_at=self.lease_clock()):
-                continue
-            # Leases are wall-clock, message timestamps follow ``clock``: look back from the earlier.
-            since = min(item.claimed_at or self.lease_clock(), self.clock()) - timedelta(days=2)
-            try:
-                found = self._on_loop(self.sender.find_sent(item.channel, outbox_id=item.id, since=since))
-            except SendError as exc:
-                log.warning("cannot check history for outbox %s: %s", item.id, exc.reason)
-                self.store.mark_retry(item, error=AMBIGUOUS + exc.reason, not_before=self.clock() + timedelta(seconds=30))
-                continue
-            if found is not None:
-                self.store.mark_sent(item, channel=found.channel, ts=found.ts, now=self.clock())
-                log.info("outbox %s was already in Slack (%s); not sending it again", item.id, found.ts)
-            else:
-                self.store.release(item)
-            recovered += 1
-        return recovered
+        """Give back what dead dispatchers left "being sent"; what they had handed to Slack is looked up
+        (at Slack's pace for look-ups, beside the sends) before it is sent again."""
+        return self.store.release_stale(alive_since=self.lease_clock() - self.lease, exclude=self.worker_id,
+                                        maybe_sent_error=INTERRUPTED, exclude_kinds=self.NOT_FOR_SLACK)
 
     # -- a batch of messages -------------------------------------------------------------
 
     RENDER_CHUNK = 25
 
-    def _send_batch(self, items: Sequence[OutboxItem]) -> DispatchResult:
-        """Render in small chunks on this thread while the event loop sends; record sends in bulk."""
+    def _send_batch(self, items: Sequence[OutboxItem], run: _Run) -> DispatchResult:
+        """Render in small chunks on this thread while the event loop sends. Messages are handed over
+        (marked, then given to the loop) a few senders' worth at a time, only as far ahead of the sends
+        as the window allows; look-ups go on beside, awaited by ``dispatch``."""
         total = DispatchResult()
-        recorder = _Recorder(self.store, self.clock)
-        futures = []
-        try:
-            for start in range(0, len(items), self.RENDER_CHUNK):
-                chunk = items[start : start + self.RENDER_CHUNK]
-                if self.stopping.is_set():
-                    for item in chunk:
-                        self.store.release(item)
-                    continue
-                try:
-                    messages: list[OutgoingMessage | None | Exception] = list(self.render(chunk))
-                except Exception as exc:
-                    log.exception("rendering outbox %s failed", [i.id for i in chunk])
-                    messages = [exc] * len(chunk)
-                for item, message in zip(chunk, messages, strict=True):
-                    futures.append(
-                        asyncio.run_coroutine_threadsafe(self._deliver(item, message, recorder), self._loop)
-                    )
-            for future in futures:
-                total.add(future.result())
-        finally:
-            recorder.close()
+        sends = []
+        for start in range(0, len(items), self.RENDER_CHUNK):
+            chunk = items[start : start + self.RENDER_CHUNK]
+            if self.stopping.is_set():
+                run.release(chunk)
+                continue
+            try:
+                messages: list[OutgoingMessage | None | Exception] = list(self.render(chunk))
+            except Exception as exc:
+                log.exception("rendering outbox %s failed", [i.id for i in chunk])
+                messages = [exc] * len(chunk)
+            fresh = []
+            for item, message in zip(chunk, messages, strict=True):
+                if _maybe_in_slack(item):
+                    run.lookups.append(asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop))
+                else:
+                    fresh.append((item, message))
+            for first in range(0, len(fresh), self.workers):
+                group = fresh[first : first + self.workers]
+                if self.stopping.is_set() or not run.window.take(len(group), self.stopping):
+                    run.release([item for item, _ in fresh[first:]])
+                    break
+                self.store.mark_handed([item.id for item, _ in group], at=self.lease_clock())
+                for item, message in group:
+                    future = asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop)
+                    future.add_done_callback(run.window.give)
+                    sends.append(future)
+        for future in sends:
+            total.add(future.result())
         return total
 
-    async def _deliver(
-        self, item: OutboxItem, message: OutgoingMessage | None | Exception, recorder: _Recorder
-    ) -> DispatchResult:
+    async def _deliver(self, item: OutboxItem, message: OutgoingMessage | None | Exception, run: _Run) -> DispatchResult:
         result = DispatchResult()
-        async with self._slots:
-            if self.stopping.is_set():
-                self.store.release(item)
+        try:
+            if isinstance(message, Exception):
+                raise message
+            if _maybe_in_slack(item):
+                # The last attempt may have reached Slack: look before sending again.
+                result.looked_up += 1
+                found = await self._look_up(item, message, result)
+                if found is None:
+                    return result  # the look-up failed and the message was put back for later
+                if isinstance(found, SentMessage):
+                    run.recorder.add(item, found.channel, found.ts)
+                    result.sent += 1
+                    log.info("outbox %s was already in Slack (%s); not sending it again", item.id, found.ts)
+                    return result
+            if message is None:
+                self.store.mark_cancelled(item, reason="nothing to send")
+                result.cancelled += 1
                 return result
-            try:
-                if isinstance(message, Exception):
-                    raise message
-                await self._deliver_one(item, message, recorder, result)
-            except Exception:  # one broken message never stops the others
-                log.exception("outbox %s: unexpected error", item.id)
-                self.store.mark_retry(item, error="internal error", not_before=self.clock() + timedelta(minutes=5))
-                result.retried += 1
+            async with self._slots:
+                if self.stopping.is_set():
+                    raise Interrupted
+                await self._send(item, message, run, result)
+        except Interrupted:
+            run.release([item])  # given back (and counted) when the run finishes
+        except Exception:  # one broken message never stops the others
+            log.exception("outbox %s: unexpected error", item.id)
+            self.store.mark_retry(item, error="internal error", not_before=self.clock() + timedelta(minutes=5))
+            result.retried += 1
         return result
 
-    async def _wait_for(self, reserve: Callable[[], float]) -> bool:
-        """Wait out a pacing reservation; False if the dispatcher is stopping."""
-        wait = reserve()
-        if wait > 0:
-            await asyncio.sleep(wait)
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless the dispatcher stops first; False if it is stopping."""
+        if seconds > 0 and not self.stopping.is_set():
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), seconds)
         return not self.stopping.is_set()
 
-    async def _deliver_one(
-        self, item: OutboxItem, message: OutgoingMessage | None, recorder: _Recorder, result: DispatchResult
-    ) -> None:
-        if (item.last_error or "").startswith(AMBIGUOUS):
-            # The last attempt may have reached Slack: look before sending again.
+    async def _pace(self, method: str) -> None:
+        """The sender awaits this before each Web API call: a turn under that method's Slack tier."""
+        if not await self._sleep(self.method_pacer.reserve(method)):
+            raise Interrupted
+
+    async def _look_up(
+        self, item: OutboxItem, message: OutgoingMessage | None, result: DispatchResult
+    ) -> SentMessage | bool | None:
+        """The message in Slack (a SentMessage), False if Slack does not have it, None if the look-up failed
+        (the message is then due again later, still to be looked up)."""
+        channel = message.channel if message is not None else item.channel
+        thread_ts = message.thread_ts if message is not None else None
+        since = min(self.lease_clock(), self.clock()) - LOOK_BACK  # leases are wall-clock, ts follow ``clock``
+        while True:
             try:
-                found = await self.sender.find_sent(item.channel, outbox_id=item.id,
-                                                    since=self.clock() - timedelta(days=2))
+                found = await self.sender.find_sent(channel, outbox_id=item.id, since=since, thread_ts=thread_ts,
+                                                    pace=self._pace)
             except SendError as exc:
-                self._failed_attempt(item, SendError(exc.reason, ambiguous=True, retry_after=exc.retry_after), result)
-                return
-            if found is not None:
-                recorder.add(item, found.channel, found.ts)
-                result.sent += 1
-                return
-        if message is None:
-            self.store.mark_cancelled(item, reason="nothing to send")
-            result.cancelled += 1
-            return
+                if exc.rate_limited:
+                    # Everyone waits out Retry-After for this method (the pace does), then this one asks again.
+                    result.rate_limited += 1
+                    self.method_pacer.pause(exc.method or "conversations.history", exc.retry_after or 1.0)
+                    continue
+                log.warning("cannot look for outbox %s in Slack: %s", item.id, exc.reason)
+                self._failed_attempt(item, SendError(exc.reason, ambiguous=True), result)
+                return None
+            return found if found is not None else False
+
+    async def _send(self, item: OutboxItem, message: OutgoingMessage, run: _Run, result: DispatchResult) -> None:
         message = OutgoingMessage(
             channel=message.channel,
             text=message.text,
@@ -350,44 +517,47 @@ class Dispatcher:
             file=message.file,
         )
         while True:
-            if self.bucket is not None and not await self._wait_for(self.bucket.reserve):
-                self.store.release(item)
-                return
-            if self.channel_pacer is not None and not await self._wait_for(
-                lambda: self.channel_pacer.reserve(message.channel)
-            ):
-                self.store.release(item)
-                return
+            if self.bucket is not None and not await self._sleep(self.bucket.reserve()):
+                raise Interrupted
+            if self.channel_pacer is not None and not await self._sleep(self.channel_pacer.reserve(message.channel)):
+                raise Interrupted
             try:
-                sent = await self.sender.send(message)
+                sent = await self.sender.send(message, pace=self._pace)
             except SendError as exc:
-                if exc.retry_after is not None and not exc.permanent and self.bucket is not None:
-                    # A 429: every sender waits out Retry-After, then this message goes again.
+                if exc.rate_limited:
+                    # A 429: every caller of that method waits out Retry-After, then this message goes again.
                     result.rate_limited += 1
-                    self.bucket.pause(exc.retry_after)
-                    continue
+                    if exc.method is not None and self.method_pacer.paces(exc.method):
+                        self.method_pacer.pause(exc.method, exc.retry_after or 1.0)
+                        continue
+                    if self.bucket is not None:
+                        self.bucket.pause(exc.retry_after or 1.0)
+                        continue
                 self._failed_attempt(item, exc, result)
                 return
-            recorder.add(item, sent.channel, sent.ts)
+            run.recorder.add(item, sent.channel, sent.ts)
             result.sent += 1
             return
 
     def _failed_attempt(self, item: OutboxItem, exc: SendError, result: DispatchResult) -> None:
         now = self.clock()
+        error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
+        if exc.rate_limited:
+            # Slack asked us to wait: not the message's failure, so never counted towards giving up.
+            self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=exc.retry_after or 1.0),
+                                  count_attempt=False)
+            result.retried += 1
+            return
         if exc.permanent or item.attempts + 1 >= self.max_attempts:
             log.warning("outbox %s to %s failed for good: %s", item.id, item.channel, exc.reason)
             self.store.mark_failed(item, reason=exc.reason, now=now)
             result.failed += 1
             return
-        if exc.retry_after is not None:
-            delay = exc.retry_after
-        else:
-            # Exponential backoff with jitter: a flaky minute never turns into a retry storm.
-            delay = min(self.retry_base * 2**item.attempts, 300) * (0.5 + random.random())
-        error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
+        # Exponential backoff with jitter: a flaky minute never turns into a retry storm.
+        delay = min(self.retry_base * 2**item.attempts, 300) * (0.5 + random.random())
         self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=delay))
         result.retried += 1
 
 
-async def _make_semaphore(size: int) -> asyncio.Semaphore:
-    return asyncio.Semaphore(size)
+async def _loop_primitives(size: int) -> tuple[asyncio.Semaphore, asyncio.Event]:
+    return asyncio.Semaphore(size), asyncio.Event()

@@ -1,10 +1,27 @@
-"""Pacing sends to Slack's published rate limits, shared by every sender thread."""
+"""Pacing calls to Slack's published rate limits, shared by every sender of this process.
+
+Slack's limits hold per method, per workspace and app, whatever the number of processes
+making the calls: each instance paces at its share (``set_share``), one over the number of
+instances sending at the moment.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+
+# Slack's Web API tiers for the methods the dispatcher calls besides chat.postMessage (which has a
+# workspace bucket of its own, SLACK_RATE_PER_MINUTE): calls a minute, per method, per workspace and app.
+# conversations.history and .replies are Tier 3 for Marketplace and internal apps (a new commercially
+# distributed app outside the Marketplace gets one a minute; set its rate here to match).
+SLACK_METHOD_RATES: Mapping[str, float] = {
+    "conversations.open": 50,
+    "conversations.history": 50,
+    "conversations.replies": 50,
+    "files.getUploadURLExternal": 100,
+    "files.completeUploadExternal": 100,
+}
 
 
 class TokenBucket:
@@ -15,6 +32,8 @@ class TokenBucket:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.burst = burst
+        self.full_rate, self.full_burst = rate, burst
+        self.share = 1.0
         self._tokens = float(burst)
         self._monotonic = monotonic
         self._last = monotonic()
@@ -50,3 +69,52 @@ class TokenBucket:
             # Tokens handed out before the 429 are spent: start again from empty after the pause.
             self._tokens = min(self._tokens, 0.0)
             self._last = max(self._last, now)
+
+    def set_share(self, share: float) -> None:
+        """Pace at ``share`` of the full rate (and burst): this process's part of a shared limit."""
+        share = min(1.0, max(share, 1e-6))
+        with self._lock:
+            if share == self.share:
+                return
+            self._refill(self._monotonic())
+            self.share = share
+            self.rate = self.full_rate * share
+            self.burst = max(1, int(self.full_burst * share))
+            self._tokens = min(self._tokens, float(self.burst))
+
+
+class MethodPacer:
+    """One token bucket per Web API method, each at its Slack tier; methods not listed are not paced here."""
+
+    def __init__(
+        self,
+        per_minute: Mapping[str, float] = SLACK_METHOD_RATES,
+        *,
+        burst: int = 20,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._buckets = {
+            method: TokenBucket(rate / 60.0, burst, monotonic=monotonic) for method, rate in per_minute.items()
+        }
+
+    def paces(self, method: str) -> bool:
+        return method in self._buckets
+
+    def reserve(self, method: str) -> float:
+        """Take a turn at ``method``; how long to wait before making the call (0 for a method not paced)."""
+        bucket = self._buckets.get(method)
+        return bucket.reserve() if bucket is not None else 0.0
+
+    def pause(self, method: str, seconds: float) -> None:
+        """Slack answered ``method`` with 429 and Retry-After: nobody calls it before that."""
+        bucket = self._buckets.get(method)
+        if bucket is not None:
+            bucket.pause(seconds)
+
+    def set_share(self, share: float) -> None:
+        for bucket in self._buckets.values():
+            bucket.set_share(share)
+
+    def rate_per_minute(self, method: str) -> float:
+        bucket = self._buckets.get(method)
+        return bucket.rate * 60 if bucket is not None else float("inf")

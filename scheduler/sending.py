@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,25 +42,50 @@ class SendError(Exception):
     ``permanent``: sending again cannot help (the user left, our blocks are invalid).
     ``ambiguous``: the message may have reached Slack (a 5xx or a dropped connection),
     so before sending again the channel's history must be checked.
+    ``retry_after``: Slack's rate limit (429) said to wait that long; ``method`` is the Web API
+    method that said it (``"chat.postMessage"``, ``"conversations.history"``…).
     """
 
     def __init__(
-        self, reason: str, *, permanent: bool = False, ambiguous: bool = False, retry_after: float | None = None
+        self,
+        reason: str,
+        *,
+        permanent: bool = False,
+        ambiguous: bool = False,
+        retry_after: float | None = None,
+        method: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.ambiguous = ambiguous
         self.retry_after = retry_after
+        self.method = method
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.retry_after is not None and not self.permanent
+
+
+class Interrupted(Exception):
+    """The dispatcher is stopping: the call it was waiting to make was not made."""
+
+
+# Awaited before each Web API call with the method's name: waits for a turn under Slack's limit for
+# that method, or raises Interrupted when the dispatcher stops meanwhile.
+Pace = Callable[[str], Awaitable[None]]
 
 
 class Sender(Protocol):
     """Coroutines, run on the dispatcher's event loop: one loop drives every send of a fan-out."""
 
-    async def send(self, message: OutgoingMessage) -> SentMessage: ...
+    async def send(self, message: OutgoingMessage, *, pace: Pace | None = None) -> SentMessage: ...
 
-    async def find_sent(self, channel: str, *, outbox_id: int, since: datetime) -> SentMessage | None:
-        """The message carrying this outbox id in its metadata, if Slack has it."""
+    async def find_sent(
+        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None
+    ) -> SentMessage | None:
+        """The message carrying this outbox id in its metadata, if Slack has it: in the channel's
+        history, or, for a reply (``thread_ts``), in that thread."""
         ...
 
     async def aclose(self) -> None: ...

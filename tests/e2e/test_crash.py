@@ -61,7 +61,9 @@ def test_sigkill_mid_fan_out_then_restart_delivers_each_lesson_exactly_once(data
         assert states.get("sent", 0) < LEARNERS, f"the kill came too late to test anything: {states}"
         time.sleep(1.5)  # the dead process's lease runs out
 
-        finished = subprocess.run(tick, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        # The restart comes a minute later: what the first tick queued while its clock ran on is due by then.
+        restart = [*tick[:-1], "2026-11-30T04:01:00Z"]
+        finished = subprocess.run(restart, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
         assert finished.returncode == 0, finished.stderr
 
         copies = Counter()
