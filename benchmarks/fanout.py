@@ -58,7 +58,7 @@ def main() -> int:
     args = parser.parse_args()
     n = args.learners
 
-    with emulator_process(n) as api_url, database(args.database_url) as database_url:
+    with emulator_process(n, "--rate-tiers", "none") as api_url, database(args.database_url) as database_url:
         enroll(database_url, n)
         baseline = bare_loop(api_url, n)
 
