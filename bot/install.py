@@ -1,0 +1,183 @@
+"""A hosted Sprout: installed in many workspaces with Slack's OAuth v2 flow.
+
+The install pages (``/slack/install`` and ``/slack/oauth_redirect``) are Bolt's OAuth flow, keeping
+installations and OAuth states in slack-sdk's SQLAlchemy stores on Sprout's own database (their tables
+come from migration 0007). Every request to ``/slack/events`` is sent to the Bolt app of the workspace it
+comes from (its ``team_id``), which checks its signature and answers as a single-workspace Sprout would;
+a request from a workspace that has not installed Sprout is answered by the installer app, which checks the
+signature too and says so.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+from bot.http import EVENTS_PATH
+from bot.mrkdwn import escape
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+STATE_SECONDS = 600
+# The bot scopes Sprout asks for when installed: manifest.yml's (tests/test_manifest.py keeps them equal).
+BOT_SCOPES = (
+    "chat:write", "commands", "im:write", "im:history", "users:read", "users:read.email", "channels:read",
+    "groups:read", "channels:history", "groups:history", "files:write",
+)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An installed workspace, as Sprout needs it: who it is and the bot token to act in it."""
+
+    team_id: str
+    team_name: str
+    bot_token: str
+    bot_user_id: str | None
+
+
+class Installations:
+    """Installed workspaces, kept by slack-sdk's SQLAlchemy installation store on Sprout's database."""
+
+    def __init__(self, *, engine: Any, client_id: str) -> None:
+        self.client_id = client_id
+        self.store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=log)
+        self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine, logger=log)
+
+    def find(self, team_id: str) -> Workspace | None:
+        bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+        if bot is None or not bot.bot_token:
+            return None
+        return Workspace(team_id=team_id, team_name=getattr(bot, "team_name", None) or team_id,
+                         bot_token=bot.bot_token, bot_user_id=bot.bot_user_id)
+
+    def teams(self, team_ids: Iterable[str]) -> list[Workspace]:
+        return [w for w in (self.find(t) for t in team_ids) if w is not None]
+
+
+def installer_app(
+    *,
+    installations: Installations,
+    client_secret: str,
+    signing_secret: str,
+    client: WebClient,
+    redirect_uri: str | None,
+    authorization_url: str | None,
+    on_installed: Callable[[Workspace], None],
+) -> App:
+    """Bolt's OAuth flow: the install page, the redirect that exchanges the code for the workspace's bot
+    token (oauth.v2.access), then ``on_installed`` so the workspace is served at once."""
+
+    def success(args: SuccessArgs) -> BoltResponse:
+        installation: Installation = args.installation
+        workspace = installations.find(installation.team_id or "")
+        if workspace is not None:
+            on_installed(workspace)
+        log.warning("installed in %s (%s) by %s", installation.team_id, installation.team_name, installation.user_id)
+        name = escape(installation.team_name or installation.team_id or "your workspace")
+        return BoltResponse(status=200, headers={"Content-Type": "text/html; charset=utf-8"},
+                            body=_page("Sprout is installed",
+                                       f"Sprout is now in {name}. Type <code>/learn</code> in Slack to begin."))
+
+    def failure(args: FailureArgs) -> BoltResponse:
+        log.warning("installation failed: %s", args.reason)
+        return BoltResponse(status=args.suggested_status_code, headers={"Content-Type": "text/html; charset=utf-8"},
+                            body=_page("Sprout was not installed", "Something went wrong; please start again from "
+                                       f'<a href="{INSTALL_PATH}">the install page</a>.'))
+
+    settings = OAuthSettings(
+        client_id=installations.client_id,
+        client_secret=client_secret,
+        scopes=list(BOT_SCOPES),
+        installation_store=installations.store,
+        installation_store_bot_only=True,
+        state_store=installations.states,
+        install_path=INSTALL_PATH,
+        redirect_uri_path=REDIRECT_PATH,
+        redirect_uri=redirect_uri,
+        authorization_url=authorization_url,
+        callback_options=CallbackOptions(success=success, failure=failure),
+        state_expiration_seconds=STATE_SECONDS,
+    )
+    return App(signing_secret=signing_secret, oauth_settings=settings, client=client,
+               logger=logging.getLogger("sprout.bolt.installer"))
+
+
+def _page(title: str, text: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+            f"<body style='font-family:sans-serif;max-width:40em;margin:4em auto'><h1>{title}</h1><p>{text}</p>"
+            "</body></html>")
+
+
+def team_of(body: bytes, content_type: str) -> str | None:
+    """The workspace a Slack request comes from: ``team_id`` of a slash command or an Events API callback,
+    ``team.id`` (or the user's ``team_id``) of an interactivity payload."""
+    try:
+        if "json" in content_type:
+            data = json.loads(body or b"{}")
+        else:
+            form = parse_qs(body.decode("utf-8"))
+            if "payload" in form:
+                data = json.loads(form["payload"][0])
+            else:
+                return (form.get("team_id") or [None])[0]
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    team = data.get("team_id")
+    if not team and isinstance(data.get("team"), dict):
+        team = data["team"].get("id")
+    if not team and isinstance(data.get("user"), dict):
+        team = data["user"].get("team_id")
+    if not team and data.get("authorizations"):
+        first = data["authorizations"][0]
+        team = first.get("team_id") if isinstance(first, dict) else None
+    return team if isinstance(team, str) else None
+
+
+def workspace_router(
+    *, installer: App, workspace_app: Callable[[str], Callable | None], extra: Callable | None = None
+) -> Callable:
+    """WSGI: the install pages to the installer, each ``/slack/events`` request to its workspace's app
+    (``workspace_app(team_id)``: a WSGI app, or None when the workspace has not installed Sprout),
+    anything else to ``extra`` (health, the sandbox page…)."""
+    install = SlackRequestHandler(installer, path=EVENTS_PATH)
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path in (INSTALL_PATH, REDIRECT_PATH):
+            return install(environ, start_response)
+        if path != EVENTS_PATH:
+            if extra is not None:
+                return extra(environ, start_response)
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ = {**environ, "wsgi.input": io.BytesIO(body)}
+        team = team_of(body, environ.get("CONTENT_TYPE", ""))
+        app = workspace_app(team) if team else None
+        return (app or install)(environ, start_response)
+
+    return application
+
+
+__all__ = ["BOT_SCOPES", "INSTALL_PATH", "REDIRECT_PATH", "Installations", "Workspace", "installer_app", "team_of",
+           "workspace_router"]
