@@ -165,7 +165,7 @@ class _Run:
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.recorder = _Recorder(dispatcher.store, dispatcher.clock)
-        self.window = _Window(dispatcher.workers + dispatcher.RENDER_CHUNK)
+        self.window = _Window(dispatcher.window_size())
         self.lookups: list[Future] = []
         self._released: list[int] = []
         self._lock = threading.Lock()
@@ -404,10 +404,18 @@ class Dispatcher:
 
     RENDER_CHUNK = 25
 
+    def window_size(self) -> int:
+        """How many messages may be handed to Slack ahead of their sends finishing: the senders' own,
+        plus about a second of sending (one render chunk at least, two at most). Paced at Slack's
+        rates that is one chunk, so a crash leaves some thirty to look up; unpaced, the second chunk
+        keeps every sender busy while the next one renders."""
+        rate = self.bucket.rate if self.bucket is not None else float("inf")
+        return self.workers + int(min(max(rate, self.RENDER_CHUNK), 2 * self.RENDER_CHUNK))
+
     def _send_batch(self, items: Sequence[OutboxItem], run: _Run) -> DispatchResult:
-        """Render in small chunks on this thread while the event loop sends. Messages are handed over
-        (marked, then given to the loop) a few senders' worth at a time, only as far ahead of the sends
-        as the window allows; look-ups go on beside, awaited by ``dispatch``."""
+        """Render in small chunks on this thread while the event loop sends. A chunk is handed over
+        (marked, then given to the loop) only as far ahead of the sends as the window allows; look-ups
+        go on beside, awaited by ``dispatch``."""
         total = DispatchResult()
         sends = []
         for start in range(0, len(items), self.RENDER_CHUNK):
@@ -426,16 +434,14 @@ class Dispatcher:
                     run.lookups.append(asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop))
                 else:
                     fresh.append((item, message))
-            for first in range(0, len(fresh), self.workers):
-                group = fresh[first : first + self.workers]
-                if self.stopping.is_set() or not run.window.take(len(group), self.stopping):
-                    run.release([item for item, _ in fresh[first:]])
-                    break
-                self.store.mark_handed([item.id for item, _ in group], at=self.lease_clock())
-                for item, message in group:
-                    future = asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop)
-                    future.add_done_callback(run.window.give)
-                    sends.append(future)
+            if self.stopping.is_set() or not run.window.take(len(fresh), self.stopping):
+                run.release([item for item, _ in fresh])
+                continue
+            self.store.mark_handed([item.id for item, _ in fresh], at=self.lease_clock())
+            for item, message in fresh:
+                future = asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop)
+                future.add_done_callback(run.window.give)
+                sends.append(future)
         for future in sends:
             total.add(future.result())
         return total
