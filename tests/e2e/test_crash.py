@@ -21,7 +21,7 @@ from learning.roster import parse_roster
 from sandbox.emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
-LEARNERS = 300
+LEARNERS = 150
 
 
 def test_sigkill_mid_fan_out_then_restart_delivers_each_lesson_exactly_once(database_url):

@@ -116,9 +116,9 @@ def workspace(database_url, n, *, clock=None, **settings):
 
 
 def test_stale_sends_are_recovered_within_slacks_tier_3_limit_for_history(database_url):
-    """A dead process left 200 lessons "sending", 40 of them handed to Slack (15 arrived): each learner ends
+    """A dead process left 200 lessons "sending", 32 of them handed to Slack (15 arrived): each learner ends
     with one copy, none fails, and the look-ups keep to Tier 3 (50 a minute) instead of drawing 429s."""
-    n, handed, arrived = 200, 40, 15
+    n, handed, arrived = 200, 32, 15
     ws = workspace(database_url, n, reminder_after_hours=0)
     try:
         store, emulator = ws.sprout.store, ws.emulator

@@ -62,9 +62,14 @@ def count(ws, model):
 
 
 def lesson(ws, nth=-1):
-    lessons = [m for m in ws.emulator.dm_messages(ANA.user_id)
-               if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"]
-    return lessons[nth]
+    def lessons():
+        found = [m for m in ws.emulator.dm_messages(ANA.user_id)
+                 if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"]
+        if not found:  # a send the tick had to put off (a 429 or a slow answer under load) goes on
+            ws.sprout.dispatcher.dispatch()
+        return found
+
+    return ws.emulator.wait_for(lessons)[nth]
 
 
 def test_every_kind_of_question_then_reflection_rating_reason_and_link(world):

@@ -68,7 +68,7 @@ def test_two_instances_share_the_workspace_rate_instead_of_each_taking_all_of_it
     """Slack's chat.postMessage limit is per workspace: two instances each pace at half of it."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite is the single-instance default; several instances need PostgreSQL")
-    limit = 3000  # a minute: 50 a second for the whole workspace
+    limit = 6000  # a minute: 100 a second for the whole workspace
     engine = make_engine(database_url)
     upgrade(engine)
     store = Store(engine)
