@@ -6,6 +6,7 @@ Settings are read once, here; everything else gets what it needs passed in.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import logging
 import os
@@ -13,7 +14,7 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -62,6 +63,16 @@ class Settings:
     xapi_lrs_since: datetime | None = None
     report_url: str | None = None  # where `python app.py report` is published; digests link to it
     log_level: str = "WARNING"
+    # A hosted Sprout, installed in many workspaces with Slack's OAuth flow (SLACK_CLIENT_ID/SECRET):
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_redirect_uri: str | None = None  # https://<host>/slack/oauth_redirect, as in the app's OAuth settings
+    slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    database_pool: int = 10  # connections per engine (a hosted Sprout has one engine per workspace)
+
+    @property
+    def hosted(self) -> bool:
+        return bool(self.slack_client_id)
 
     def xapi(self):
         from learning.xapi import XapiSettings
@@ -73,7 +84,7 @@ class Settings:
 
     @property
     def uses_emulator(self) -> bool:
-        return not self.slack_bot_token
+        return not self.slack_bot_token and not self.hosted
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -131,6 +142,22 @@ class Settings:
             raise SettingsError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
         if app_token and not token:
             raise SettingsError("SLACK_APP_TOKEN needs SLACK_BOT_TOKEN as well")
+        client_id, client_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
+        redirect_uri = get("SLACK_REDIRECT_URI")
+        authorize_url = get("SLACK_AUTHORIZE_URL") or "https://slack.com/oauth/v2/authorize"
+        if bool(client_id) != bool(client_secret):
+            raise SettingsError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together: a hosted Sprout needs both")
+        if client_id and token:
+            raise SettingsError("SLACK_BOT_TOKEN is for one workspace; a hosted Sprout (SLACK_CLIENT_ID) gets each "
+                                "workspace's token when it is installed: set one or the other")
+        if client_id and app_token:
+            raise SettingsError("SLACK_APP_TOKEN (Socket Mode) is for one workspace; a hosted Sprout answers over "
+                                "HTTP at /slack/events")
+        if client_id and not secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is required when SLACK_CLIENT_ID is set")
+        for name, value in (("SLACK_REDIRECT_URI", redirect_uri), ("SLACK_AUTHORIZE_URL", authorize_url)):
+            if value and not value.startswith(("http://", "https://")):
+                raise SettingsError(f"{name} must be an http(s) URL, not {value!r}")
         api_url = get("SLACK_API_URL") or "https://slack.com/api/"
         if not api_url.startswith(("http://", "https://")):
             raise SettingsError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}")
@@ -163,13 +190,24 @@ class Settings:
             raise SettingsError(f"XAPI_LRS_URL must be an http(s) URL, not {lrs_url!r}")
         if lrs_url and not (lrs_key and lrs_secret):
             raise SettingsError("XAPI_LRS_KEY and XAPI_LRS_SECRET are required when XAPI_LRS_URL is set")
-        if lrs_url and not workspace_url:
+        if lrs_url and not workspace_url and not get("SLACK_CLIENT_ID"):
             raise SettingsError("SLACK_WORKSPACE_URL is required when XAPI_LRS_URL is set")
         lrs_since = parse_bound("XAPI_LRS_SINCE", get("XAPI_LRS_SINCE"))
         report_url = get("SPROUT_REPORT_URL")
         if report_url and not report_url.startswith(("http://", "https://")):
             raise SettingsError(f"SPROUT_REPORT_URL must be an http(s) URL, not {report_url!r}")
+        if client_id:
+            from sqlalchemy.engine import make_url
+
+            parsed = make_url(database_url)
+            if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+                raise SettingsError("a hosted Sprout keeps each workspace's records in a file beside DATABASE_URL's: "
+                                    "use a file (sqlite:///sprout.db) or PostgreSQL")
         return cls(
+            slack_client_id=client_id,
+            slack_client_secret=client_secret,
+            slack_redirect_uri=redirect_uri,
+            slack_authorize_url=authorize_url,
             report_url=report_url,
             slack_workspace_url=workspace_url,
             xapi_base_iri=base_iri,
@@ -343,7 +381,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         token, api_url = emulator.bot_token, emulator.api_url
         secret = secret or secrets.token_hex(16)
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool)
     closers.append(engine.dispose)
     if migrate:
         upgrade(engine)
@@ -481,6 +519,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.uses_emulator:
         return run_sandbox(settings, args)
+    if settings.hosted:
+        return run_hosted(settings, args)
     sprout = build(settings)
     host = args.host or "0.0.0.0"
     stop = _stop_on_signals()
@@ -513,15 +553,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_background_jobs(scheduler, sprout: Sprout) -> None:
+def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), and reload packs
     when their files change."""
     from bot.admin import packs_signature
     from scheduler.runner import run_job
 
     if sprout.lrs is not None:
-        scheduler.add_job(run_job, "interval", args=["sprout-lrs", lambda: sprout.lrs.tick(sprout.clock())],
-                          seconds=10, id="sprout-lrs", replace_existing=True, max_instances=1, coalesce=True)
+        scheduler.add_job(run_job, "interval", args=["sprout-lrs" + suffix, lambda: sprout.lrs.tick(sprout.clock())],
+                          seconds=10, id="sprout-lrs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
     seen = {"signature": packs_signature(sprout.settings.content_packs_dir)}
 
     def reload_when_changed() -> None:
@@ -531,8 +571,183 @@ def add_background_jobs(scheduler, sprout: Sprout) -> None:
             serving, problems = sprout.admin.reload_packs(sprout.clock())
             log.warning("packs reloaded: %d serving; %s", len(serving), "; ".join(problems) or "no problems")
 
-    scheduler.add_job(run_job, "interval", args=["sprout-packs", reload_when_changed], seconds=5,
-                      id="sprout-packs", replace_existing=True, max_instances=1, coalesce=True)
+    scheduler.add_job(run_job, "interval", args=["sprout-packs" + suffix, reload_when_changed], seconds=5,
+                      id="sprout-packs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
+
+
+# -- a hosted Sprout: installed in many workspaces ----------------------------------------------------
+
+
+def workspace_settings(settings: Settings, team_id: str, bot_token: str | None) -> Settings:
+    """One workspace of a hosted Sprout, as a single-workspace Sprout: its own bot token, its own records
+    (a PostgreSQL schema or an SQLite file of its own, db.workspaces) and its own xAPI account home page."""
+    from db.workspaces import NotAWorkspace, workspace_database_url
+
+    try:
+        url = workspace_database_url(settings.database_url, team_id)
+    except NotAWorkspace as exc:
+        raise SettingsError(str(exc)) from None
+    return dataclasses.replace(
+        settings, slack_client_id=None, slack_client_secret=None, slack_bot_token=bot_token, database_url=url,
+        database_pool=3, slack_workspace_url=f"https://app.slack.com/client/{team_id}")
+
+
+class Hosted:
+    """A Sprout installed in many workspaces: the install pages, then one single-workspace Sprout per
+    installed workspace (``build``), each with its own token, records and pacing; every request to
+    ``/slack/events`` goes to the Sprout of the workspace it comes from."""
+
+    def __init__(self, settings: Settings, *, clock=None, listener_workers: int = 16, migrate: bool = True) -> None:
+        from slack_sdk import WebClient
+
+        from bot.http import health_app
+        from bot.install import Installations, installer_app, workspace_router
+        from db.engine import make_engine, ping
+        from db.migrate import upgrade
+        from learning.clock import SystemClock
+
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.listener_workers = listener_workers
+        self.migrate = migrate
+        self.engine = make_engine(settings.database_url, pool_size=4)
+        if migrate:
+            upgrade(self.engine)
+        self.installations = Installations(engine=self.engine, client_id=settings.slack_client_id)
+        self.sprouts: dict[str, Sprout] = {}
+        self.on_serve: list[Callable[[str, Sprout], None]] = []  # the scheduler's jobs for a new workspace
+        self._lock = threading.RLock()
+        installer = installer_app(
+            installations=self.installations, client_secret=settings.slack_client_secret,
+            signing_secret=settings.slack_signing_secret, client=WebClient(base_url=settings.slack_api_url),
+            redirect_uri=settings.slack_redirect_uri, authorization_url=settings.slack_authorize_url,
+            on_installed=self.installed)
+        self.wsgi = workspace_router(installer=installer, workspace_app=self.wsgi_of,
+                                     extra=health_app(lambda: ping(self.engine)))
+        self.discover()
+
+    def discover(self) -> list[str]:
+        """Serve every workspace installed so far (by this instance or another); the new ones' ids."""
+        new = [team for team in self.installations.team_ids() if team not in self.sprouts]
+        for team in new:
+            self.serve(team)
+        return new
+
+    def serve(self, team_id: str) -> Sprout | None:
+        """The Sprout of ``team_id``, built on first use (or again when the workspace's token changed)."""
+        workspace = self.installations.find(team_id)
+        if workspace is None:
+            return None
+        with self._lock:
+            current = self.sprouts.get(team_id)
+            if current is not None and current.settings.slack_bot_token == workspace.bot_token:
+                return current
+            sprout = build(workspace_settings(self.settings, team_id, workspace.bot_token), clock=self.clock,
+                           migrate=self.migrate, listener_workers=self.listener_workers)
+            self.sprouts[team_id] = sprout
+            if current is not None:
+                current.dispatcher.stop()
+                current.close()
+        log.warning("serving workspace %s (%s)", team_id, workspace.team_name)
+        for hook in self.on_serve:
+            hook(team_id, sprout)
+        return sprout
+
+    def installed(self, workspace, installer_user_id: str | None) -> None:
+        """Just installed: serve the workspace at once; the person who installed Sprout is its first admin."""
+        sprout = self.serve(workspace.team_id)
+        if sprout is None or not installer_user_id:
+            return
+        now = self.clock()
+        learner = sprout.service.learner(installer_user_id, now)
+        if learner.role != "admin":
+            sprout.store.set_role(learner.id, "admin", now)
+            sprout.store.audit(actor=installer_user_id, action="install", subject=installer_user_id,
+                               detail="installed Sprout: admin of the workspace", now=now)
+
+    def wsgi_of(self, team_id: str):
+        sprout = self.sprouts.get(team_id) or self.serve(team_id)
+        return sprout.wsgi if sprout is not None else None
+
+    def each(self) -> list[tuple[str, Sprout]]:
+        with self._lock:
+            return sorted(self.sprouts.items())
+
+    def tick(self, now: datetime | None = None) -> dict[str, TickResult]:
+        return {team: sprout.tick(now) for team, sprout in self.each()}
+
+    def close(self) -> None:
+        for _team, sprout in self.each():
+            sprout.close()
+        self.engine.dispose()
+
+
+def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
+    """Install pages and every installed workspace, each planned and sent for on jobs of its own."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from bot.http import HttpServer
+    from bot.install import INSTALL_PATH
+    from scheduler.runner import add_tick_jobs, run_job
+
+    stop = _stop_on_signals()
+    hosted = Hosted(settings)
+    scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=64)})
+
+    def schedule(team: str, sprout: Sprout) -> None:
+        sprout.dispatcher.start_heartbeat()
+        add_tick_jobs(scheduler, plan=sprout.plan, dispatch=sprout.dispatcher.dispatch, plan_every=args.interval,
+                      dispatch_every=2, suffix=f"-{team}")
+        add_background_jobs(scheduler, sprout, suffix=f"-{team}")
+
+    hosted.on_serve.append(schedule)
+    for team, sprout in hosted.each():
+        schedule(team, sprout)
+    # Installations made through another instance are picked up within a minute.
+    scheduler.add_job(run_job, "interval", args=["sprout-discover", hosted.discover], seconds=60,
+                      id="sprout-discover", replace_existing=True, max_instances=1, coalesce=True)
+    scheduler.start()
+    server = HttpServer(hosted.wsgi, host=args.host or "0.0.0.0", port=args.port or settings.port).start()
+    print(f"Sprout (hosted, {len(hosted.sprouts)} workspaces installed) is listening on {server.url}/slack/events; "
+          f"install it at {server.url}{INSTALL_PATH}. Ctrl-C stops it.", flush=True)
+    try:
+        stop.wait()
+    finally:
+        for _team, sprout in hosted.each():
+            sprout.dispatcher.stop()
+        scheduler.shutdown(wait=True)
+        server.stop()
+        hosted.close()
+    return 0
+
+
+def for_team(settings: Settings, args: argparse.Namespace) -> Settings:
+    """A command about one workspace's records: in a hosted Sprout, ``--team`` says which."""
+    team = getattr(args, "team", None)
+    if not settings.hosted:
+        if team:
+            raise SettingsError("--team is for a hosted Sprout (SLACK_CLIENT_ID set); this one has one workspace")
+        return settings
+    from bot.install import Installations
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        upgrade(engine)
+        installations = Installations(engine=engine, client_id=settings.slack_client_id)
+        teams = installations.team_ids()
+        if not team:
+            raise SettingsError("this Sprout is hosted: say which workspace with --team "
+                                f"(installed: {', '.join(teams) or 'none yet'})")
+        workspace = installations.find(team)
+        if workspace is None:
+            raise SettingsError(f"Sprout is not installed in workspace {team} "
+                                f"(installed: {', '.join(teams) or 'none yet'})")
+    finally:
+        engine.dispose()
+    return workspace_settings(settings, team, workspace.bot_token)
 
 
 def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -918,6 +1133,11 @@ class progress:
             self._progress.stop()
 
 
+TEAM_HELP = "a hosted Sprout's workspace (team id, T…) whose records this is about"
+WORKSPACE_COMMANDS = ("cmd_tick", "cmd_report", "cmd_export_csv", "cmd_export_xapi", "cmd_roster_import",
+                      "cmd_roster_sync", "cmd_learner_forget")
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python app.py", description="Sprout: microlearning in Slack.")
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
@@ -933,6 +1153,7 @@ def parser() -> argparse.ArgumentParser:
     tick = sub.add_parser("tick", help="send everything due at an instant, once, and exit")
     tick.add_argument("--at", help="the instant, ISO 8601 with a zone (default: now)")
     tick.set_defaults(func=cmd_tick)
+    tick.add_argument("--team", help=TEAM_HELP)
 
     demo = sub.add_parser("demo", help="a simulated team receives a week of lessons (no Slack needed)")
     demo.add_argument("--learners", type=int, default=6, help="how many simulated learners (default 6)")
@@ -945,6 +1166,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")
     report.add_argument("--since", help="start: a date or an ISO 8601 instant (default: 90 days before --until)")
     report.add_argument("--until", help="end, not included: a date or an ISO 8601 instant (default: now)")
+    report.add_argument("--team", help=TEAM_HELP)
     report.set_defaults(func=cmd_report)
 
     db = sub.add_parser("db", help="database schema")
@@ -986,26 +1208,32 @@ def parser() -> argparse.ArgumentParser:
     ecsv.add_argument("--until", metavar="DATE", help="up to this date (UTC) or instant, exclusive")
     ecsv.add_argument("--out", required=True, metavar="FILE")
     ecsv.add_argument("--no-bom", action="store_true", help="no UTF-8 byte-order mark (Excel needs it for accents)")
+    ecsv.add_argument("--team", help=TEAM_HELP)
     ecsv.set_defaults(func=cmd_export_csv)
     exapi = export_sub.add_parser("xapi", help="every record as an xAPI 1.0.3 statement, one JSON array")
     exapi.add_argument("--since", required=True, metavar="DATE")
     exapi.add_argument("--until", metavar="DATE")
     exapi.add_argument("--out", required=True, metavar="FILE.json")
+    exapi.add_argument("--team", help=TEAM_HELP)
     exapi.set_defaults(func=cmd_export_xapi)
 
     roster = sub.add_parser("roster", help="people and roles")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     imp = roster_sub.add_parser("import", help="import a roster CSV (all rows or none)")
     imp.add_argument("file", help="CSV with slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs")
+    imp.add_argument("--team", help=TEAM_HELP)
     imp.set_defaults(func=cmd_roster_import)
-    roster_sub.add_parser("sync", help="read the workspace's members from Slack (users.list); mark people "
-                                       "who left as inactive").set_defaults(func=cmd_roster_sync)
+    sync = roster_sub.add_parser("sync", help="read the workspace's members from Slack (users.list); mark people "
+                                              "who left as inactive")
+    sync.add_argument("--team", help=TEAM_HELP)
+    sync.set_defaults(func=cmd_roster_sync)
 
     learner = sub.add_parser("learner", help="one person's data")
     learner_sub = learner.add_subparsers(dest="learner_command", metavar="ACTION", required=True)
     forget = learner_sub.add_parser("forget", help="delete a person's personal data, keeping records "
                                                    "under a pseudonym")
     forget.add_argument("slack_user_id")
+    forget.add_argument("--team", help=TEAM_HELP)
     forget.set_defaults(func=cmd_learner_forget)
     return root
 
@@ -1020,6 +1248,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         settings = load_settings(environ)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        if args.func.__name__ in WORKSPACE_COMMANDS:
+            settings = for_team(settings, args)
         return args.func(settings, args)
     except SettingsError as exc:
         print(f"sprout: {exc}", file=sys.stderr)

@@ -13,18 +13,31 @@ EVENTS_PATH = "/slack/events"
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
+def health_app(healthy: Callable[[], bool]) -> WSGIApp:
+    """GET /healthz: 200 while the database answers, 503 when it does not; 404 for anything else."""
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") != "/healthz":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        ok = healthy()
+        body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"}).encode()
+        start_response("200 OK" if ok else "503 Service Unavailable",
+                       [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return application
+
+
 def wsgi_app(bolt: App, *, healthy: Callable[[], bool], extra: dict[str, WSGIApp] | None = None) -> WSGIApp:
     slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
     routes = dict(extra or {})
+    health = health_app(healthy)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
-            ok = healthy()
-            body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"}).encode()
-            start_response("200 OK" if ok else "503 Service Unavailable",
-                           [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+            return health(environ, start_response)
         for prefix, app in routes.items():
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
                 return app(environ, start_response)

@@ -70,6 +70,16 @@ class Installations:
     def teams(self, team_ids: Iterable[str]) -> list[Workspace]:
         return [w for w in (self.find(t) for t in team_ids) if w is not None]
 
+    def team_ids(self) -> list[str]:
+        """Every workspace this app is installed in (one bot row per installation; the latest counts)."""
+        from sqlalchemy import select
+
+        bots = self.store.bots
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(select(bots.c.team_id).where(bots.c.client_id == self.client_id)
+                                .where(bots.c.team_id.is_not(None)).distinct()).scalars().all()
+        return sorted(rows)
+
 
 def installer_app(
     *,
@@ -79,16 +89,17 @@ def installer_app(
     client: WebClient,
     redirect_uri: str | None,
     authorization_url: str | None,
-    on_installed: Callable[[Workspace], None],
+    on_installed: Callable[[Workspace, str | None], None],
 ) -> App:
     """Bolt's OAuth flow: the install page, the redirect that exchanges the code for the workspace's bot
-    token (oauth.v2.access), then ``on_installed`` so the workspace is served at once."""
+    token (oauth.v2.access), then ``on_installed(workspace, installer's user id)`` so the workspace is served
+    at once."""
 
     def success(args: SuccessArgs) -> BoltResponse:
         installation: Installation = args.installation
         workspace = installations.find(installation.team_id or "")
         if workspace is not None:
-            on_installed(workspace)
+            on_installed(workspace, installation.user_id)
         log.warning("installed in %s (%s) by %s", installation.team_id, installation.team_name, installation.user_id)
         name = escape(installation.team_name or installation.team_id or "your workspace")
         return BoltResponse(status=200, headers={"Content-Type": "text/html; charset=utf-8"},

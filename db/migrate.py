@@ -38,10 +38,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         lock.commit()  # the session lock outlives the transaction; no transaction stays open
         try:
+            _create_schema_of_search_path(lock)
             command.upgrade(alembic_config(engine), revision)
         finally:
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
             lock.commit()
+
+
+def _create_schema_of_search_path(conn) -> None:
+    """A connection whose ``search_path`` names a schema that does not exist yet (a hosted Sprout's new
+    workspace) gets it, so the tables are made there and not in whichever schema comes next."""
+    if conn.execute(text("SELECT current_schema()")).scalar() is not None:
+        return
+    first = conn.execute(text("SHOW search_path")).scalar().split(",")[0].strip().strip('"')
+    if first and first != "$user":
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{first.replace(chr(34), "")}"'))
+        conn.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -6,6 +6,8 @@ package holds a session or triggers lazy loads.
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -418,6 +420,13 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     PLANNER_LOCK_KEY = 0x5350524F5554  # "SPROUT": one planner at a time across instances
 
+    @classmethod
+    def planner_lock_key(cls, schema: str) -> int:
+        """The planner's advisory lock for the records in ``schema``: a hosted Sprout keeps each workspace in
+        a schema of its own, and one workspace planning must not make another skip its turn."""
+        digest = hashlib.blake2b(f"{schema}".encode(), digest_size=6).digest()
+        return cls.PLANNER_LOCK_KEY ^ int.from_bytes(digest, "big")
+
     @contextmanager
     def planning_lock(self) -> Iterator[bool]:
         """Yield True if this process may plan now.
@@ -430,13 +439,14 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             yield True
             return
         with self.engine.connect() as conn:
-            got = bool(conn.execute(select(func.pg_try_advisory_lock(self.PLANNER_LOCK_KEY))).scalar())
+            key = self.planner_lock_key(conn.execute(select(func.current_schema())).scalar() or "")
+            got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
             conn.commit()
             try:
                 yield got
             finally:
                 if got:
-                    conn.execute(select(func.pg_advisory_unlock(self.PLANNER_LOCK_KEY)))
+                    conn.execute(select(func.pg_advisory_unlock(key)))
                     conn.commit()
 
     def planning_rows(self, now: datetime) -> list[PlanningRow]:

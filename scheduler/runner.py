@@ -25,23 +25,43 @@ def start_scheduler(
     *, plan: Callable[[], object], dispatch: Callable[[], object], plan_every: int = 60, dispatch_every: int = 2
 ) -> BackgroundScheduler:
     """Plan every minute and send every few seconds, each never overlapping itself (in-memory job store).
-
     Sending runs on its own short interval so a retry due in three seconds goes in three
     seconds, not at the next minute.
     """
     scheduler = BackgroundScheduler(timezone=UTC)
+    add_tick_jobs(scheduler, plan=plan, dispatch=dispatch, plan_every=plan_every, dispatch_every=dispatch_every)
+    scheduler.start()
+    return scheduler
+
+
+def add_tick_jobs(
+    scheduler: BackgroundScheduler,
+    *,
+    plan: Callable[[], object],
+    dispatch: Callable[[], object],
+    plan_every: int = 60,
+    dispatch_every: int = 2,
+    suffix: str = "",
+) -> None:
+    """The planning and sending jobs of one workspace (``suffix`` tells a hosted Sprout's workspaces apart);
+    adding them again replaces them."""
     now = datetime.now(UTC)
     for job_id, job, every in ((PLAN_JOB_ID, plan, plan_every), (DISPATCH_JOB_ID, dispatch, dispatch_every)):
         scheduler.add_job(
             run_job,
             "interval",
-            args=[job_id, job],
+            args=[job_id + suffix, job],
             seconds=every,
-            id=job_id,
+            id=job_id + suffix,
             replace_existing=True,
             max_instances=1,
             coalesce=True,
             next_run_time=now,
         )
-    scheduler.start()
-    return scheduler
+
+
+def remove_jobs(scheduler: BackgroundScheduler, suffix: str) -> None:
+    """Every job of one workspace (a hosted Sprout's workspace that uninstalled it)."""
+    for job in scheduler.get_jobs():
+        if job.id.endswith(suffix):
+            job.remove()

@@ -58,7 +58,11 @@ def database_url(request, tmp_path):
         yield _with_search_path(pg_base_url(), schema)
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            # A hosted Sprout's workspaces live in schemas beside this one (db.workspaces): <schema>_<team>.
+            beside = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+                                  {"prefix": f"{schema}\\_%"}).scalars().all()
+            for name in [*beside, schema]:
+                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
 
 

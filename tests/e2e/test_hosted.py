@@ -1,0 +1,250 @@
+"""A hosted Sprout installed in two workspaces by Slack's OAuth flow, through real HTTP: each workspace's
+people, lessons and records stay in that workspace, even for a person with the same user id in both."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+import app
+from bot.http import HttpServer
+from db.engine import make_engine
+from db.models import Answer, Learner
+from db.workspaces import workspace_database_url
+from learning.clock import SimulatedClock
+from sandbox.cloud import SlackCloud
+from sandbox.driver import SlackDriver
+from sandbox.emulator import SlackEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "hosted-signing-secret"
+MONDAY_0930_UTC = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
+
+
+class World:
+    def __init__(self, database_url: str) -> None:
+        self.cloud = SlackCloud().start()
+        self.acme = self.cloud.add_workspace(SlackEmulator(bot_token="xoxb-acme", team_id="T0ACME", team_name="Acme"))
+        self.globex = self.cloud.add_workspace(SlackEmulator(bot_token="xoxb-globex", team_id="T0GLOBEX",
+                                                             team_name="Globex"))
+        # The same user id in both workspaces (Enterprise Grid shares ids): two people to Sprout.
+        self.acme.add_user("U0SAME", name="Sam at Acme", tz="UTC")
+        self.globex.add_user("U0SAME", name="Sam at Globex", tz="UTC")
+        self.acme.add_user("U0ADA", name="Ada", tz="UTC")
+        self.globex.add_user("U0GLO", name="Gloria", tz="UTC")
+        self.database_url = database_url
+        self.clock = SimulatedClock(datetime(2026, 11, 29, 12, tzinfo=UTC))
+        app_box: dict = {}
+        self.server = HttpServer(lambda environ, start: app_box["wsgi"](environ, start), port=0)
+        self.settings = dataclasses.replace(
+            app.Settings(), database_url=database_url, slack_signing_secret=SECRET, slack_api_url=self.cloud.api_url,
+            slack_client_id=self.cloud.client_id, slack_client_secret=self.cloud.client_secret,
+            slack_redirect_uri=f"{self.server.url}/slack/oauth_redirect", slack_authorize_url=self.cloud.authorize_url,
+            reminder_after_hours=0)
+        self.hosted = app.Hosted(self.settings, clock=self.clock)
+        app_box["wsgi"] = self.hosted.wsgi
+        self.server.start()
+
+    def driver(self, emulator: SlackEmulator, secret: str = SECRET) -> SlackDriver:
+        return SlackDriver(emulator=emulator, request_url=f"{self.server.url}/slack/events", signing_secret=secret)
+
+    def install(self, team_id: str, user_id: str) -> str:
+        """Open the install page, press "Add to Slack", then "Allow" as ``user_id``; the final page's text."""
+        with urllib.request.urlopen(f"{self.server.url}/slack/install") as response:
+            page = response.read().decode()
+            # Bolt's state cookie is Secure (Sprout is served over https); this browser sends it over http.
+            cookie = response.headers["Set-Cookie"].split(";")[0]
+        assert cookie.startswith("slack-app-oauth-state=")
+        authorize = unescape(re.search(r'href="([^"]*oauth/v2/authorize[^"]*)"', page).group(1))
+        assert authorize.startswith(self.cloud.authorize_url)
+        back = self.cloud.approve(authorize, team_id=team_id, user_id=user_id)
+        assert back.startswith(f"{self.server.url}/slack/oauth_redirect?")
+        with urllib.request.urlopen(urllib.request.Request(back, headers={"Cookie": cookie})) as response:
+            return response.read().decode()
+
+    def command(self, emulator: SlackEmulator, user_id: str, text: str) -> str:
+        before = len(emulator.ephemerals(user_id))
+        self.driver(emulator).command(user_id, "/learn", text)
+        reply = emulator.wait_for(lambda: emulator.ephemerals(user_id)[before:])[-1]
+        return reply.get("text") or ""
+
+    def records(self, team_id: str):
+        return self.hosted.sprouts[team_id].engine
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.hosted.close()
+        self.cloud.stop()
+
+
+@pytest.fixture
+def world(database_url):
+    world = World(database_url)
+    try:
+        yield world
+    finally:
+        world.stop()
+
+
+def lessons(emulator: SlackEmulator, user_id: str) -> list[dict]:
+    return [m for m in emulator.dm_messages(user_id)
+            if (m.get("metadata") or {}).get("event_payload", {}).get("kind") == "lesson"]
+
+
+def test_two_workspaces_installed_by_oauth_keep_their_people_and_records_apart(world):
+    assert world.hosted.sprouts == {}
+    assert "Sprout is now in Acme" in world.install("T0ACME", "U0ADA")
+    assert "Sprout is now in Globex" in world.install("T0GLOBEX", "U0GLO")
+    assert sorted(world.hosted.sprouts) == ["T0ACME", "T0GLOBEX"]
+    assert world.hosted.installations.find("T0ACME").bot_token == "xoxb-acme"
+
+    assert "Security" in world.command(world.acme, "U0SAME", "enroll security-basics")
+    world.command(world.globex, "U0SAME", "enroll onboarding-essentials")
+    world.clock.set(MONDAY_0930_UTC)
+    results = world.hosted.tick()
+    assert results["T0ACME"].sent == 1 and results["T0GLOBEX"].sent == 1
+
+    # Each Sam got their own workspace's lesson, from their own workspace's bot.
+    acme_lessons, globex_lessons = lessons(world.acme, "U0SAME"), lessons(world.globex, "U0SAME")
+    assert len(acme_lessons) == 1 and len(globex_lessons) == 1
+    assert acme_lessons[0]["metadata"]["event_payload"]["outbox_id"]
+    acme_text = str(acme_lessons[0]["blocks"])
+    globex_text = str(globex_lessons[0]["blocks"])
+    assert "Security" in acme_text and "Security" not in globex_text
+
+    # Sam answers in Acme: the answer is Acme's record only.
+    world.driver(world.acme).click("U0SAME", acme_lessons[0], action_id="answer:0")
+    world.acme.wait_for(lambda: _count(world.records("T0ACME"), Answer) == 1)
+    assert _count(world.records("T0GLOBEX"), Answer) == 0
+
+    # Two people called U0SAME, each known only to their own workspace.
+    with world.records("T0ACME").connect() as conn:
+        assert sorted(conn.execute(select(Learner.slack_user_id, Learner.name)).all()) == [
+            ("U0ADA", "Ada"), ("U0SAME", "Sam at Acme")]
+    with world.records("T0GLOBEX").connect() as conn:
+        assert sorted(conn.execute(select(Learner.slack_user_id, Learner.name)).all()) == [
+            ("U0GLO", "Gloria"), ("U0SAME", "Sam at Globex")]
+    # Sam's next lesson in Globex is Globex's pack's, and Acme's Sam gets nothing from it.
+    world.driver(world.globex).command("U0SAME", "/learn", "next")
+    world.globex.wait_for(lambda: len(lessons(world.globex, "U0SAME")) == 2)
+    assert all("Security" not in str(m["blocks"]) for m in lessons(world.globex, "U0SAME"))
+    assert len(lessons(world.acme, "U0SAME")) == 1
+
+    # The installer is the workspace's first admin, there and only there.
+    assert "is now a facilitator" in world.command(world.acme, "U0ADA", "role <@U0SAME|sam> facilitator")
+    assert "Only admins" in world.command(world.globex, "U0SAME", "role <@U0GLO|gloria> facilitator")
+
+    # The installations live in the main database; each workspace's records in a database of its own.
+    with world.hosted.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        assert {"slack_bots", "slack_installations", "slack_oauth_states"} <= tables
+        assert "learners" not in tables or conn.execute(select(func.count()).select_from(Learner)).scalar() == 0
+
+
+def _count(engine, model) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_a_workspace_without_sprout_is_told_to_install_and_bad_signatures_are_refused(world):
+    world.install("T0ACME", "U0ADA")
+    initech = world.cloud.add_workspace(SlackEmulator(bot_token="xoxb-initech", team_id="T0INITECH",
+                                                      team_name="Initech"))
+    initech.add_user("U0PETER", name="Peter")
+    response = world.driver(initech).command("U0PETER", "/learn", "next")
+    assert response.status == 200
+    told = initech.wait_for(lambda: initech.ephemerals("U0PETER"))[-1].get("text", "")
+    assert "install" in told.lower()
+    assert initech.dm_messages("U0PETER") == [] and "T0INITECH" not in world.hosted.sprouts
+
+    forged = world.driver(world.acme, secret="not-the-secret").command("U0SAME", "/learn", "next")
+    assert forged.status == 401
+    assert lessons(world.acme, "U0SAME") == []
+
+
+def test_a_restart_serves_every_installed_workspace_and_commands_name_their_workspace(world, tmp_path):
+    world.install("T0ACME", "U0ADA")
+    world.install("T0GLOBEX", "U0GLO")
+    world.command(world.acme, "U0SAME", "enroll security-basics")
+    world.command(world.globex, "U0SAME", "enroll security-basics")
+    world.clock.set(MONDAY_0930_UTC)
+    world.hosted.tick()
+    world.hosted.close()
+
+    again = app.Hosted(world.settings, clock=world.clock)  # a new process: the tokens come from the database
+    try:
+        assert sorted(again.sprouts) == ["T0ACME", "T0GLOBEX"]
+        assert again.sprouts["T0GLOBEX"].settings.slack_bot_token == "xoxb-globex"
+    finally:
+        again.close()
+    world.hosted = app.Hosted(world.settings, clock=world.clock)
+
+    env = {"DATABASE_URL": world.database_url, "SLACK_CLIENT_ID": world.cloud.client_id,
+           "SLACK_CLIENT_SECRET": world.cloud.client_secret, "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": world.cloud.api_url, "PATH": "/usr/bin:/bin"}
+    out = tmp_path / "deliveries.csv"
+
+    def export(*team: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "app.py", "export", "csv", "--what", "deliveries", "--since",
+                               "2026-11-01", "--out", str(out), *team], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+
+    missing = export()
+    assert missing.returncode == 2 and "--team" in missing.stderr and "T0ACME, T0GLOBEX" in missing.stderr
+    unknown = export("--team", "T0NOBODY")
+    assert unknown.returncode == 2 and "not installed in workspace T0NOBODY" in unknown.stderr
+    done = export("--team", "T0GLOBEX")
+    assert done.returncode == 0, done.stderr
+    assert "1 deliveries" in done.stdout
+
+
+def test_workspace_records_go_beside_the_main_database(database_url):
+    url = workspace_database_url(database_url, "T0ACME")
+    assert url != database_url
+    if database_url.startswith("sqlite"):
+        assert url.endswith("sprout.T0ACME.db")
+    else:
+        assert "search_path%3D" in url or "search_path=" in url
+        assert "_t0acme" in url
+    with pytest.raises(ValueError):
+        workspace_database_url(database_url, "../../etc")
+    engine = make_engine(url)
+    try:
+        from db.migrate import upgrade
+
+        upgrade(engine)  # the workspace's schema is made where its search_path says
+        with engine.connect() as conn:
+            assert "learners" in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_SIGNING_SECRET is required"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x",
+      "SLACK_BOT_TOKEN": "xoxb-1"}, "set one or the other"),
+    ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s", "SLACK_SIGNING_SECRET": "x",
+      "DATABASE_URL": "sqlite://"}, "use a file"),
+])
+def test_hosted_settings_that_cannot_work_are_refused(env, message):
+    with pytest.raises(app.SettingsError, match=message):
+        app.Settings.from_env(env)
+
+
+def test_the_install_page_asks_for_the_manifests_scopes():
+    import yaml
+
+    from bot.install import BOT_SCOPES
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
