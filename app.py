@@ -616,6 +616,7 @@ class Hosted:
         self.installations = Installations(engine=self.engine, client_id=settings.slack_client_id)
         self.sprouts: dict[str, Sprout] = {}
         self.on_serve: list[Callable[[str, Sprout], None]] = []  # the scheduler's jobs for a new workspace
+        self.on_gone: list[Callable[[str], None]] = []  # ... and for one that uninstalled Sprout
         self._lock = threading.RLock()
         installer = installer_app(
             installations=self.installations, client_secret=settings.slack_client_secret,
@@ -627,11 +628,44 @@ class Hosted:
         self.discover()
 
     def discover(self) -> list[str]:
-        """Serve every workspace installed so far (by this instance or another); the new ones' ids."""
-        new = [team for team in self.installations.team_ids() if team not in self.sprouts]
+        """Serve every workspace installed so far (by this instance or another) and stop serving those that
+        uninstalled Sprout; the new ones' ids."""
+        installed = set(self.installations.team_ids())
+        new = sorted(installed - set(self.sprouts))
         for team in new:
             self.serve(team)
+        for team in sorted(set(self.sprouts) - installed):
+            self.forget_workspace(team)
         return new
+
+    def uninstalled(self, team_id: str) -> None:
+        """Slack said the app was uninstalled (or its bot token revoked): the installation goes and the
+        workspace is no longer served. Its records stay, for a reinstall or an export."""
+        self.installations.store.delete_bot(enterprise_id=None, team_id=team_id)
+        self.installations.store.delete_installation(enterprise_id=None, team_id=team_id)
+        log.warning("uninstalled from %s: no longer served; its records are kept", team_id)
+        self.forget_workspace(team_id)
+
+    def forget_workspace(self, team_id: str) -> None:
+        with self._lock:
+            sprout = self.sprouts.pop(team_id, None)
+        for hook in self.on_gone:
+            hook(team_id)
+        if sprout is not None:
+            sprout.dispatcher.stop()
+            # Closed on a thread of its own: this may be one of the workspace's own listener threads.
+            threading.Thread(target=sprout.close, name=f"close-{team_id}", daemon=True).start()
+
+    def _listen_for_uninstall(self, team_id: str, sprout: Sprout) -> None:
+        def app_uninstalled(body: dict) -> None:
+            self.uninstalled(team_id)
+
+        def tokens_revoked(event: dict) -> None:
+            if (event.get("tokens") or {}).get("bot"):
+                self.uninstalled(team_id)
+
+        sprout.bolt.event("app_uninstalled")(app_uninstalled)
+        sprout.bolt.event("tokens_revoked")(tokens_revoked)
 
     def serve(self, team_id: str) -> Sprout | None:
         """The Sprout of ``team_id``, built on first use (or again when the workspace's token changed)."""
@@ -644,6 +678,7 @@ class Hosted:
                 return current
             sprout = build(workspace_settings(self.settings, team_id, workspace.bot_token), clock=self.clock,
                            migrate=self.migrate, listener_workers=self.listener_workers)
+            self._listen_for_uninstall(team_id, sprout)
             self.sprouts[team_id] = sprout
             if current is not None:
                 current.dispatcher.stop()
@@ -677,7 +712,9 @@ class Hosted:
         return {team: sprout.tick(now) for team, sprout in self.each()}
 
     def close(self) -> None:
-        for _team, sprout in self.each():
+        with self._lock:
+            sprouts, self.sprouts = list(self.sprouts.values()), {}
+        for sprout in sprouts:
             sprout.close()
         self.engine.dispose()
 
@@ -689,7 +726,7 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.http import HttpServer
     from bot.install import INSTALL_PATH
-    from scheduler.runner import add_tick_jobs, run_job
+    from scheduler.runner import add_tick_jobs, remove_jobs, run_job
 
     stop = _stop_on_signals()
     hosted = Hosted(settings)
@@ -702,6 +739,7 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
         add_background_jobs(scheduler, sprout, suffix=f"-{team}")
 
     hosted.on_serve.append(schedule)
+    hosted.on_gone.append(lambda team: remove_jobs(scheduler, f"-{team}"))
     for team, sprout in hosted.each():
         schedule(team, sprout)
     # Installations made through another instance are picked up within a minute.

@@ -228,6 +228,32 @@ def test_workspace_records_go_beside_the_main_database(database_url):
         engine.dispose()
 
 
+def test_an_uninstalled_workspace_is_no_longer_served_and_keeps_its_records(world):
+    world.install("T0ACME", "U0ADA")
+    world.install("T0GLOBEX", "U0GLO")
+    world.command(world.acme, "U0SAME", "enroll security-basics")
+    world.driver(world.acme).event({"type": "app_uninstalled"})
+    world.acme.wait_for(lambda: "T0ACME" not in world.hosted.sprouts)
+    assert world.hosted.installations.find("T0ACME") is None
+    assert world.hosted.installations.team_ids() == ["T0GLOBEX"]
+    world.clock.set(MONDAY_0930_UTC)
+    assert list(world.hosted.tick()) == ["T0GLOBEX"]
+    assert lessons(world.acme, "U0SAME") == []
+    # Its records stay where they were, for a reinstall or an export.
+    url = workspace_database_url(world.database_url, "T0ACME")
+    engine = make_engine(url)
+    try:
+        assert _count(engine, Learner) == 2
+    finally:
+        engine.dispose()
+    # A revoked user token is not an uninstall; a revoked bot token is.
+    world.driver(world.globex).event({"type": "tokens_revoked", "tokens": {"oauth": ["U0GLO"], "bot": []}})
+    assert "Security" in world.command(world.globex, "U0GLO", "enroll security-basics")
+    assert "T0GLOBEX" in world.hosted.sprouts and world.hosted.installations.find("T0GLOBEX") is not None
+    world.driver(world.globex).event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}})
+    world.globex.wait_for(lambda: "T0GLOBEX" not in world.hosted.sprouts)
+
+
 @pytest.mark.parametrize(("env", "message"), [
     ({"SLACK_CLIENT_ID": "1.2"}, "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
     ({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "s"}, "SLACK_SIGNING_SECRET is required"),
@@ -248,3 +274,47 @@ def test_the_install_page_asks_for_the_manifests_scopes():
 
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_a_second_instance_serves_a_workspace_installed_through_the_first(world):
+    other = app.Hosted(world.settings, clock=world.clock)
+    try:
+        world.install("T0GLOBEX", "U0GLO")
+        assert other.sprouts == {}
+        assert other.discover() == ["T0GLOBEX"]
+        assert other.sprouts["T0GLOBEX"].settings.slack_bot_token == "xoxb-globex"
+        world.hosted.uninstalled("T0GLOBEX")
+        assert other.discover() == [] and other.sprouts == {}
+    finally:
+        other.close()
+
+
+def test_python_app_py_run_hosted_serves_the_install_page_and_stops_on_sigterm(database_url):
+    import os
+    import signal
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "c",
+           "SLACK_SIGNING_SECRET": SECRET, "PORT": str(port)}
+    env.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "app.py", "run", "--host", "127.0.0.1"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()
+        assert "hosted, 0 workspaces installed" in banner and f"{port}/slack/install" in banner, banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert response.status == 200
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/slack/install", timeout=5) as response:
+            page = response.read().decode()
+        assert "slack.com/oauth/v2/authorize?" in page and "client_id=1111.2222" in page
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
