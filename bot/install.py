@@ -28,6 +28,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.http import EVENTS_PATH
+from db.workspaces import installed_team_ids
 from bot.mrkdwn import escape
 
 log = logging.getLogger(__name__)
@@ -71,14 +72,8 @@ class Installations:
         return [w for w in (self.find(t) for t in team_ids) if w is not None]
 
     def team_ids(self) -> list[str]:
-        """Every workspace this app is installed in (one bot row per installation; the latest counts)."""
-        from sqlalchemy import select
-
-        bots = self.store.bots
-        with self.store.engine.connect() as conn:
-            rows = conn.execute(select(bots.c.team_id).where(bots.c.client_id == self.client_id)
-                                .where(bots.c.team_id.is_not(None)).distinct()).scalars().all()
-        return sorted(rows)
+        """Every workspace this app is installed in."""
+        return installed_team_ids(self.store.engine, self.client_id)
 
 
 def installer_app(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sqlalchemy import Engine, column, select, table
 from sqlalchemy.engine import URL, make_url
 
 TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,40}$")  # Slack workspace (T…) and Enterprise Grid org (E…) ids
@@ -47,4 +48,13 @@ def workspace_database_url(base_url: str, team_id: str) -> str:
     return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False)
 
 
-__all__ = ["TEAM_ID", "NotAWorkspace", "search_path_of", "workspace_database_url"]
+def installed_team_ids(engine: Engine, client_id: str) -> list[str]:
+    """Every workspace the app ``client_id`` is installed in: the teams of slack-sdk's ``slack_bots`` rows
+    (its SQLAlchemy installation store, migration 0007)."""
+    bots = table("slack_bots", column("team_id"), column("client_id"))
+    with engine.connect() as conn:
+        return sorted(conn.execute(select(bots.c.team_id).where(bots.c.client_id == client_id)
+                                   .where(bots.c.team_id.is_not(None)).distinct()).scalars())
+
+
+__all__ = ["TEAM_ID", "NotAWorkspace", "installed_team_ids", "search_path_of", "workspace_database_url"]
