@@ -6,6 +6,8 @@ characters of section text, 150 of a header, 75 of button text, 2,000 of a value
 
 from __future__ import annotations
 
+import functools
+
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -248,7 +250,7 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
         {"type": "header", "text": plain(f"📘 {lesson.title}", 150)},
         context(f"*{escape(pack.title)}* · lesson {position} of {len(pack.lessons)} · {lesson.minutes} min"),
     ]
-    for i, chunk in enumerate(split_text(markdown_to_mrkdwn(lesson.body))):
+    for i, chunk in enumerate(_body_chunks(lesson.body)):
         blocks.append(section(chunk, block_id=f"body:{i}"))
     blocks.extend(_link_block(link, i, state.id) for i, link in enumerate(lesson.links))
 
@@ -273,7 +275,18 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
         blocks = blocks[: room - 1] + [context("_The lesson continues in the pack; it was too long for one message._")]
     blocks.append({"type": "divider"})
     blocks.extend(tail)
-    return RenderedMessage(render("lesson_notification.txt.j2", pack=pack, lesson=lesson), blocks)
+    return RenderedMessage(_notification_text(lesson.title, lesson.minutes, pack.title), blocks)
+
+
+@functools.lru_cache(maxsize=1024)
+def _body_chunks(body: str) -> tuple[str, ...]:
+    """A lesson body as mrkdwn sections: the same for every learner, so a fan-out converts it once."""
+    return tuple(split_text(markdown_to_mrkdwn(body)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _notification_text(title: str, minutes: int, pack_title: str) -> str:
+    return render("lesson_notification.txt.j2", pack={"title": pack_title}, lesson={"title": title, "minutes": minutes})
 
 
 def missing_lesson_message(state: DeliveryState) -> RenderedMessage:

@@ -30,7 +30,7 @@ def outbox_renderer(
     """Render a batch of outbox items; None for an item means there is nothing to send any more."""
 
     def render(items: Sequence[OutboxItem]) -> list[OutgoingMessage | None]:
-        states = store.delivery_states(i.delivery_id for i in items if i.delivery_id is not None)
+        states = store.delivery_states((i.delivery_id for i in items if i.delivery_id is not None), sending=True)
         out = []
         for item in items:
             try:

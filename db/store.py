@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 
 import json
+from typing import Any
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, and_, bindparam, case, func, insert, or_, select, true, update
+from sqlalchemy import Engine, Integer, String, and_, bindparam, case, column, func, insert, or_, select, true, update
+from sqlalchemy import any_, literal
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
@@ -664,9 +667,17 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         with self.engine.begin() as conn:
             conn.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
+                .where(self._one_of(OutboxMessage.id, ids), OutboxMessage.status == "sending")
                 .values(sent_at=at)
             )
+
+    def _one_of(self, column, ids: Iterable[int]):
+        """``column IN (ids)``; on PostgreSQL ``= ANY(array)``, one statement text whatever the count, so a
+        fan-out's chunks are not parsed afresh each time."""
+        ids = list(ids)
+        if self.engine.dialect.name == "postgresql":
+            return column == any_(sa_cast(literal(ids, postgresql.ARRAY(Integer)), postgresql.ARRAY(Integer)))
+        return column.in_(ids)
 
     def heartbeat(self, worker: str, *, host: str, pid: int, now: datetime) -> None:
         """Say this dispatcher is alive (wall-clock ``now``)."""
@@ -744,21 +755,32 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         sessions = [{"b_sid": item.payload["session"], "b_channel": channel, "b_ts": ts} for item, channel, ts in sent
                     if item.kind in ("review", "recert") and item.payload and "session" in item.payload]
         with self.engine.begin() as conn:
-            conn.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == bindparam("b_oid"))
-                .values(status="sent", sent_at=now, sent_channel=bindparam("b_channel"), sent_ts=bindparam("b_ts"),
-                        last_error=None, attempts=OutboxMessage.attempts + 1),
-                outbox,
-            )
-            if lessons:
+            if self.engine.dialect.name == "postgresql":
+                self._record_sent_joined(conn, now, outbox, lessons, dms)
+            else:  # SQLite: executemany runs in-process, no round trips to save
                 conn.execute(
-                    update(Delivery)
-                    .where(Delivery.id == bindparam("b_did"))
-                    .values(status="sent", sent_at=now, channel_id=bindparam("b_channel"), message_ts=bindparam("b_ts"),
-                            error=None),
-                    lessons,
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == bindparam("b_oid"))
+                    .values(status="sent", sent_at=now, sent_channel=bindparam("b_channel"),
+                            sent_ts=bindparam("b_ts"), last_error=None, attempts=OutboxMessage.attempts + 1),
+                    outbox,
                 )
+                if lessons:
+                    conn.execute(
+                        update(Delivery)
+                        .where(Delivery.id == bindparam("b_did"))
+                        .values(status="sent", sent_at=now, channel_id=bindparam("b_channel"),
+                                message_ts=bindparam("b_ts"), error=None),
+                        lessons,
+                    )
+                if dms:
+                    conn.execute(
+                        update(Learner)
+                        .where(Learner.id == bindparam("b_lid"), or_(Learner.dm_channel_id.is_(None),
+                                                                    Learner.dm_channel_id != bindparam("b_channel")))
+                        .values(dm_channel_id=bindparam("b_channel")),
+                        [{"b_lid": lid, "b_channel": channel} for lid, channel in dms.items()],
+                    )
             if sessions:
                 conn.execute(
                     update(ReviewSession)
@@ -766,14 +788,20 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                     .values(sent_at=now, channel_id=bindparam("b_channel"), message_ts=bindparam("b_ts")),
                     sessions,
                 )
-            if dms:
-                conn.execute(
-                    update(Learner)
-                    .where(Learner.id == bindparam("b_lid"), or_(Learner.dm_channel_id.is_(None),
-                                                                Learner.dm_channel_id != bindparam("b_channel")))
-                    .values(dm_channel_id=bindparam("b_channel")),
-                    [{"b_lid": lid, "b_channel": channel} for lid, channel in dms.items()],
-                )
+
+    @staticmethod
+    def _record_sent_joined(conn, now: datetime, outbox: list[dict], lessons: list[dict], dms: dict) -> None:
+        """PostgreSQL: one UPDATE … FROM unnest(arrays) per table instead of a statement per message, so a
+        fan-out's records cost three statements a flush, not thousands of round trips (and the statements'
+        text never changes, so neither SQLAlchemy nor psycopg parses them again)."""
+        conn.execute(_SENT_OUTBOX, {"ids": [r["b_oid"] for r in outbox], "channels": [r["b_channel"] for r in outbox],
+                                    "tss": [r["b_ts"] for r in outbox], "now": now})
+        if lessons:
+            conn.execute(_SENT_LESSONS, {"ids": [r["b_did"] for r in lessons],
+                                         "channels": [r["b_channel"] for r in lessons],
+                                         "tss": [r["b_ts"] for r in lessons], "now": now})
+        if dms:
+            conn.execute(_DM_CHANNELS, {"ids": list(dms), "channels": list(dms.values())})
 
     def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime, count_attempt: bool = True) -> None:
         """Due again at ``not_before``. ``count_attempt=False`` for a wait that is not the message's
@@ -848,8 +876,28 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def delivery_state(self, delivery_id: int) -> DeliveryState | None:
         return self.delivery_states([delivery_id]).get(delivery_id)
 
-    def delivery_states(self, delivery_ids: Iterable[int]) -> dict[int, DeliveryState]:
-        """Several delivered lessons with what each learner did with them, in three queries."""
+    @staticmethod
+    def _what_learners_did(conn, ids: Sequence[int]) -> tuple[dict, dict, dict]:
+        answers: dict[int, list[AnswerView]] = {}
+        for a in conn.execute(select(Answer.__table__).where(Answer.delivery_id.in_(ids)).order_by(Answer.id)):
+            answers.setdefault(a.delivery_id, []).append(
+                AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
+            )
+        feedback = {
+            f.delivery_id: f for f in conn.execute(select(Feedback.__table__).where(Feedback.delivery_id.in_(ids)))
+        }
+        reflections = dict(
+            conn.execute(select(Reflection.delivery_id, Reflection.text).where(Reflection.delivery_id.in_(ids))).all()
+        )
+        return answers, feedback, reflections
+
+    def delivery_states(self, delivery_ids: Iterable[int], *, sending: bool = False) -> dict[int, DeliveryState]:
+        """Several delivered lessons with what each learner did with them, in four queries.
+
+        ``sending``: the outbox is about to post these. A lesson Slack has never shown (no message
+        recorded, none found when looked up) has nothing done with it yet, so only the others are
+        looked for in the answers, feedback and reflections — in a fan-out, none are.
+        """
         ids = sorted(set(delivery_ids))
         if not ids:
             return {}
@@ -857,19 +905,14 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             deliveries = conn.execute(
                 select(Delivery.__table__, Learner.slack_user_id, Learner.name)
                 .join(Learner, Learner.id == Delivery.learner_id)
-                .where(Delivery.id.in_(ids))
+                .where(self._one_of(Delivery.id, ids))
             ).all()
-            answers: dict[int, list[AnswerView]] = {}
-            for a in conn.execute(select(Answer.__table__).where(Answer.delivery_id.in_(ids)).order_by(Answer.id)):
-                answers.setdefault(a.delivery_id, []).append(
-                    AnswerView(a.question_id, a.prompt, a.choice, a.correct, a.answered_at)
-                )
-            feedback = {
-                f.delivery_id: f for f in conn.execute(select(Feedback.__table__).where(Feedback.delivery_id.in_(ids)))
-            }
-            reflections = dict(
-                conn.execute(select(Reflection.delivery_id, Reflection.text).where(Reflection.delivery_id.in_(ids))).all()
-            )
+            if sending:
+                ids = [d.id for d in deliveries if d.message_ts is not None or d.sent_at is not None]
+            if not ids:
+                answers, feedback, reflections = {}, {}, {}
+            else:
+                answers, feedback, reflections = self._what_learners_did(conn, ids)
         states = {}
         for d in deliveries:
             f = feedback.get(d.id)
@@ -1142,3 +1185,23 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                 SummaryRow(u, n, tz, int(d), int(a), int(r), int(rt), float(avg) if avg is not None else None, int(c))
                 for u, n, tz, d, a, r, rt, avg, c in conn.execute(stmt)
             ]
+
+
+
+def _rows(*columns: tuple[str, str, Any]):
+    """Rows joined to an UPDATE from arrays, one per column (PostgreSQL's unnest)."""
+    return (func.unnest(*(sa_cast(bindparam(param), postgresql.ARRAY(kind)) for _n, param, kind in columns))
+            .table_valued(*(n for n, _p, _k in columns)).render_derived(name="r"))
+
+
+_sent = _rows(("oid", "ids", Integer), ("channel", "channels", String), ("ts", "tss", String))
+_SENT_OUTBOX = (update(OutboxMessage).where(OutboxMessage.id == _sent.c.oid)
+                .values(status="sent", sent_at=bindparam("now"), sent_channel=_sent.c.channel, sent_ts=_sent.c.ts,
+                        last_error=None, attempts=OutboxMessage.attempts + 1))
+_SENT_LESSONS = (update(Delivery).where(Delivery.id == _sent.c.oid)
+                 .values(status="sent", sent_at=bindparam("now"), channel_id=_sent.c.channel,
+                         message_ts=_sent.c.ts, error=None))
+_dm = _rows(("lid", "ids", Integer), ("channel", "channels", String))
+_DM_CHANNELS = (update(Learner)
+                .where(Learner.id == _dm.c.lid, or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != _dm.c.channel))
+                .values(dm_channel_id=_dm.c.channel))
