@@ -338,8 +338,12 @@ class Sprout:
                 log.debug("error while closing", exc_info=True)
 
 
-def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64) -> Sprout:
-    """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app."""
+def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64,
+          engine=None) -> Sprout:
+    """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app.
+
+    ``engine``: one the caller owns (a hosted Sprout's workspace, on a pool shared by all of them);
+    otherwise one is made from ``DATABASE_URL`` and closed with the Sprout."""
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
@@ -381,8 +385,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         token, api_url = emulator.bot_token, emulator.api_url
         secret = secret or secrets.token_hex(16)
 
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool)
-    closers.append(engine.dispose)
+    if engine is None:
+        engine = make_engine(settings.database_url, pool_size=settings.database_pool)
+        closers.append(engine.dispose)
     if migrate:
         upgrade(engine)
     store = Store(engine)
@@ -602,15 +607,17 @@ class Hosted:
 
         from bot.http import health_app
         from bot.install import Installations, installer_app, workspace_router
-        from db.engine import make_engine, ping
+        from db.engine import ping
         from db.migrate import upgrade
+        from db.workspaces import WorkspaceDatabases
         from learning.clock import SystemClock
 
         self.settings = settings
         self.clock = clock or SystemClock()
         self.listener_workers = listener_workers
         self.migrate = migrate
-        self.engine = make_engine(settings.database_url, pool_size=4)
+        self.databases = WorkspaceDatabases(settings.database_url, pool_size=max(20, settings.database_pool))
+        self.engine = self.databases.main
         if migrate:
             upgrade(self.engine)
         self.installations = Installations(engine=self.engine, client_id=settings.slack_client_id)
@@ -653,8 +660,13 @@ class Hosted:
             hook(team_id)
         if sprout is not None:
             sprout.dispatcher.stop()
+
+            def close() -> None:
+                sprout.close()
+                self.databases.release(team_id)
+
             # Closed on a thread of its own: this may be one of the workspace's own listener threads.
-            threading.Thread(target=sprout.close, name=f"close-{team_id}", daemon=True).start()
+            threading.Thread(target=close, name=f"close-{team_id}", daemon=True).start()
 
     def _listen_for_uninstall(self, team_id: str, sprout: Sprout) -> None:
         def app_uninstalled(body: dict) -> None:
@@ -677,7 +689,8 @@ class Hosted:
             if current is not None and current.settings.slack_bot_token == workspace.bot_token:
                 return current
             sprout = build(workspace_settings(self.settings, team_id, workspace.bot_token), clock=self.clock,
-                           migrate=self.migrate, listener_workers=self.listener_workers)
+                           migrate=self.migrate, listener_workers=self.listener_workers,
+                           engine=self.databases.engine_for(team_id))
             self._listen_for_uninstall(team_id, sprout)
             self.sprouts[team_id] = sprout
             if current is not None:
@@ -716,7 +729,7 @@ class Hosted:
             sprouts, self.sprouts = list(self.sprouts.values()), {}
         for sprout in sprouts:
             sprout.close()
-        self.engine.dispose()
+        self.databases.dispose()
 
 
 def run_hosted(settings: Settings, args: argparse.Namespace) -> int:

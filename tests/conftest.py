@@ -61,7 +61,8 @@ def database_url(request, tmp_path):
             # A hosted Sprout's workspaces live in schemas beside this one (db.workspaces): <schema>_<team>.
             beside = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
                                   {"prefix": f"{schema}\\_%"}).scalars().all()
-            for name in [*beside, schema]:
+        for name in [*beside, schema]:  # one transaction each: a schema's tables take many locks
+            with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
         admin.dispose()
 

@@ -143,6 +143,9 @@ def test_two_workspaces_installed_by_oauth_keep_their_people_and_records_apart(w
     assert "is now a facilitator" in world.command(world.acme, "U0ADA", "role <@U0SAME|sam> facilitator")
     assert "Only admins" in world.command(world.globex, "U0SAME", "role <@U0GLO|gloria> facilitator")
 
+    # On PostgreSQL the workspaces share one pool of connections, each switched to its workspace's schema.
+    if world.database_url.startswith("postgresql"):
+        assert world.records("T0ACME").pool is world.records("T0GLOBEX").pool is world.hosted.engine.pool
     # The installations live in the main database; each workspace's records in a database of its own.
     with world.hosted.engine.connect() as conn:
         tables = set(inspect(conn).get_table_names())
@@ -205,6 +208,33 @@ def test_a_restart_serves_every_installed_workspace_and_commands_name_their_work
     done = export("--team", "T0GLOBEX")
     assert done.returncode == 0, done.stderr
     assert "1 deliveries" in done.stdout
+
+
+def test_one_pool_of_connections_switches_between_workspaces_and_a_rollback_does_not_undo_it(database_url):
+    from sqlalchemy import text
+
+    from db.migrate import upgrade
+    from db.workspaces import WorkspaceDatabases
+
+    databases = WorkspaceDatabases(database_url, pool_size=1)  # one connection: every switch is tried
+    try:
+        acme, globex = databases.engine_for("T0ACME"), databases.engine_for("T0GLOBEX")
+        for engine, name in ((acme, "Ada at Acme"), (globex, "Gloria at Globex")):
+            upgrade(engine)
+            with engine.begin() as conn:
+                conn.execute(Learner.__table__.insert().values(slack_user_id="U0SAME", name=name, role="learner",
+                                                               active=True, created_at=MONDAY_0930_UTC,
+                                                               updated_at=MONDAY_0930_UTC))
+        for _ in range(3):
+            for engine, name in ((acme, "Ada at Acme"), (globex, "Gloria at Globex")):
+                with engine.connect() as conn:
+                    conn.rollback()
+                    assert conn.execute(select(Learner.name)).scalars().all() == [name]
+        with databases.main.connect() as conn:  # the main database has no workspace's records
+            assert "learners" not in inspect(conn).get_table_names() or not conn.execute(
+                text("SELECT count(*) FROM learners")).scalar()
+    finally:
+        databases.dispose()
 
 
 def test_workspace_records_go_beside_the_main_database(database_url):
