@@ -743,7 +743,11 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
 
     stop = _stop_on_signals()
     hosted = Hosted(settings)
-    scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=64)})
+    # At most 16 jobs at once across workspaces: each holds at most a few connections of the shared pool
+    # (20 + 20), so planners holding their lock connection always find another. A job that waits its
+    # turn runs late rather than being skipped.
+    scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=16)},
+                                    job_defaults={"misfire_grace_time": None, "coalesce": True})
 
     def schedule(team: str, sprout: Sprout) -> None:
         sprout.dispatcher.start_heartbeat()
