@@ -1024,6 +1024,20 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from db.engine import make_engine
     from db.migrate import current_revision, upgrade
 
+    if settings.hosted:  # the installations' database, then every installed workspace's records
+        from db.workspaces import WorkspaceDatabases, installed_team_ids
+
+        databases = WorkspaceDatabases(settings.database_url, pool_size=2)
+        try:
+            upgrade(databases.main)
+            print(f"database at revision {current_revision(databases.main)}")
+            for team in installed_team_ids(databases.main, settings.slack_client_id):
+                engine = databases.engine_for(team)
+                upgrade(engine)
+                print(f"workspace {team} at revision {current_revision(engine)}")
+        finally:
+            databases.dispose()
+        return 0
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)

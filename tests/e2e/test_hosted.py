@@ -208,6 +208,10 @@ def test_a_restart_serves_every_installed_workspace_and_commands_name_their_work
     done = export("--team", "T0GLOBEX")
     assert done.returncode == 0, done.stderr
     assert "1 deliveries" in done.stdout
+    upgraded = subprocess.run([sys.executable, "app.py", "db", "upgrade"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "workspace T0ACME at revision" in upgraded.stdout and "workspace T0GLOBEX at revision" in upgraded.stdout
 
 
 def test_one_pool_of_connections_switches_between_workspaces_and_a_rollback_does_not_undo_it(database_url):
