@@ -68,7 +68,6 @@ class Settings:
     slack_client_secret: str | None = None
     slack_redirect_uri: str | None = None  # https://<host>/slack/oauth_redirect, as in the app's OAuth settings
     slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
-    database_pool: int = 10  # connections per engine (a hosted Sprout has one engine per workspace)
 
     @property
     def hosted(self) -> bool:
@@ -190,7 +189,7 @@ class Settings:
             raise SettingsError(f"XAPI_LRS_URL must be an http(s) URL, not {lrs_url!r}")
         if lrs_url and not (lrs_key and lrs_secret):
             raise SettingsError("XAPI_LRS_KEY and XAPI_LRS_SECRET are required when XAPI_LRS_URL is set")
-        if lrs_url and not workspace_url and not get("SLACK_CLIENT_ID"):
+        if lrs_url and not workspace_url and not client_id:
             raise SettingsError("SLACK_WORKSPACE_URL is required when XAPI_LRS_URL is set")
         lrs_since = parse_bound("XAPI_LRS_SINCE", get("XAPI_LRS_SINCE"))
         report_url = get("SPROUT_REPORT_URL")
@@ -386,7 +385,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         secret = secret or secrets.token_hex(16)
 
     if engine is None:
-        engine = make_engine(settings.database_url, pool_size=settings.database_pool)
+        engine = make_engine(settings.database_url)
         closers.append(engine.dispose)
     if migrate:
         upgrade(engine)
@@ -594,7 +593,7 @@ def workspace_settings(settings: Settings, team_id: str, bot_token: str | None) 
         raise SettingsError(str(exc)) from None
     return dataclasses.replace(
         settings, slack_client_id=None, slack_client_secret=None, slack_bot_token=bot_token, database_url=url,
-        database_pool=3, slack_workspace_url=f"https://app.slack.com/client/{team_id}")
+        slack_workspace_url=f"https://app.slack.com/client/{team_id}")
 
 
 class Hosted:
@@ -616,7 +615,7 @@ class Hosted:
         self.clock = clock or SystemClock()
         self.listener_workers = listener_workers
         self.migrate = migrate
-        self.databases = WorkspaceDatabases(settings.database_url, pool_size=max(20, settings.database_pool))
+        self.databases = WorkspaceDatabases(settings.database_url)
         self.engine = self.databases.main
         if migrate:
             upgrade(self.engine)

@@ -73,13 +73,9 @@ def database(url: str | None):
         separator = "&" if "?" in url else "?"
         yield f"{url}{separator}options=-csearch_path%3D{schema}"
     finally:
-        with admin.begin() as conn:
-            # and a hosted Sprout's workspaces beside it (db.workspaces): <schema>_<team>
-            beside = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
-                                  {"prefix": f"{schema}\\_%"}).scalars().all()
-        for name in [*beside, schema]:  # one transaction each: a schema's tables take many locks
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        from db.workspaces import drop_schema
+
+        drop_schema(admin, schema)  # and a hosted Sprout's workspaces' schemas beside it
         admin.dispose()
 
 

@@ -7,7 +7,6 @@ characters of section text, 150 of a header, 75 of button text, 2,000 of a value
 from __future__ import annotations
 
 import functools
-
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass

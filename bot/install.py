@@ -28,8 +28,8 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 
 from bot.http import EVENTS_PATH
-from db.workspaces import installed_team_ids
 from bot.mrkdwn import escape
+from db.workspaces import installed_team_ids
 
 log = logging.getLogger(__name__)
 

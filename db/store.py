@@ -7,16 +7,15 @@ package holds a session or triggers lazy loads.
 from __future__ import annotations
 
 import hashlib
-
 import json
-from typing import Any
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Engine, Integer, String, and_, bindparam, case, column, func, insert, or_, select, true, update
-from sqlalchemy import any_, literal
+from sqlalchemy import (Engine, Integer, String, and_, any_, bindparam, case, func, insert, literal, or_, select, true,
+                        update)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -427,7 +426,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def planner_lock_key(cls, schema: str) -> int:
         """The planner's advisory lock for the records in ``schema``: a hosted Sprout keeps each workspace in
         a schema of its own, and one workspace planning must not make another skip its turn."""
-        digest = hashlib.blake2b(f"{schema}".encode(), digest_size=6).digest()
+        digest = hashlib.blake2b(schema.encode(), digest_size=6).digest()
         return cls.PLANNER_LOCK_KEY ^ int.from_bytes(digest, "big")
 
     @contextmanager
@@ -1185,7 +1184,6 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                 SummaryRow(u, n, tz, int(d), int(a), int(r), int(rt), float(avg) if avg is not None else None, int(c))
                 for u, n, tz, d, a, r, rt, avg, c in conn.execute(stmt)
             ]
-
 
 
 def _rows(*columns: tuple[str, str, Any]):

@@ -19,7 +19,7 @@ import re
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, column, event, select, table
+from sqlalchemy import Engine, column, event, select, table, text
 from sqlalchemy.engine import URL, make_url
 
 from db.engine import make_engine
@@ -107,6 +107,17 @@ class WorkspaceDatabases:
         self.main.dispose()
 
 
+def drop_schema(engine: Engine, schema: str) -> None:
+    """Drop a PostgreSQL schema and the hosted workspaces' schemas beside it (``<schema>_<team>``), one
+    transaction each: a schema's tables take many locks."""
+    with engine.connect() as conn:
+        beside = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+                              {"prefix": schema.replace("_", "\\_") + "\\_%"}).scalars().all()
+    for name in [*beside, schema]:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+
+
 def _path_sql(schema: str | None) -> str:
     if schema is None:
         return '"$user", public'
@@ -144,5 +155,5 @@ def installed_team_ids(engine: Engine, client_id: str) -> list[str]:
                                    .where(bots.c.team_id.is_not(None)).distinct()).scalars())
 
 
-__all__ = ["TEAM_ID", "NotAWorkspace", "WorkspaceDatabases", "installed_team_ids", "search_path_of",
+__all__ = ["TEAM_ID", "NotAWorkspace", "WorkspaceDatabases", "drop_schema", "installed_team_ids", "search_path_of",
            "workspace_database_url", "workspace_schema"]

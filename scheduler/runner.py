@@ -25,6 +25,7 @@ def start_scheduler(
     *, plan: Callable[[], object], dispatch: Callable[[], object], plan_every: int = 60, dispatch_every: int = 2
 ) -> BackgroundScheduler:
     """Plan every minute and send every few seconds, each never overlapping itself (in-memory job store).
+
     Sending runs on its own short interval so a retry due in three seconds goes in three
     seconds, not at the next minute.
     """

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from db.engine import make_engine
 from db.migrate import upgrade
+from db.workspaces import drop_schema
 from db.store import Store
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -57,13 +58,7 @@ def database_url(request, tmp_path):
     try:
         yield _with_search_path(pg_base_url(), schema)
     finally:
-        with admin.begin() as conn:
-            # A hosted Sprout's workspaces live in schemas beside this one (db.workspaces): <schema>_<team>.
-            beside = conn.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
-                                  {"prefix": f"{schema}\\_%"}).scalars().all()
-        for name in [*beside, schema]:  # one transaction each: a schema's tables take many locks
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        drop_schema(admin, schema)  # and a hosted Sprout's workspaces' schemas beside it
         admin.dispose()
 
 
