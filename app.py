@@ -1307,6 +1307,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    from bot.library_logging import settle_library_logging
     from db.engine import unreachable
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1316,6 +1317,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         settings = load_settings(environ)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        settle_library_logging(settings.log_level)
         if args.func.__name__ in WORKSPACE_COMMANDS:
             settings = for_team(settings, args)
         return args.func(settings, args)

@@ -14,8 +14,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import (Engine, Integer, String, and_, any_, bindparam, case, func, insert, literal, or_, select, true,
-                        update)
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -36,6 +52,7 @@ from db.models import (
     ReviewSession,
     Worker,
 )
+from db.types import UTCDateTime
 from learning.roster import RosterRow
 
 
@@ -498,6 +515,8 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             return []
         outbox_ids: list[int] = []
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":
+                return sorted(self._queue_deliveries_joined(conn, deliveries, now))
             for start in range(0, len(deliveries), 1000):
                 chunk = deliveries[start : start + 1000]
                 inserted = conn.execute(
@@ -543,6 +562,34 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                         ).scalars()
                     )
         return sorted(outbox_ids)
+
+    @staticmethod
+    def _queue_deliveries_joined(conn, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
+        """PostgreSQL: the deliveries, then their lessons' outbox messages, each one INSERT … SELECT FROM
+        unnest(arrays), whatever their number: a plan of ten thousand lessons is two statements whose text
+        never changes, instead of thousand-row VALUES lists that the driver parses afresh each time."""
+        inserted = conn.execute(_QUEUE_DELIVERIES, {
+            "enrollment_ids": [new.enrollment_id for new in deliveries],
+            "learner_ids": [new.learner_id for new in deliveries],
+            "pack_ids": [new.pack_id for new in deliveries],
+            "lesson_ids": [new.lesson_id for new in deliveries],
+            "pack_versions": [new.pack_version for new in deliveries],
+            "kinds": [new.kind for new in deliveries],
+            "local_dates": [new.local_date for new in deliveries],
+            "due_ats": [new.due_at for new in deliveries],
+        }).all()
+        by_key = {(row.enrollment_id, row.lesson_id): row.id for row in inserted}
+        queued = [(by_key[(new.enrollment_id, new.lesson_id)], new) for new in deliveries
+                  if (new.enrollment_id, new.lesson_id) in by_key]
+        if not queued:
+            return []
+        return list(conn.execute(_QUEUE_LESSONS, {
+            "delivery_ids": [delivery_id for delivery_id, _ in queued],
+            "dedupe_keys": [f"lesson:{delivery_id}" for delivery_id, _ in queued],
+            "learner_ids": [new.learner_id for _, new in queued],
+            "channels": [new.channel for _, new in queued],
+            "now": now,
+        }).scalars())
 
     # -- outbox --------------------------------------------------------------------------
 
@@ -1203,3 +1250,26 @@ _dm = _rows(("lid", "ids", Integer), ("channel", "channels", String))
 _DM_CHANNELS = (update(Learner)
                 .where(Learner.id == _dm.c.lid, or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != _dm.c.channel))
                 .values(dm_channel_id=_dm.c.channel))
+_new = _rows(("enrollment_id", "enrollment_ids", Integer), ("learner_id", "learner_ids", Integer),
+             ("pack_id", "pack_ids", String), ("lesson_id", "lesson_ids", String),
+             ("pack_version", "pack_versions", Integer), ("kind", "kinds", String), ("local_date", "local_dates", Date),
+             ("due_at", "due_ats", DateTime(timezone=True)))
+_QUEUE_DELIVERIES = (
+    postgresql.insert(Delivery)
+    .from_select(["enrollment_id", "learner_id", "pack_id", "lesson_id", "pack_version", "kind", "local_date", "due_at",
+                  "status"], select(*_new.c, literal("queued", String)))
+    .on_conflict_do_nothing()
+    .returning(Delivery.id, Delivery.enrollment_id, Delivery.lesson_id)
+)
+_lesson = _rows(("delivery_id", "delivery_ids", Integer), ("dedupe_key", "dedupe_keys", String),
+                ("learner_id", "learner_ids", Integer), ("channel", "channels", String))
+_QUEUE_LESSONS = (
+    postgresql.insert(OutboxMessage)
+    .from_select(["kind", "dedupe_key", "learner_id", "delivery_id", "channel", "status", "attempts", "not_before",
+                  "created_at"],
+                 select(literal("lesson", String), _lesson.c.dedupe_key, _lesson.c.learner_id, _lesson.c.delivery_id,
+                        _lesson.c.channel, literal("pending", String), literal(0, Integer),
+                        bindparam("now", type_=UTCDateTime()), bindparam("now", type_=UTCDateTime())))
+    .on_conflict_do_nothing()
+    .returning(OutboxMessage.id)
+)

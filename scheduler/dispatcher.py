@@ -402,15 +402,26 @@ class Dispatcher:
 
     # -- a batch of messages -------------------------------------------------------------
 
-    RENDER_CHUNK = 25
+    RENDER_CHUNK = 25  # messages rendered and handed over together at Slack's rates ...
+    MAX_RENDER_CHUNK = 100  # ... and at most, when sending much faster
+
+    def _rate(self) -> float:
+        return self.bucket.rate if self.bucket is not None else float("inf")
+
+    def chunk_size(self) -> int:
+        """Messages rendered and handed over together: ``RENDER_CHUNK`` at Slack's rates; sending faster
+        (a raised limit, the emulator) about a tenth of a second of sends, up to ``MAX_RENDER_CHUNK``, so
+        that a chunk's database work (reading its records, marking it handed over) is shared by more
+        messages instead of costing as much as their sends."""
+        return int(min(max(self._rate() / 10, self.RENDER_CHUNK), self.MAX_RENDER_CHUNK))
 
     def window_size(self) -> int:
         """How many messages may be handed to Slack ahead of their sends finishing: the senders' own,
         plus about a second of sending (one render chunk at least, two at most). Paced at Slack's
         rates that is one chunk, so a crash leaves some thirty to look up; unpaced, the second chunk
         keeps every sender busy while the next one renders."""
-        rate = self.bucket.rate if self.bucket is not None else float("inf")
-        return self.workers + int(min(max(rate, self.RENDER_CHUNK), 2 * self.RENDER_CHUNK))
+        chunk = self.chunk_size()
+        return self.workers + int(min(max(self._rate(), chunk), 2 * chunk))
 
     def _send_batch(self, items: Sequence[OutboxItem], run: _Run) -> DispatchResult:
         """Render in small chunks on this thread while the event loop sends. A chunk is handed over
@@ -418,8 +429,9 @@ class Dispatcher:
         go on beside, awaited by ``dispatch``."""
         total = DispatchResult()
         sends = []
-        for start in range(0, len(items), self.RENDER_CHUNK):
-            chunk = items[start : start + self.RENDER_CHUNK]
+        size = self.chunk_size()
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
             if self.stopping.is_set():
                 run.release(chunk)
                 continue
@@ -438,12 +450,26 @@ class Dispatcher:
                 run.release([item for item, _ in fresh])
                 continue
             self.store.mark_handed([item.id for item, _ in fresh], at=self.lease_clock())
-            for item, message in fresh:
-                future = asyncio.run_coroutine_threadsafe(self._deliver(item, message, run), self._loop)
-                future.add_done_callback(run.window.give)
-                sends.append(future)
+            sends.append(asyncio.run_coroutine_threadsafe(self._deliver_chunk(fresh, run), self._loop))
         for future in sends:
             total.add(future.result())
+        return total
+
+    async def _deliver_chunk(
+        self, handed: Sequence[tuple[OutboxItem, OutgoingMessage | None | Exception]], run: _Run
+    ) -> DispatchResult:
+        """A chunk's messages, each sent by a task of its own (``workers`` at a time), each giving its place
+        in the window back as it ends; handed to the loop at once rather than one call per message."""
+
+        async def deliver(item: OutboxItem, message: OutgoingMessage | None | Exception) -> DispatchResult:
+            try:
+                return await self._deliver(item, message, run)
+            finally:
+                run.window.give()
+
+        total = DispatchResult()
+        for result in await asyncio.gather(*(deliver(item, message) for item, message in handed)):
+            total.add(result)
         return total
 
     async def _deliver(self, item: OutboxItem, message: OutgoingMessage | None | Exception, run: _Run) -> DispatchResult:

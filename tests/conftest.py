@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.workspaces import drop_schema
 from db.store import Store
+from db.workspaces import drop_schema
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
