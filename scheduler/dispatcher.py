@@ -165,7 +165,11 @@ class _Run:
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.recorder = _Recorder(dispatcher.store, dispatcher.clock)
-        self.window = _Window(dispatcher.window_size())
+        # Fixed for the run, together: a chunk must always fit in the window (the rate may change meanwhile,
+        # as instances start and stop sending).
+        rate = dispatcher.rate()
+        self.chunk = dispatcher.chunk_size(rate)
+        self.window = _Window(dispatcher.window_size(rate))
         self.lookups: list[Future] = []
         self._released: list[int] = []
         self._lock = threading.Lock()
@@ -405,23 +409,26 @@ class Dispatcher:
     RENDER_CHUNK = 25  # messages rendered and handed over together at Slack's rates ...
     MAX_RENDER_CHUNK = 100  # ... and at most, when sending much faster
 
-    def _rate(self) -> float:
+    def rate(self) -> float:
+        """New messages a second this instance may send now (its share of the workspace's limit)."""
         return self.bucket.rate if self.bucket is not None else float("inf")
 
-    def chunk_size(self) -> int:
+    def chunk_size(self, rate: float | None = None) -> int:
         """Messages rendered and handed over together: ``RENDER_CHUNK`` at Slack's rates; sending faster
         (a raised limit, the emulator) about a tenth of a second of sends, up to ``MAX_RENDER_CHUNK``, so
         that a chunk's database work (reading its records, marking it handed over) is shared by more
         messages instead of costing as much as their sends."""
-        return int(min(max(self._rate() / 10, self.RENDER_CHUNK), self.MAX_RENDER_CHUNK))
+        rate = self.rate() if rate is None else rate
+        return int(min(max(rate / 10, self.RENDER_CHUNK), self.MAX_RENDER_CHUNK))
 
-    def window_size(self) -> int:
+    def window_size(self, rate: float | None = None) -> int:
         """How many messages may be handed to Slack ahead of their sends finishing: the senders' own,
         plus about a second of sending (one render chunk at least, two at most). Paced at Slack's
         rates that is one chunk, so a crash leaves some thirty to look up; unpaced, the second chunk
         keeps every sender busy while the next one renders."""
-        chunk = self.chunk_size()
-        return self.workers + int(min(max(self._rate(), chunk), 2 * chunk))
+        rate = self.rate() if rate is None else rate
+        chunk = self.chunk_size(rate)
+        return self.workers + int(min(max(rate, chunk), 2 * chunk))
 
     def _send_batch(self, items: Sequence[OutboxItem], run: _Run) -> DispatchResult:
         """Render in small chunks on this thread while the event loop sends. A chunk is handed over
@@ -429,9 +436,8 @@ class Dispatcher:
         go on beside, awaited by ``dispatch``."""
         total = DispatchResult()
         sends = []
-        size = self.chunk_size()
-        for start in range(0, len(items), size):
-            chunk = items[start : start + size]
+        for start in range(0, len(items), run.chunk):
+            chunk = items[start : start + run.chunk]
             if self.stopping.is_set():
                 run.release(chunk)
                 continue

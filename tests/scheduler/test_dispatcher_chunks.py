@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.dispatcher import Dispatcher
 from scheduler.pacing import TokenBucket
@@ -58,3 +60,14 @@ def test_sending_much_faster_shares_each_chunks_database_work_among_more_message
     finally:
         fast.close()
         unpaced.close()
+
+
+@given(per_second=st.floats(min_value=0.01, max_value=1e7, allow_nan=False))
+@settings(max_examples=200, deadline=None)
+def test_a_chunk_always_fits_in_the_window_beside_the_senders(per_second):
+    # A run fixes both from one reading of the rate; a chunk larger than its window would wait forever.
+    d = Dispatcher.__new__(Dispatcher)  # only the sizing rules: no loop, no database
+    d.workers, d.bucket = 8, None
+    chunk, window = d.chunk_size(per_second), d.window_size(per_second)
+    assert Dispatcher.RENDER_CHUNK <= chunk <= Dispatcher.MAX_RENDER_CHUNK
+    assert chunk <= window - d.workers <= 2 * chunk
