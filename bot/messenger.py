@@ -73,6 +73,15 @@ def _json_text(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
+class _Response(aiohttp.ClientResponse):
+    """Slack's answers read with orjson too (chat.postMessage answers with the whole message, blocks
+    included). slack-sdk asks for ``json()`` without a decoder; a body that is not JSON still raises a
+    ``json.JSONDecodeError`` (orjson's error is one), which slack-sdk turns into a SlackApiError."""
+
+    async def json(self, *, encoding=None, loads=orjson.loads, content_type="application/json"):
+        return await super().json(encoding=encoding, loads=loads, content_type=content_type)
+
+
 def _retry_after(error: SlackApiError) -> float:
     headers = error.response.headers or {}
     value = headers.get("Retry-After") or headers.get("retry-after")
@@ -110,7 +119,7 @@ class SlackMessenger:
             # The proxy is passed in (read once from the settings): trust_env would make aiohttp
             # scan the whole environment on every request, which dominated a fan-out's CPU.
             session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.connections),
-                                            json_serialize=_json_text)
+                                            json_serialize=_json_text, response_class=_Response)
             self._client = AsyncWebClient(token=self.token, base_url=self.base_url, session=session,
                                           timeout=self.timeout, proxy=self.proxy, retry_handlers=[])
         return self._client
@@ -228,6 +237,11 @@ class SlackMessenger:
         try:
             return await getattr(self._get_client(), method)(**kwargs)
         except SlackApiError as exc:
+            if not hasattr(exc.response, "status_code"):
+                # slack-sdk could not read the answer (not JSON: a proxy's page, a cut-off body) and hands
+                # over aiohttp's raw response. The call reached something, so the message may be in Slack.
+                status = getattr(exc.response, "status", 0)
+                raise SendError(f"unreadable answer (HTTP {status})", ambiguous=True) from None
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             if status == 429 or error == "ratelimited":

@@ -117,9 +117,12 @@ def _duplicate_ids(data: Any) -> Iterator[tuple[Loc, str, int | None]]:
                 seen_questions[qid] = j
 
 
-class PackYamlLoader(yaml.SafeLoader):
+class PackYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """YAML 1.1 reads unquoted yes/no/on/off as booleans, which turns a choice list such as
-    ``[Yes, No]`` into ``[True, False]``; only ``true``/``false`` are booleans in a pack."""
+    ``[Yes, No]`` into ``[True, False]``; only ``true``/``false`` are booleans in a pack.
+
+    libyaml's parser where PyYAML has it (its wheels do): the same nodes and line marks, read about
+    ten times faster than the pure-Python parser, which took a quarter of a second at every start."""
 
 
 PackYamlLoader.yaml_implicit_resolvers = {
