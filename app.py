@@ -343,6 +343,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
 
     ``engine``: one the caller owns (a hosted Sprout's workspace, on a pool shared by all of them);
     otherwise one is made from ``DATABASE_URL`` and closed with the Sprout."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
@@ -461,13 +463,16 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
+    listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
+    # Closed after the HTTP server (which stops first) and before the database: listeners at work finish.
+    closers.append(listener_executor.shutdown)
     bolt = build_app(
         token=token,
         signing_secret=secret,
         client=client,
         deps=deps,
         store=store,
-        listener_workers=listener_workers,
+        listener_executor=listener_executor,
     )
     wsgi = wsgi_app(bolt, healthy=lambda: ping(engine))
     return Sprout(

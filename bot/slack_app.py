@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
@@ -29,13 +29,14 @@ def build_app(
     client: WebClient,
     deps: Deps,
     store: Store,
-    listener_workers: int = 64,
+    listener_executor: Executor,
 ) -> App:
     """A Bolt app in HTTP mode (also usable with Socket Mode).
 
-    ``listener_workers`` sizes Bolt's listener pool: after a 09:30 delivery hundreds of
-    learners click within the same minute, and each click waits on the database and on
-    chat.update.
+    ``listener_executor`` runs the listeners after each request is acknowledged. Its owner sizes it
+    (after a 09:30 delivery hundreds of learners click within the same minute, and each click waits on
+    the database and on chat.update) and shuts it down, waiting for the listeners at work, before the
+    database goes away.
     """
     bolt_logger = logging.getLogger("sprout.bolt")
     if _quiet_token_warning not in bolt_logger.filters:
@@ -45,7 +46,7 @@ def build_app(
         signing_secret=signing_secret,
         client=client,
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener"),
+        listener_executor=listener_executor,
         logger=bolt_logger,
     )
 
