@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 from aiohttp import web
@@ -23,9 +24,10 @@ async def exchange(handler, message: OutgoingMessage):
     app.router.add_post("/api/chat.postMessage", answer)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
     messenger = SlackMessenger(token="xoxb-test", base_url=f"http://127.0.0.1:{port}/api/")
     try:
         try:
