@@ -106,6 +106,11 @@ class SearchHit:
     rank: float
 
 
+def lesson_key(delivery_id: int) -> str:
+    """The outbox dedupe key of a delivered lesson's message: one message per delivery, however queued."""
+    return f"lesson:{delivery_id}"
+
+
 def _card_view(row) -> CardView:
     return CardView(
         id=row.id,
@@ -688,7 +693,7 @@ class LearningRecords:
                 return None  # they had this lesson already
             return conn.execute(
                 self._insert(OutboxMessage)
-                .values(kind="lesson", dedupe_key=f"lesson:{delivery_id}", learner_id=learner_id,
+                .values(kind="lesson", dedupe_key=lesson_key(delivery_id), learner_id=learner_id,
                         delivery_id=delivery_id, channel=channel, status="pending", attempts=0, not_before=now,
                         created_at=now)
                 .on_conflict_do_nothing()

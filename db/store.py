@@ -38,7 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.admin_records import AdminRecords
 from db.cohorts import CohortRecords
 from db.facilitation import FacilitationRecords
-from db.learning_records import LearningRecords
+from db.learning_records import LearningRecords, lesson_key
 from db.models import (
     Answer,
     Delivery,
@@ -542,7 +542,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                 messages = [
                     {
                         "kind": "lesson",
-                        "dedupe_key": f"lesson:{by_key[(new.enrollment_id, new.lesson_id)]}",
+                        "dedupe_key": lesson_key(by_key[(new.enrollment_id, new.lesson_id)]),
                         "learner_id": new.learner_id,
                         "delivery_id": by_key[(new.enrollment_id, new.lesson_id)],
                         "channel": new.channel,
@@ -585,7 +585,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             return []
         return list(conn.execute(_QUEUE_LESSONS, {
             "delivery_ids": [delivery_id for delivery_id, _ in queued],
-            "dedupe_keys": [f"lesson:{delivery_id}" for delivery_id, _ in queued],
+            "dedupe_keys": [lesson_key(delivery_id) for delivery_id, _ in queued],
             "learner_ids": [new.learner_id for _, new in queued],
             "channels": [new.channel for _, new in queued],
             "now": now,
