@@ -527,6 +527,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     from scheduler.runner import start_scheduler
 
     if settings.uses_emulator:
+        if settings.database_url_explicit and not args.sandbox:
+            raise SettingsError(
+                "SLACK_BOT_TOKEN is not set but DATABASE_URL is: the sandbox would import its sample people into "
+                "that database and 'send' its learners' lessons into a local emulator. Set SLACK_BOT_TOKEN (and "
+                "SLACK_SIGNING_SECRET) to run the bot, or pass --sandbox to try the sandbox on that database on "
+                "purpose.")
         return run_sandbox(settings, args)
     if settings.hosted:
         return run_hosted(settings, args)
@@ -1135,6 +1141,30 @@ def cmd_roster_sync(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    """Ask a running Sprout's /healthz (the container's HEALTHCHECK): exit 0 when it answers 200."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = args.url or f"http://127.0.0.1:{settings.port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=args.timeout) as response:
+            body = response.read().decode("utf-8", "replace")
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read().decode("utf-8", "replace"), exc.code
+    except (OSError, ValueError) as exc:
+        print(f"sprout: {url} did not answer: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    try:
+        shown = json.dumps(json.loads(body))
+    except ValueError:
+        shown = body.strip()[:200]
+    print(f"{url}: {status} {shown}")
+    return 0 if status == 200 else 1
+
+
 def cmd_learner_forget(settings: Settings, args: argparse.Namespace) -> int:
     from db.engine import make_engine
     from db.migrate import upgrade
@@ -1212,7 +1242,9 @@ WORKSPACE_COMMANDS = ("cmd_tick", "cmd_report", "cmd_export_csv", "cmd_export_xa
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python app.py", description="Sprout: microlearning in Slack.")
+    # `sprout …` when installed (the console script), `python app.py …` from a checkout.
+    prog = "python app.py" if Path(sys.argv[0]).name == "app.py" else "sprout"
+    root = argparse.ArgumentParser(prog=prog, description="Sprout: microlearning in Slack.")
     sub = root.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the bot (HTTP or Socket Mode) and the scheduler; "
@@ -1221,6 +1253,8 @@ def parser() -> argparse.ArgumentParser:
                                     "sandbox listens on 127.0.0.1 only unless told otherwise)")
     run.add_argument("--port", type=int, help="port (default: PORT or 3000)")
     run.add_argument("--interval", type=int, default=60, help="seconds between scheduler ticks (default 60)")
+    run.add_argument("--sandbox", action="store_true",
+                     help="with no SLACK_BOT_TOKEN but DATABASE_URL set: run the sandbox on that database anyway")
     run.set_defaults(func=cmd_run)
 
     tick = sub.add_parser("tick", help="send everything due at an instant, once, and exit")
@@ -1241,6 +1275,12 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--until", help="end, not included: a date or an ISO 8601 instant (default: now)")
     report.add_argument("--team", help=TEAM_HELP)
     report.set_defaults(func=cmd_report)
+
+    health = sub.add_parser("health", help="ask a running Sprout's /healthz; exit 0 when healthy (for a "
+                                           "container's health check)")
+    health.add_argument("--url", help="the health address (default: http://127.0.0.1:PORT/healthz)")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer (default 5)")
+    health.set_defaults(func=cmd_health)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

@@ -635,8 +635,11 @@ class SlackEmulator:
         with self._lock:
             return self._channel_names.get(name.lstrip("#"))
 
-    def wait_for(self, predicate: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.005) -> Any:
-        """Poll until ``predicate()`` is truthy: Bolt acks first and calls the API afterwards."""
+    def wait_for(self, predicate: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.005) -> Any:
+        """Poll until ``predicate()`` is truthy: Bolt acks first and calls the API afterwards.
+
+        The deadline is generous on purpose: it only bounds a test that is failing anyway, and a busy
+        two-core CI machine can take seconds to run what a laptop does in milliseconds."""
         deadline = time.monotonic() + timeout
         while True:
             value = predicate()

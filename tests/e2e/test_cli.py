@@ -210,3 +210,37 @@ def test_exports_from_the_command_line(store, database_url, tmp_path, capsys):
     assert app.main(["export", "csv", "--what", "answers", "--since", "yesterday", "--out", str(out)],
                     environ=env) == 2
     assert "--since 'yesterday' is not a date" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [[], ["run"]], ids=["app.py", "app.py run"])
+def test_no_token_with_a_database_url_stops_rather_than_running_the_sandbox_on_it(database_url, command, capsys):
+    """Without a token the sandbox would seed sample people into DATABASE_URL's database and 'send' lessons
+    to its real learners through the emulator: that needs --sandbox, on purpose."""
+    assert app.main(command, environ={"DATABASE_URL": database_url}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sprout: SLACK_BOT_TOKEN is not set but DATABASE_URL is") and err.count("\n") == 1
+    assert "--sandbox" in err
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            assert not conn.dialect.has_table(conn, "learners"), "nothing was written to that database"
+    finally:
+        engine.dispose()
+
+
+def test_sandbox_on_a_named_database_on_purpose(tmp_path):
+    port = free_port()
+    url = f"sqlite:///{tmp_path / 'chosen.db'}"
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": url}
+    env.pop("SLACK_BOT_TOKEN", None)
+    process = subprocess.Popen([sys.executable, "app.py", "run", "--sandbox"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = process.stdout.readline()
+        assert banner.startswith(f"Sprout sandbox: http://127.0.0.1:{port}/sandbox "), process.stderr.read()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert count(url, Learner) >= 5, "the sandbox used the database it was given"
