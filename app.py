@@ -280,6 +280,7 @@ class Sprout:
     wsgi: Any
     emulator: Any = None
     signing_secret: str = ""
+    redrawer: Any = None  # bot.redraw.Redrawer: messages a click changed that Slack may not show yet
     lrs: Any = None  # scheduler.lrs.LrsForwarder when XAPI_LRS_URL is set
     facilitation: Any = None  # bot.listeners.facilitator.Facilitation: announcements and prompts (Home blocks)
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
@@ -353,6 +354,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.listeners import cohorts as cohort_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
+    from bot.redraw import Redrawer
     from bot.service import LearningService
     from bot.slack_app import build_app, profile_lookup
     from content_packs.catalog import Catalog
@@ -458,7 +460,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
-                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks))
+                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
+                message_handlers=(facilitation.prompts.on_message,))
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
@@ -471,9 +474,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         signing_secret=secret,
         client=client,
         deps=deps,
-        store=store,
         listener_executor=listener_executor,
     )
+    redrawer = Redrawer(service=service, store=store, client=client, lease=timedelta(seconds=settings.lease_seconds))
     wsgi = wsgi_app(bolt, healthy=lambda: ping(engine))
     return Sprout(
         settings=settings,
@@ -498,6 +501,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         wsgi=wsgi,
         emulator=emulator,
         signing_secret=secret,
+        redrawer=redrawer,
         lrs=lrs,
         facilitation=facilitation,
         cohorts=cohorts,
@@ -568,12 +572,25 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# Slack retries an event for a few minutes; its id is kept a few days, then forgotten.
+KEEP_EVENT_IDS = timedelta(days=3)
+
+
 def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
-    """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), and reload packs
-    when their files change."""
+    """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), reload packs
+    when their files change, draw messages left undrawn (at once, then every half minute) and forget
+    old event ids (daily)."""
     from bot.admin import packs_signature
     from scheduler.runner import run_job
 
+    scheduler.add_job(run_job, "interval", args=["sprout-redraw" + suffix, lambda: sprout.redrawer.run(sprout.clock())],
+                      seconds=30, id="sprout-redraw" + suffix, replace_existing=True, max_instances=1,
+                      coalesce=True, next_run_time=datetime.now(UTC))
+    scheduler.add_job(run_job, "interval",
+                      args=["sprout-forget-events" + suffix,
+                            lambda: sprout.store.forget_processed_events(sprout.clock() - KEEP_EVENT_IDS)],
+                      hours=24, id="sprout-forget-events" + suffix, replace_existing=True, max_instances=1,
+                      coalesce=True, next_run_time=datetime.now(UTC))
     if sprout.lrs is not None:
         scheduler.add_job(run_job, "interval", args=["sprout-lrs" + suffix, lambda: sprout.lrs.tick(sprout.clock())],
                           seconds=10, id="sprout-lrs" + suffix, replace_existing=True, max_instances=1, coalesce=True)

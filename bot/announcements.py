@@ -151,8 +151,12 @@ class Created:
 
 @dataclass(frozen=True)
 class AckOutcome:
-    recorded: bool
+    receipt_id: int | None  # None: pressed before (or a retried request), nothing new was recorded
     state: CopyState
+
+    @property
+    def recorded(self) -> bool:
+        return self.receipt_id is not None
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -326,8 +330,8 @@ class Announcements:
             raise Gone("This announcement is no longer available.")
         if self.store.copy_state(announcement_id, learner.id) is None:
             raise NotYours("This announcement was sent to someone else.")
-        recorded = self.store.record_ack(announcement_id, learner.id, now)
-        return AckOutcome(recorded, self.store.copy_state(announcement_id, learner.id))
+        receipt_id = self.store.record_ack(announcement_id, learner.id, now)
+        return AckOutcome(receipt_id, self.store.copy_state(announcement_id, learner.id))
 
     # -- the facilitator's Home tab ---------------------------------------------------------
 

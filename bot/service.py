@@ -346,7 +346,7 @@ class LearningService:
                 ],
                 now,
             )
-            self.dispatcher.dispatch(ids=queued)
+            self.store.after_commit(lambda queued=queued: self.dispatcher.dispatch(ids=queued))
             return LessonView(pack, lesson, self._state_for(enrollment.id, lesson.id))
         raise NothingToSend("You've received every lesson of your packs. 🎉 See `/learn packs` for more.")
 
@@ -627,7 +627,7 @@ class LearningService:
                          local_date=now.astimezone(tz).date(), due_at=now)],
             now,
         )
-        self.dispatcher.dispatch(ids=queued)
+        self.store.after_commit(lambda: self.dispatcher.dispatch(ids=queued))  # visible to the sender
         return LessonView(pack, lesson, self._state_for(enrollment.id, lesson.id))
 
     def has_channel_triggers(self) -> bool:
@@ -646,6 +646,6 @@ class LearningService:
                 local_date=now.astimezone(zone(self.zone_of(learner))).date(), now=now,
             )
             if queued is not None:
-                self.dispatcher.dispatch(ids=[queued])
+                self.store.after_commit(lambda queued=queued: self.dispatcher.dispatch(ids=[queued]))
                 sent.append(pack)
         return sent

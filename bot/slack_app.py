@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.listeners import Deps, register_all
 from bot.mrkdwn import escape
 from bot.service import SlackProfile
-from db.store import Store
+from db.engine import database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +28,17 @@ def build_app(
     signing_secret: str,
     client: WebClient,
     deps: Deps,
-    store: Store,
     listener_executor: Executor,
 ) -> App:
     """A Bolt app in HTTP mode (also usable with Socket Mode).
 
-    ``listener_executor`` runs the listeners after each request is acknowledged. Its owner sizes it
-    (after a 09:30 delivery hundreds of learners click within the same minute, and each click waits on
-    the database and on chat.update) and shuts it down, waiting for the listeners at work, before the
-    database goes away.
+    Bolt answers Slack after the listener returns (``process_before_response``): events are handled
+    before Slack hears back, so a failure gets Slack's retry (``bot.listeners.errors.at_least_once``);
+    clicks, forms and commands run on ``listener_executor`` and Slack hears back as soon as they ack,
+    which a listener that keeps a record does once it is committed (``friendly``). The executor's owner
+    sizes it (after a 09:30 delivery hundreds of learners click within the same minute, and each click
+    waits on the database and on chat.update) and shuts it down, waiting for the listeners at work,
+    before the database goes away.
     """
     bolt_logger = logging.getLogger("sprout.bolt")
     if _quiet_token_warning not in bolt_logger.filters:
@@ -45,24 +47,20 @@ def build_app(
         token=token,
         signing_secret=signing_secret,
         client=client,
-        process_before_response=False,
+        process_before_response=True,
         listener_executor=listener_executor,
         logger=bolt_logger,
     )
 
-    @app.middleware
-    def handle_event_once(body: dict, next) -> BoltResponse | None:  # noqa: A002 - Bolt's argument name
-        """Slack retries an event it thinks we missed; the event id makes the retry a no-op."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not store.mark_event_processed(event_id, deps.clock()):
-            log.info("event %s already handled; ignoring Slack's retry", event_id)
-            return BoltResponse(status=200, body="")
-        return next()
-
     @app.error
-    def unexpected(error: Exception) -> None:
-        """Listeners handle their own errors (bot.listeners.errors); this catches the framework's."""
-        log.error("unhandled error: %s", error, exc_info=error)
+    def unexpected(error: Exception, body: dict) -> None:
+        """Clicks and commands handle their own errors (bot.listeners.errors); an event's listener that
+        failed lands here, and Slack, answered with an error, sends the event again."""
+        what = body.get("event", {}).get("type") if body.get("type") == "event_callback" else body.get("type")
+        if database_unavailable(error):
+            log.warning("%s not handled, the database is unavailable (Slack will retry): %s", what, error)
+        else:
+            log.error("%s not handled (Slack will retry it if it was an event): %s", what, error, exc_info=error)
 
     register_all(app, deps=deps)
     return app

@@ -32,17 +32,17 @@ class AdminRecords:
     """Mixed into ``db.store.Store``: needs ``self.engine`` and ``self._insert``."""
 
     def set_role(self, learner_id: int, role: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(Learner).where(Learner.id == learner_id).values(role=role, updated_at=now))
 
     def audit(self, *, actor: str, action: str, subject: str | None, detail: str | None, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(AuditEntry.__table__.insert().values(at=now, actor=actor[:64], action=action[:64],
                                                               subject=(subject or None) and subject[:200],
                                                               detail=detail))
 
     def audit_log(self, limit: int = 100) -> list[tuple]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [tuple(r) for r in conn.execute(
                 select(AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.subject, AuditEntry.detail)
                 .order_by(AuditEntry.id.desc()).limit(limit))]
@@ -52,7 +52,7 @@ class AdminRecords:
         inactive everyone Sprout knows who is deactivated or gone. Roster-given roles, teams, managers
         and time zones are kept. Returns (added, updated, marked inactive)."""
         added = updated = 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             known = {r.slack_user_id: r for r in conn.execute(
                 select(Learner.id, Learner.slack_user_id, Learner.name, Learner.active))}
             present = set()
@@ -84,7 +84,7 @@ class AdminRecords:
     # -- privacy -------------------------------------------------------------------------
 
     def queue_privacy_export(self, learner_id: int, channel: str, now: datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(
                 OutboxMessage.__table__.insert().values(
                     kind="privacy_export", dedupe_key=f"privacy_export:{learner_id}:{now.timestamp():.0f}",
@@ -102,7 +102,7 @@ class AdminRecords:
         log, contributions, settings they changed, messages addressed to them) add the rows naming
         them. A table added later is in the export without anyone remembering to add it.
         """
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             learner = conn.execute(select(Learner.slack_user_id).where(Learner.id == learner_id)).scalar()
             data: dict[str, Any] = {}
             for table in Base.metadata.sorted_tables:
@@ -136,7 +136,7 @@ class AdminRecords:
         ratings, deliveries, reviews, certificates, contributions — every aggregate figure stays the same.
         """
         alias = new_pseudonym()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             row = conn.execute(select(Learner.id, Learner.email, Learner.dm_channel_id)
                                .where(Learner.slack_user_id == slack_user_id)).first()
             if row is None:

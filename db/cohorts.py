@@ -82,7 +82,7 @@ class CohortRecords:
         now: datetime,
     ) -> CohortView | None:
         """A new cohort; None when the name is taken (names compare ignoring case)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             taken = conn.execute(select(Cohort.id).where(func.lower(Cohort.name) == name.lower())).first()
             if taken is not None:
                 return None
@@ -103,7 +103,7 @@ class CohortRecords:
         members = (
             select(CohortMember.cohort_id, func.count().label("n")).group_by(CohortMember.cohort_id).subquery()
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Cohort.__table__, func.coalesce(members.c.n, 0).label("members"))
                 .outerjoin(members, members.c.cohort_id == Cohort.id)
@@ -127,7 +127,7 @@ class CohortRecords:
 
     def team_members(self, team: str) -> list[tuple[int, str]]:
         """(learner id, Slack user id) of the active learners of a team (as the roster names it, any case)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [
                 (r.id, r.slack_user_id)
                 for r in conn.execute(
@@ -139,7 +139,7 @@ class CohortRecords:
 
     def learners_named(self, name: str) -> list[str]:
         """Slack user ids of active learners whose name is ``name`` (any case)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return list(
                 conn.execute(
                     select(Learner.slack_user_id)
@@ -170,7 +170,7 @@ class CohortRecords:
         - ``elsewhere``: taking this pack in another cohort; left there.
         """
         outcomes: dict[int, JoinOutcome] = {}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             existing = {
                 row.learner_id: row
                 for row in conn.execute(
@@ -274,7 +274,7 @@ class CohortRecords:
             .where(CohortMember.cohort_id == cohort_id)
             .order_by(Learner.name, Learner.slack_user_id)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(stmt).all()
             reached: dict[int, set[str]] = {}
             for enrollment_id, lesson_id in conn.execute(
@@ -299,7 +299,7 @@ class CohortRecords:
         """Enroll in a track's pack, recording the track. Already enrolled: the enrollment joins the
         track if it followed none, and one pulled only on demand goes on the schedule.
         Returns (enrollment id, created)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             created = conn.execute(
                 self._insert(Enrollment)
                 .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now, track_id=track_id)
@@ -324,7 +324,7 @@ class CohortRecords:
     def track_enrollments(self) -> list[TrackEnrollment]:
         """Every enrollment of every active learner who follows a track (one pass for the track planner)."""
         followers = select(Enrollment.learner_id).where(Enrollment.track_id.is_not(None)).distinct()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [
                 TrackEnrollment(*row)
                 for row in conn.execute(
@@ -342,7 +342,7 @@ class CohortRecords:
         """Per enrollment: the lessons delivered, and the (lesson, question) pairs answered."""
         ids = sorted(set(enrollment_ids))
         out: dict[int, tuple[set[str], set[tuple[str, str]]]] = {i: (set(), set()) for i in ids}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
                 for enrollment_id, lesson_id in conn.execute(
@@ -366,7 +366,7 @@ class CohortRecords:
         learners = sorted({learner for learner, _ in wanted})
         packs = sorted({pack for _, pack in wanted})
         found: set[tuple[int, str]] = set()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(learners), 5000):
                 for learner_id, pack_id in conn.execute(
                     select(Certificate.learner_id, Certificate.pack_id)

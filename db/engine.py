@@ -81,3 +81,12 @@ def unreachable(exc: BaseException) -> str | None:
         return None
     reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     return f"cannot be reached or opened: {reason[0] if reason else type(exc).__name__}"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot serve right now (down, restarting, locked, out of
+    connections) rather than that Sprout has a bug: worth "try again in a minute", not a traceback."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    return isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout)

@@ -200,12 +200,12 @@ class FacilitationRecords:
     # -- audiences -----------------------------------------------------------------------
 
     def cohort_names(self, limit: int = 101) -> list[str]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return list(conn.execute(select(Cohort.name).order_by(Cohort.name).limit(limit)).scalars())
 
     def team_names(self, limit: int = 101) -> list[str]:
         """Teams of active learners (the roster's ``team`` column)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return list(conn.execute(
                 select(Learner.team).where(Learner.active.is_(True), Learner.team.is_not(None), Learner.team != "")
                 .distinct().order_by(Learner.team).limit(limit)
@@ -225,23 +225,23 @@ class FacilitationRecords:
 
     def audience(self, kind: str, value: str | None) -> list[Recipient]:
         """The active learners of a cohort (by name), a team, or everyone."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_recipient(r) for r in conn.execute(self._audience_query(kind, value).order_by(Learner.id))]
 
     def audience_size(self, kind: str, value: str | None) -> int:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(select(func.count()).select_from(self._audience_query(kind, value).subquery())
                                 ).scalar_one()
 
     def cohort_exists(self, name: str) -> bool:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(select(Cohort.id).where(Cohort.name == name)).first() is not None
 
     def people_by_slack_id(self, slack_user_ids: Iterable[str]) -> dict[str, Recipient]:
         """Known people among these Slack ids, active or not (a channel's members)."""
         ids = sorted(set(slack_user_ids))
         out: dict[str, Recipient] = {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(ids), _CHUNK):
                 for row in conn.execute(select(*_RECIPIENT_COLUMNS)
                                         .where(Learner.slack_user_id.in_(ids[start:start + _CHUNK]))):
@@ -255,7 +255,7 @@ class FacilitationRecords:
         send_at: datetime, send_local: bool, ask_ack: bool, now: datetime, copies: Sequence[NewCopy] | None = None,
     ) -> AnnouncementView:
         """The announcement and its audit entry; with ``copies`` (sending now) its copies too, all or nothing."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             announcement_id = conn.execute(
                 Announcement.__table__.insert().values(
                     author_id=author_id, text=text, audience_kind=audience_kind, audience_value=audience_value,
@@ -290,7 +290,7 @@ class FacilitationRecords:
     def queue_announcement(self, announcement_id: int, copies: Sequence[NewCopy], now: datetime) -> bool:
         """A scheduled announcement falls due: its receipts and copies, once. False if it was already queued
         (another planner) or cancelled meanwhile."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             claimed = conn.execute(
                 update(Announcement).where(Announcement.id == announcement_id, Announcement.status == "scheduled")
                 .values(status="sent")
@@ -301,18 +301,18 @@ class FacilitationRecords:
         return True
 
     def announcement(self, announcement_id: int) -> AnnouncementView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(_announcement_query().where(Announcement.id == announcement_id)).first()
         return _announcement_view(row) if row else None
 
     def recent_announcements(self, limit: int = 5) -> list[AnnouncementView]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_announcement_view(r) for r in conn.execute(
                 _announcement_query().order_by(Announcement.id.desc()).limit(limit))]
 
     def due_announcements(self, now: datetime) -> list[AnnouncementView]:
         """Scheduled announcements whose first copy can be due by ``now`` (ix_announcements_status_send_at)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 _announcement_query()
                 .where(Announcement.status == "scheduled", Announcement.send_at <= now + EARLIEST_OFFSET)
@@ -323,7 +323,7 @@ class FacilitationRecords:
     def upcoming_announcements(self, now: datetime, *, limit: int = 20) -> list[tuple[AnnouncementView, int]]:
         """Announcements that can still be cancelled, with how many copies are waiting: scheduled ones, and
         queued ones whose copies wait for a later local time."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 _announcement_query()
                 .where((Announcement.status == "scheduled")
@@ -354,7 +354,7 @@ class FacilitationRecords:
         announcement = self.announcement(announcement_id)
         if announcement is None:
             return None
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             copies = self._copies_by_status(conn, announcement_id)
             reminders = sum(self._copies_by_status(conn, announcement_id, REMINDER).values())
             recipients, acked = conn.execute(
@@ -385,7 +385,7 @@ class FacilitationRecords:
     ) -> CancelResult | None:
         """Cancel what has not gone yet: a scheduled announcement, or the copies still waiting in the outbox.
         Nothing changes if every copy has gone already."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             status = conn.execute(select(Announcement.status).where(Announcement.id == announcement_id)).scalar()
             if status is None:
                 return None
@@ -420,7 +420,7 @@ class FacilitationRecords:
     def queue_reminders(self, announcement_id: int, *, actor: str, now: datetime) -> int | None:
         """One reminder, in the thread of each received copy that is not acknowledged. None if a reminder was
         sent already; 0 (and nothing written) if there is nobody to remind."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             targets = conn.execute(
                 select(AnnouncementReceipt.learner_id, OutboxMessage.channel, OutboxMessage.sent_channel,
                        OutboxMessage.sent_ts)
@@ -458,7 +458,7 @@ class FacilitationRecords:
     def copy_state(self, announcement_id: int, learner_id: int) -> CopyState | None:
         """One query: the outbox renders a copy (or a reminder) per message of a fan-out."""
         person = Learner.__table__.alias("person")
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 _announcement_query()
                 .add_columns(AnnouncementReceipt.acked_at, person.c.slack_user_id.label("person_slack_user_id"),
@@ -474,15 +474,23 @@ class FacilitationRecords:
         return CopyState(_announcement_view(row), learner_id, row.person_slack_user_id, bool(row.person_active),
                          row.acked_at, row.sent_channel, row.sent_ts)
 
-    def record_ack(self, announcement_id: int, learner_id: int, now: datetime) -> bool:
-        """"Got it", once: False for a second press (or a retried request)."""
-        with self.engine.begin() as conn:
-            return bool(conn.execute(
+    def record_ack(self, announcement_id: int, learner_id: int, now: datetime) -> int | None:
+        """"Got it", once: the receipt's id, or None for a second press (or a retried request)."""
+        with self._begin() as conn:
+            return conn.execute(
                 update(AnnouncementReceipt)
                 .where(AnnouncementReceipt.announcement_id == announcement_id,
                        AnnouncementReceipt.learner_id == learner_id, AnnouncementReceipt.acked_at.is_(None))
                 .values(acked_at=now)
-            ).rowcount)
+                .returning(AnnouncementReceipt.id)
+            ).scalar()
+
+    def receipt_copy(self, receipt_id: int) -> CopyState | None:
+        """The copy a receipt belongs to (for redrawing it after a crash)."""
+        with self._connect() as conn:
+            row = conn.execute(select(AnnouncementReceipt.announcement_id, AnnouncementReceipt.learner_id)
+                               .where(AnnouncementReceipt.id == receipt_id)).first()
+        return self.copy_state(row.announcement_id, row.learner_id) if row else None
 
     # -- discussion prompts --------------------------------------------------------------
 
@@ -490,7 +498,7 @@ class FacilitationRecords:
         self, *, channel_id: str, text: str | None, pack_id: str | None, weekday: str, at_time: str, timezone: str,
         created_by: int | None, actor: str, now: datetime,
     ) -> PromptView:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             prompt_id = conn.execute(
                 DiscussionPrompt.__table__.insert().values(
                     channel_id=channel_id, text=text, pack_id=pack_id, weekday=weekday, at_time=at_time,
@@ -503,12 +511,12 @@ class FacilitationRecords:
         return self.prompt(prompt_id)
 
     def prompt(self, prompt_id: int) -> PromptView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(DiscussionPrompt.__table__).where(DiscussionPrompt.id == prompt_id)).first()
         return _prompt_view(row) if row else None
 
     def active_prompts(self) -> list[PromptView]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_prompt_view(r) for r in conn.execute(
                 select(DiscussionPrompt.__table__).where(DiscussionPrompt.status == "active")
                 .order_by(DiscussionPrompt.id))]
@@ -517,7 +525,7 @@ class FacilitationRecords:
         """Per prompt: posts so far (the next pack entry is the one after them) and the last post's local date."""
         if not prompt_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(PromptPost.prompt_id, func.count(), func.max(PromptPost.local_date))
                 .where(PromptPost.prompt_id.in_(list(prompt_ids))).group_by(PromptPost.prompt_id)
@@ -527,7 +535,7 @@ class FacilitationRecords:
     def prompt_reply_counts(self, prompt_ids: Sequence[int]) -> dict[int, int]:
         if not prompt_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {p: int(n) for p, n in conn.execute(
                 select(PromptPost.prompt_id, func.count(Contribution.id))
                 .join(Contribution, Contribution.post_id == PromptPost.id)
@@ -535,7 +543,7 @@ class FacilitationRecords:
 
     def stop_prompt(self, prompt_id: int, *, actor: str, now: datetime) -> bool:
         """No more posts; one queued but not sent yet is cancelled."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             stopped = conn.execute(
                 update(DiscussionPrompt).where(DiscussionPrompt.id == prompt_id, DiscussionPrompt.status == "active")
                 .values(status="stopped")
@@ -556,7 +564,7 @@ class FacilitationRecords:
         self, *, prompt_id: int, local_date: date, text: str, channel_id: str, not_before: datetime, now: datetime
     ) -> int | None:
         """This week's post and its outbox message; None if the prompt already has a post on that local date."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             post_id = conn.execute(
                 self._insert(PromptPost)
                 .values(prompt_id=prompt_id, local_date=local_date, text=text, channel_id=channel_id, created_at=now)
@@ -575,7 +583,7 @@ class FacilitationRecords:
         return post_id
 
     def prompt_post(self, post_id: int) -> PromptPostView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 select(PromptPost.__table__, DiscussionPrompt.status.label("prompt_status"))
                 .join(DiscussionPrompt, DiscussionPrompt.id == PromptPost.prompt_id)
@@ -587,7 +595,7 @@ class FacilitationRecords:
     def settle_prompt_posts(self, limit: int = 500) -> int:
         """Copy each sent post's message ts from its outbox message to the post, so replies can be matched.
         Reads first: with nothing to settle (the usual case) no write lock is taken."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             posts = conn.execute(
                 select(PromptPost.id, PromptPost.prompt_id, PromptPost.local_date)
                 .where(PromptPost.message_ts.is_(None)).order_by(PromptPost.id).limit(limit)
@@ -602,7 +610,7 @@ class FacilitationRecords:
             ).all()
         if not sent:
             return 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for key, channel, ts in sent:
                 values = {"message_ts": ts}
                 if channel:
@@ -611,7 +619,7 @@ class FacilitationRecords:
         return len(sent)
 
     def prompt_post_by_ts(self, channel_id: str, thread_ts: str) -> PromptPostView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 select(PromptPost.__table__, DiscussionPrompt.status.label("prompt_status"))
                 .join(DiscussionPrompt, DiscussionPrompt.id == PromptPost.prompt_id)
@@ -624,7 +632,7 @@ class FacilitationRecords:
         self, *, post_id: int, learner_id: int | None, slack_user_id: str, message_ts: str, now: datetime
     ) -> bool:
         """A reply in a prompt's thread, once per message whatever Slack retries."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(
                 self._insert(Contribution)
                 .values(post_id=post_id, learner_id=learner_id, slack_user_id=slack_user_id, message_ts=message_ts,
@@ -642,7 +650,7 @@ class FacilitationRecords:
                         Contribution.learner_id.is_not(None))
                  .group_by(Contribution.learner_id))
         out: dict[int, int] = {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             if learner_ids is None:
                 return {lid: int(n) for lid, n in conn.execute(query)}
             ids = sorted(set(learner_ids))

@@ -139,7 +139,7 @@ class LearningRecords:
         self, *, learner_id: int, pack_id: str, lesson_id: str, question_id: str, state: CardState, now: datetime
     ) -> bool:
         """A card from a first answer; a question already carded for this learner keeps its card."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return (
                 conn.execute(
                     self._insert(ReviewCard)
@@ -159,14 +159,14 @@ class LearningRecords:
         ids = list(card_ids)
         if not ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {r.id: _card_view(r) for r in conn.execute(select(ReviewCard.__table__).where(ReviewCard.id.in_(ids)))}
 
     def learner_cards(self, learner_id: int, pack_id: str | None = None) -> list[CardView]:
         query = select(ReviewCard.__table__).where(ReviewCard.learner_id == learner_id)
         if pack_id is not None:
             query = query.where(ReviewCard.pack_id == pack_id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [_card_view(r) for r in conn.execute(query.order_by(ReviewCard.id))]
 
     def learners_with_due_cards(self, due_by: datetime, *, now: datetime) -> list[ReviewLearner]:
@@ -178,7 +178,7 @@ class LearningRecords:
             .group_by(ReviewCard.learner_id)
             .subquery()
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(*_REVIEW_LEARNER_COLUMNS, due.c.n)
                 .join(due, due.c.learner_id == Learner.id)
@@ -189,7 +189,7 @@ class LearningRecords:
     def review_learners(self, learner_ids: Sequence[int]) -> dict[int, ReviewLearner]:
         if not learner_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(select(*_REVIEW_LEARNER_COLUMNS).where(Learner.id.in_(list(learner_ids)))).all()
         return {row.id: ReviewLearner(*row) for row in rows}
 
@@ -197,7 +197,7 @@ class LearningRecords:
         """The most overdue live cards of each learner, at most ``per_learner`` each, in one query."""
         out: dict[int, list[CardView]] = {}
         ids = list(learner_ids)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
                 ranked = (
@@ -222,7 +222,7 @@ class LearningRecords:
         if not sessions:
             return 0
         queued = 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for start in range(0, len(sessions), 1000):
                 chunk = sessions[start : start + 1000]
                 rows = conn.execute(
@@ -249,7 +249,7 @@ class LearningRecords:
     def last_review_dates(self, learner_ids: Sequence[int]) -> dict[int, date]:
         if not learner_ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return dict(
                 conn.execute(
                     select(ReviewSession.learner_id, func.max(ReviewSession.local_date))
@@ -263,7 +263,7 @@ class LearningRecords:
         if not learner_ids:
             return {}
         out: dict[int, str] = {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(learner_ids), 5000):
                 chunk = list(learner_ids[start : start + 5000])
                 for learner_id, pack_id in conn.execute(
@@ -283,7 +283,7 @@ class LearningRecords:
         """A review DM for the day, and its outbox message; None if the learner already has one today."""
         from db.models import OutboxMessage
 
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             session_id = conn.execute(
                 self._insert(ReviewSession)
                 .values(learner_id=learner_id, kind=kind, pack_id=pack_id, local_date=local_date,
@@ -303,14 +303,14 @@ class LearningRecords:
             return session_id
 
     def mark_session_sent(self, session_id: int, *, channel: str, ts: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(ReviewSession).where(ReviewSession.id == session_id)
                 .values(sent_at=now, channel_id=channel, message_ts=ts)
             )
 
     def review_session(self, session_id: int) -> SessionView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(
                 select(ReviewSession.__table__, Learner.slack_user_id)
                 .join(Learner, Learner.id == ReviewSession.learner_id)
@@ -335,7 +335,7 @@ class LearningRecords:
     ) -> bool:
         """The answer and the card's next step, together; False if this card was already answered here."""
         interval = (new_state.due - now).total_seconds() / 86400
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Review)
                 .values(session_id=session_id, card_id=card.id, learner_id=learner_id, question_id=card.question_id,
@@ -357,7 +357,7 @@ class LearningRecords:
 
     def review_summary(self) -> dict[str, tuple[int, int]]:
         """Per learner (Slack id): review questions answered, and answered right."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Learner.slack_user_id, func.count(Review.id),
                        func.sum(case((Review.correct.is_(True), 1), else_=0)))
@@ -367,7 +367,7 @@ class LearningRecords:
         return {user: (int(n), int(right or 0)) for user, n, right in rows}
 
     def reviews_due_count(self, learner_id: int, due_by: datetime) -> int:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(
                 select(func.count()).select_from(ReviewCard)
                 .where(ReviewCard.learner_id == learner_id, ReviewCard.retired_at.is_(None), ReviewCard.due <= due_by)
@@ -381,7 +381,7 @@ class LearningRecords:
             select(Answer.id).where(Answer.delivery_id == Delivery.id).exists(),
             select(Feedback.id).where(Feedback.delivery_id == Delivery.id, Feedback.rating.is_not(None)).exists(),
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Delivery.local_date, func.max(case((answered, 1), else_=0)))
                 .where(Delivery.learner_id == learner_id, Delivery.kind == "scheduled", Delivery.status == "sent")
@@ -392,7 +392,7 @@ class LearningRecords:
 
     def pack_answers(self, learner_id: int) -> dict[str, tuple[set[str], int, int]]:
         """Per pack: lessons with at least one answer, answers given, answers right."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Delivery.pack_id, Delivery.lesson_id, func.count(Answer.id),
                        func.sum(case((Answer.correct.is_(True), 1), else_=0)))
@@ -409,7 +409,7 @@ class LearningRecords:
 
     def answered_questions(self, learner_id: int, pack_id: str) -> dict[tuple[str, str], bool]:
         """(lesson id, question id) → answered right, for the first answer to each question of a pack."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Delivery.lesson_id, Answer.question_id, Answer.correct)
                 .join(Answer, Answer.delivery_id == Delivery.id)
@@ -422,7 +422,7 @@ class LearningRecords:
         return out
 
     def recent_results(self, learner_id: int, limit: int = 5) -> list[tuple[str, str, bool, datetime]]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [
                 tuple(r)
                 for r in conn.execute(
@@ -437,13 +437,13 @@ class LearningRecords:
     # -- the Home tab ----------------------------------------------------------------------
 
     def mark_home_published(self, slack_user_id: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(Learner).where(Learner.slack_user_id == slack_user_id)
                          .values(home_published_at=now))
 
     def has_home(self, slack_user_id: str) -> bool:
         """Whether Sprout ever published this person's Home tab (they opened it): one indexed lookup."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(
                 select(Learner.id).where(Learner.slack_user_id == slack_user_id, Learner.home_published_at.is_not(None))
             ).first() is not None
@@ -456,7 +456,7 @@ class LearningRecords:
         if manager_slack_user_id is not None:
             people = people.where(Learner.manager_slack_user_id == manager_slack_user_id)
         ids = people.subquery()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             total = conn.execute(select(func.count()).select_from(ids)).scalar_one()
             active = conn.execute(
                 select(func.count(func.distinct(Answer.learner_id)))
@@ -466,7 +466,7 @@ class LearningRecords:
 
     def pack_following(self) -> dict[str, tuple[int, int]]:
         """Per pack: (people following it, people who finished it)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Enrollment.pack_id,
                        func.sum(case((Enrollment.status == "active", 1), else_=0)),
@@ -485,7 +485,7 @@ class LearningRecords:
         query = select(Certificate.__table__, Learner.slack_user_id).join(Learner, Learner.id == Certificate.learner_id)
         if learner_id is not None:
             query = query.where(Certificate.learner_id == learner_id)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [
                 CertificateView(r.id, r.learner_id, r.slack_user_id, r.pack_id, r.name, r.score, r.issued_at,
                                 r.expires_at, r.status)
@@ -506,7 +506,7 @@ class LearningRecords:
         """
         from db.models import OutboxMessage
 
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if renew:
                 superseded = conn.execute(
                     update(Certificate)
@@ -536,7 +536,7 @@ class LearningRecords:
 
     def certificates_to_renew(self, *, expiring_by: datetime) -> list[CertificateView]:
         """Active certificates expiring by ``expiring_by`` whose holder has not been invited to renew yet."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Certificate.__table__, Learner.slack_user_id)
                 .join(Learner, Learner.id == Certificate.learner_id)
@@ -548,11 +548,11 @@ class LearningRecords:
                                 r.expires_at, r.status) for r in rows]
 
     def mark_recert_invited(self, certificate_id: int, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(Certificate).where(Certificate.id == certificate_id).values(recert_invited_at=now))
 
     def expire_certificates(self, now: datetime) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(
                 update(Certificate)
                 .where(Certificate.status == "active", Certificate.expires_at.is_not(None), Certificate.expires_at <= now)
@@ -564,7 +564,7 @@ class LearningRecords:
     def sync_lesson_index(self, lessons: Sequence[tuple[str, str, int, str, str, str]]) -> None:
         """Make the search index hold exactly these lessons: (pack, lesson, version, title, body, questions)."""
         wanted = {(p, lesson): (v, t, b, q) for p, lesson, v, t, b, q in lessons}
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             have = {
                 (r.pack_id, r.lesson_id): (r.id, r.pack_version, r.title, r.body, r.questions)
                 for r in conn.execute(select(LessonIndex.__table__))
@@ -589,7 +589,7 @@ class LearningRecords:
         terms = re.findall(r"\w+", words.lower())[:12]
         if not terms:
             return []
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             if self.engine.dialect.name == "sqlite":
                 hits = self._search_sqlite(conn, terms, limit, "AND") or self._search_sqlite(conn, terms, limit, "OR")
             else:
@@ -658,7 +658,7 @@ class LearningRecords:
         or None if the trigger had fired before or the learner already had the lesson."""
         from db.models import OutboxMessage
 
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             fired = conn.execute(
                 self._insert(TriggerFire)
                 .values(learner_id=learner_id, pack_id=pack_id, channel_id=channel_id, fired_at=now)

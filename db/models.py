@@ -494,3 +494,25 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+REDRAW_KINDS = ("lesson", "review", "receipt")
+
+
+class PendingRedraw(Base):
+    """A message whose records changed (an answer, a rating, a read receipt) that Slack may not show yet.
+
+    Written in the same transaction as the record and cleared once ``chat.update`` has drawn it, so a
+    process that dies after acknowledging a click, or an update that Slack refused (a 429, a 5xx), leaves
+    it for the redraw job: the learner's message always ends up showing what was stored.
+    ``ref_id`` is a delivery (lesson), a review session (review) or an announcement receipt (receipt).
+    """
+
+    __tablename__ = "pending_redraws"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    ref_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("kind IN ('lesson', 'review', 'receipt')", name="kind"),)

@@ -10,11 +10,13 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Date,
     DateTime,
     Engine,
@@ -47,6 +49,7 @@ from db.models import (
     Learner,
     LinkOpen,
     OutboxMessage,
+    PendingRedraw,
     ProcessedEvent,
     Reflection,
     ReviewSession,
@@ -54,6 +57,12 @@ from db.models import (
 )
 from db.types import UTCDateTime
 from learning.roster import RosterRow
+
+
+@dataclass
+class _Work:
+    conn: Connection
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -219,6 +228,61 @@ def _learner_view(row) -> LearnerView:
 class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.
+        self._work: ContextVar[_Work | None] = ContextVar(f"sprout_work_{id(self)}", default=None)
+
+    # -- units of work -------------------------------------------------------------------
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Everything the store does inside this block commits together, or not at all.
+
+        A use case that makes several records (an answer, its review card, a certificate, and the note
+        that the Slack event or click behind it was handled) opens one; each store method joins it
+        instead of committing on its own. Inside, each method runs in a savepoint, so one that expects a
+        unique key to refuse a row ("the first answer counts") still can. Nested blocks join the outer
+        one. Nothing that waits on Slack belongs inside: on SQLite the block holds the write lock.
+        """
+        if self._work.get() is not None:
+            yield
+            return
+        with self.engine.begin() as conn:
+            work = _Work(conn)
+            token = self._work.set(work)
+            try:
+                yield
+            finally:
+                self._work.reset(token)
+        for callback in work.after_commit:  # committed: now it is safe to act on it
+            callback()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current unit of work has committed (at once when there is none): a
+        message queued inside one can only be sent once other connections can see it."""
+        work = self._work.get()
+        if work is None:
+            callback()
+        else:
+            work.after_commit.append(callback)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        work = self._work.get()
+        if work is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with work.conn.begin_nested():
+            yield work.conn
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        work = self._work.get()
+        if work is None:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        yield work.conn  # reads inside a unit of work see what it has written so far
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -233,12 +297,12 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     # -- learners ------------------------------------------------------------------------
 
     def learner(self, slack_user_id: str) -> LearnerView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(Learner.__table__).where(Learner.slack_user_id == slack_user_id)).first()
         return _learner_view(row) if row else None
 
     def learner_by_id(self, learner_id: int) -> LearnerView | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(Learner.__table__).where(Learner.id == learner_id)).first()
         return _learner_view(row) if row else None
 
@@ -261,7 +325,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             )
             .on_conflict_do_nothing(index_elements=["slack_user_id"])
         )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(stmt)
             row = conn.execute(select(Learner.__table__).where(Learner.slack_user_id == slack_user_id)).one()
             return _learner_view(row)
@@ -272,7 +336,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         values: dict = {"slack_profile_checked_at": now, "updated_at": now}
         if slack_timezone:  # a failed lookup keeps what we knew
             values["slack_timezone"] = slack_timezone
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if name:
                 # Only fill a name the roster did not give.
                 conn.execute(
@@ -281,7 +345,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(Learner)
                 .where(Learner.id == learner_id, or_(Learner.dm_channel_id.is_(None), Learner.dm_channel_id != channel_id))
@@ -294,12 +358,12 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         unknown = set(values) - allowed
         if unknown:
             raise ValueError(f"not a preference: {sorted(unknown)}")
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(Learner).where(Learner.id == learner_id).values(updated_at=now, **values))
 
     def profiles_to_refresh(self, checked_before: datetime, *, limit: int) -> list[tuple[int, str]]:
         """Learners without a roster time zone whose Slack profile is unknown or older than ``checked_before``."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Learner.id, Learner.slack_user_id)
                 .where(
@@ -321,7 +385,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         Returns (learners created, learners updated, enrollments created).
         """
         created = updated = enrolled = 0
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             existing = {row.slack_user_id: row.id for row in conn.execute(select(Learner.slack_user_id, Learner.id))}
             for entry in entries:
                 if progress is not None:
@@ -365,7 +429,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     ) -> tuple[EnrollmentView, bool]:
         """Enroll once; enrolling again in a pack is harmless and says so. Enrolling for real in a pack
         whose lessons were only pulled on demand turns its schedule on."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if status == "active":
                 conn.execute(
                     update(Enrollment)
@@ -394,7 +458,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             .correlate(Enrollment)
             .scalar_subquery()
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(Enrollment.__table__, sent.label("sent"))
                 .where(Enrollment.learner_id == learner_id)
@@ -409,7 +473,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         out: dict[int, set[str]] = {i: set() for i in ids}
         if not ids:
             return out
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             for start in range(0, len(ids), 5000):
                 chunk = ids[start : start + 5000]
                 for enrollment_id, lesson_id in conn.execute(
@@ -419,7 +483,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         return out
 
     def delivery_id_for(self, enrollment_id: int, lesson_id: str) -> int | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(
                 select(Delivery.id).where(Delivery.enrollment_id == enrollment_id, Delivery.lesson_id == lesson_id)
             ).scalar()
@@ -428,7 +492,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         ids = list(enrollment_ids)
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(Enrollment)
                 .where(Enrollment.id.in_(ids), Enrollment.status == "active")
@@ -457,7 +521,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         if self.engine.dialect.name != "postgresql":
             yield True
             return
-        with self.engine.connect() as conn:
+        with self.engine.connect() as conn:  # a session of its own: the lock outlives its transactions
             key = self.planner_lock_key(conn.execute(select(func.current_schema())).scalar() or "")
             got = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar())
             conn.commit()
@@ -503,7 +567,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             )
             .order_by(Enrollment.id)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [PlanningRow(*row) for row in conn.execute(stmt)]
 
     def queue_deliveries(self, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
@@ -514,7 +578,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         if not deliveries:
             return []
         outbox_ids: list[int] = []
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 return sorted(self._queue_deliveries_joined(conn, deliveries, now))
             for start in range(0, len(deliveries), 1000):
@@ -630,7 +694,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         ids: list[int] = []
         if not messages:
             return ids
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for message in messages:
                 new_id = conn.execute(
                     self._insert(OutboxMessage)
@@ -691,7 +755,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             query = query.where(OutboxMessage.last_error.startswith(error_prefix, autoescape=True))
         if self.engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             rows = conn.execute(query).all()
             if not rows:
                 return []
@@ -710,7 +774,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         """
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(self._one_of(OutboxMessage.id, ids), OutboxMessage.status == "sending")
@@ -727,7 +791,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def heartbeat(self, worker: str, *, host: str, pid: int, now: datetime) -> None:
         """Say this dispatcher is alive (wall-clock ``now``)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             updated = conn.execute(update(Worker).where(Worker.id == worker).values(last_seen=now)).rowcount
             if not updated:
                 conn.execute(
@@ -737,7 +801,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                 )
 
     def retire_worker(self, worker: str) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(Worker.__table__.delete().where(Worker.id == worker))
 
     def active_senders(self, *, alive_since: datetime, including: str, exclude_kinds: Sequence[str] = ()) -> int:
@@ -745,7 +809,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         rate limits. A dispatcher counts while it holds claims and its heartbeat is fresh, so an idle
         instance, or a forwarder with other work, takes no share."""
         alive = select(Worker.id).where(Worker.last_seen >= alive_since)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             others = conn.execute(
                 select(func.count(func.distinct(OutboxMessage.claimed_by))).where(
                     OutboxMessage.status == "sending",
@@ -768,7 +832,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         recovering at once never both take the same message. Returns how many were given back.
         """
         alive = select(Worker.id).where(Worker.last_seen >= alive_since)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return conn.execute(
                 update(OutboxMessage)
                 .where(
@@ -800,7 +864,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                if item.learner_id is not None and channel.startswith("D")}
         sessions = [{"b_sid": item.payload["session"], "b_channel": channel, "b_ts": ts} for item, channel, ts in sent
                     if item.kind in ("review", "recert") and item.payload and "session" in item.payload]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             if self.engine.dialect.name == "postgresql":
                 self._record_sent_joined(conn, now, outbox, lessons, dms)
             else:  # SQLite: executemany runs in-process, no round trips to save
@@ -852,7 +916,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def mark_retry(self, item: OutboxItem, *, error: str, not_before: datetime, count_attempt: bool = True) -> None:
         """Due again at ``not_before``. ``count_attempt=False`` for a wait that is not the message's
         failure (Slack's rate limit): it never brings the message nearer to giving up."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == item.id)
@@ -865,7 +929,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         values: dict = {"status": "pending", "claimed_by": None}
         if error is not None:
             values["last_error"] = error[:200]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage).where(OutboxMessage.id == item.id, OutboxMessage.status == "sending").values(**values)
             )
@@ -874,7 +938,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         """Give claimed messages back unsent (a stopping dispatcher), due as soon as possible."""
         if not ids:
             return
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.status == "sending")
@@ -882,7 +946,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             )
 
     def mark_failed(self, item: OutboxItem, *, reason: str, now: datetime) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == item.id)
@@ -895,7 +959,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def mark_cancelled(self, item: OutboxItem, *, reason: str) -> None:
         """Nothing to send any more (the lesson was answered before its reminder went out, say)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == item.id)
@@ -903,7 +967,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             )
 
     def outbox_counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return {
                 status: n
                 for status, n in conn.execute(
@@ -912,7 +976,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             }
 
     def next_outbox_time(self) -> datetime | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(
                 select(func.min(OutboxMessage.not_before)).where(OutboxMessage.status == "pending")
             ).scalar()
@@ -947,7 +1011,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         ids = sorted(set(delivery_ids))
         if not ids:
             return {}
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             deliveries = conn.execute(
                 select(Delivery.__table__, Learner.slack_user_id, Learner.name)
                 .join(Learner, Learner.id == Delivery.learner_id)
@@ -996,7 +1060,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         now: datetime,
     ) -> bool:
         """Record an answer once. False if this question of this delivery was already answered."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Answer)
                 .values(
@@ -1015,7 +1079,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def record_rating(self, *, delivery_id: int, learner_id: int, rating: int, now: datetime) -> bool:
         """Record the first rating of a lesson. False if it was already rated."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 self._insert(Feedback)
                 .values(delivery_id=delivery_id, learner_id=learner_id)
@@ -1030,7 +1094,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def record_comment(self, *, delivery_id: int, learner_id: int, comment: str, now: datetime) -> bool:
         """Store the learner's comment verbatim. False if the same comment was already stored (a retry)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 self._insert(Feedback)
                 .values(delivery_id=delivery_id, learner_id=learner_id)
@@ -1048,7 +1112,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def record_reason(self, *, delivery_id: int, reason: str, now: datetime) -> bool:
         """Why a rated lesson was not useful; the first answer counts."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             result = conn.execute(
                 update(Feedback)
                 .where(Feedback.delivery_id == delivery_id, Feedback.rating.is_not(None), Feedback.reason.is_(None))
@@ -1058,7 +1122,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def record_reflection(self, *, delivery_id: int, learner_id: int, prompt: str, text: str, now: datetime) -> bool:
         """Keep the learner's reflection (a later edit replaces it). False if unchanged (a retried submit)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Reflection)
                 .values(delivery_id=delivery_id, learner_id=learner_id, prompt=prompt, text=text, created_at=now,
@@ -1077,7 +1141,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def record_link_open(self, *, delivery_id: int, learner_id: int, link_index: int, url: str, now: datetime) -> bool:
         """The first time a learner opens a lesson's link (Slack reports URL-button clicks)."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             return (
                 conn.execute(
                     self._insert(LinkOpen)
@@ -1091,7 +1155,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
 
     def mark_event_processed(self, event_id: str, now: datetime) -> bool:
         """True the first time an Events API event id is seen, False for Slack's retries of it."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(ProcessedEvent)
                 .values(event_id=event_id, received_at=now)
@@ -1100,9 +1164,55 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             ).scalar()
         return inserted is not None
 
-    def forget_processed_events(self, older_than: datetime) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(ProcessedEvent.__table__.delete().where(ProcessedEvent.received_at < older_than))
+    def event_handled(self, event_id: str) -> bool:
+        """Whether an Events API event id is already recorded as handled (a cheap look before the work)."""
+        with self._connect() as conn:
+            return conn.execute(select(ProcessedEvent.event_id).where(ProcessedEvent.event_id == event_id)
+                                ).first() is not None
+
+    def forget_processed_events(self, older_than: datetime) -> int:
+        """Slack retries an event for a few minutes at most: ids older than that only take space."""
+        with self._begin() as conn:
+            return conn.execute(ProcessedEvent.__table__.delete().where(ProcessedEvent.received_at < older_than)
+                                ).rowcount
+
+    # -- messages to redraw --------------------------------------------------------------
+
+    def mark_redraw(self, kind: str, ref_id: int, now: datetime) -> None:
+        """The message of ``kind``/``ref_id`` must show a record just made (call inside its unit of work)."""
+        with self._begin() as conn:
+            conn.execute(
+                self._insert(PendingRedraw).values(kind=kind, ref_id=ref_id, since=now, attempts=0)
+                .on_conflict_do_update(index_elements=["kind", "ref_id"], set_={"since": now, "attempts": 0})
+            )
+
+    def redrawn(self, kind: str, ref_id: int, *, since: datetime) -> None:
+        """Drawn from records at least as new as ``since``; a mark made later stays for its own drawing."""
+        with self._begin() as conn:
+            conn.execute(PendingRedraw.__table__.delete().where(
+                PendingRedraw.kind == kind, PendingRedraw.ref_id == ref_id, PendingRedraw.since <= since))
+
+    def redraws_due(self, *, marked_before: datetime, limit: int) -> list[tuple[str, int, datetime, int]]:
+        """Messages still to draw, oldest first: (kind, ref id, since, attempts)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(PendingRedraw.kind, PendingRedraw.ref_id, PendingRedraw.since, PendingRedraw.attempts)
+                .where(PendingRedraw.since < marked_before).order_by(PendingRedraw.since).limit(limit)
+            ).all()
+        return [(r.kind, r.ref_id, r.since, r.attempts) for r in rows]
+
+    def redraw_failed(self, kind: str, ref_id: int, *, give_up_after: int) -> bool:
+        """One more failed attempt; True when it was the last (the mark is dropped)."""
+        with self._begin() as conn:
+            attempts = conn.execute(
+                update(PendingRedraw).where(PendingRedraw.kind == kind, PendingRedraw.ref_id == ref_id)
+                .values(attempts=PendingRedraw.attempts + 1).returning(PendingRedraw.attempts)
+            ).scalar()
+            if attempts is not None and attempts >= give_up_after:
+                conn.execute(PendingRedraw.__table__.delete().where(PendingRedraw.kind == kind,
+                                                                    PendingRedraw.ref_id == ref_id))
+                return True
+        return False
 
     # -- reminders -----------------------------------------------------------------------
 
@@ -1115,7 +1225,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             .where(OutboxMessage.delivery_id == Delivery.id, OutboxMessage.kind.in_(("reminder", "pause_offer")))
             .exists()
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return conn.execute(
                 select(Delivery.id.label("delivery_id"), Delivery.learner_id, Delivery.channel_id, Learner.slack_user_id)
                 .join(Learner, Learner.id == Delivery.learner_id)
@@ -1138,7 +1248,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         """For the learner's last ``limit`` scheduled lessons, newest first: did they answer or rate it?"""
         answered = select(Answer.id).where(Answer.delivery_id == Delivery.id).exists()
         rated = select(Feedback.id).where(Feedback.delivery_id == Delivery.id).exists()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(
                 select(or_(answered, rated))
                 .where(Delivery.learner_id == learner_id, Delivery.status == "sent", Delivery.kind == "scheduled")
@@ -1151,7 +1261,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         """Whether Sprout already asked this learner about pausing after they last answered or rated."""
         last_answer = select(func.max(Answer.answered_at)).where(Answer.learner_id == learner_id).scalar_subquery()
         last_rating = select(func.max(Feedback.rated_at)).where(Feedback.learner_id == learner_id).scalar_subquery()
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             offered, answered, rated = conn.execute(
                 select(
                     select(func.max(OutboxMessage.created_at))
@@ -1168,7 +1278,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         return engaged is None or offered > engaged
 
     def delivery_engaged(self, delivery_id: int) -> bool:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return bool(
                 conn.execute(
                     select(
@@ -1226,7 +1336,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             .outerjoin(rated, rated.c.learner_id == Learner.id)
             .order_by(Learner.name, Learner.slack_user_id)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [
                 SummaryRow(u, n, tz, int(d), int(a), int(r), int(rt), float(avg) if avg is not None else None, int(c))
                 for u, n, tz, d, a, r, rt, avg, c in conn.execute(stmt)

@@ -124,7 +124,7 @@ def run_demo(
                 if response.status != 200:
                     print(f"enrolling {person.name} failed: HTTP {response.status}", file=sys.stderr)
                     return 1
-            emu.wait_for(lambda: all(emu.ephemerals(p.user_id) for p, _, _ in team), timeout=10)
+            emu.wait_for(lambda: all(emu.ephemerals(p.user_id) for p, _, _ in team))
             for person, pack_id, _ in team:
                 confirmation = emu.ephemerals(person.user_id)[-1].get("text", "")
                 out.line(f"{person.name:<14} ({person.tz}) enrolled in {pack_id}: {confirmation.splitlines()[-1]}")
@@ -207,7 +207,7 @@ def _answer(ws: LocalWorkspace, person: Person, current: Callable[[], dict], ski
         drv.click(person.user_id, current(), action_id="submit_multi")
     else:
         drv.click(person.user_id, message, action_id="type_answer")
-        modal = emu.wait_for(lambda: (emu.open_views(person.user_id) or [None])[-1], timeout=10)
+        modal = _modal_with(emu, person.user_id, "answer")
         typed = question.accept[0] if know else "I am not sure"
         drv.submit_view(person.user_id, modal, {"answer": {"text": typed}})
 
@@ -215,7 +215,7 @@ def _answer(ws: LocalWorkspace, person: Person, current: Callable[[], dict], ski
         found = _blocks_with(current(), "result:")
         return found if len(found) > results else []
 
-    return question.prompt, "✅ Right" in emu.wait_for(verdicts, timeout=10)[-1]["text"]["text"]
+    return question.prompt, "✅ Right" in emu.wait_for(verdicts)[-1]["text"]["text"]
 
 
 def _rate(ws: LocalWorkspace, person: Person, current: Callable[[], dict], skill: float, rng: random.Random,
@@ -225,15 +225,24 @@ def _rate(ws: LocalWorkspace, person: Person, current: Callable[[], dict], skill
         return
     rating = max(1, min(5, round(rng.gauss(3.2 + 1.5 * skill, 0.8))))
     drv.click(person.user_id, current(), action_id=f"rate:{rating}")
-    emu.wait_for(lambda: _blocks_with(current(), "rated"), timeout=10)
+    emu.wait_for(lambda: _blocks_with(current(), "rated"))
     out.line(f"{'':>44}rated {rating}/5")
     if rng.random() < 0.3:
         comment = rng.choice(COMMENTS)
         drv.click(person.user_id, current(), action_id="comment")
-        view = emu.wait_for(lambda: (emu.open_views(person.user_id) or [None])[-1], timeout=10)
+        view = _modal_with(emu, person.user_id, "comment")
         drv.submit_view(person.user_id, view, {"comment": {"text": comment}})
-        emu.wait_for(lambda: _blocks_with(current(), "commented"), timeout=10)
+        emu.wait_for(lambda: _blocks_with(current(), "commented"))
         out.line(f"{'':>44}commented: {comment}")
+
+
+def _modal_with(emu, user_id: str, block_id: str) -> dict:
+    """The person's open modal that has ``block_id`` (the one just opened, not an earlier thank-you)."""
+    def found() -> dict | None:
+        return next((v for v in reversed(emu.open_views(user_id))
+                     if any(b.get("block_id") == block_id for b in v.get("blocks", []))), None)
+
+    return emu.wait_for(found)
 
 
 def sprout_value(button: dict) -> dict:

@@ -74,6 +74,9 @@ class Deps:
     # Extra Home-tab sections for someone, e.g. a facilitator's announcements: (user id, now) -> blocks.
     home_sections: tuple[Callable[[str, datetime], list], ...] = ()
     home: HomeRefresher = field(default_factory=HomeRefresher)
+    # What a ``message`` event means to a feature, e.g. a reply in a discussion prompt's thread:
+    # (event, now) -> anything; each runs in the unit of work that records the event as handled.
+    message_handlers: tuple[Callable[[dict, datetime], Any], ...] = ()
 
 
 def register_all(app: App, *, deps: Deps) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -22,6 +24,28 @@ def _value(body: dict) -> dict:
         return blocks.decode(body["actions"][0]["value"])
     except (KeyError, IndexError, ValueError):
         raise Gone("That button no longer works; it may come from an older version of Sprout.") from None
+
+
+def keep(deps: Deps, kind: str, ref_id: int, now, use_case: Callable[[], Any]) -> Any:
+    """Run ``use_case`` in one unit of work with the mark that its message (``kind``, ``ref_id``) must be
+    redrawn: the records of a click, and the note that Slack does not show them yet, commit together.
+    Called before the ack, so an acknowledged click is a kept record."""
+    store = deps.service.store
+    with store.unit_of_work():
+        outcome = use_case()
+        if getattr(outcome, "recorded", outcome):
+            store.mark_redraw(kind, ref_id, now)
+    return outcome
+
+
+def show(deps: Deps, kind: str, ref_id: int, since, draw: Callable[[], None]) -> None:
+    """Draw a message after its records were kept. If Slack (or the database) refuses now, the mark stays
+    and the redraw job (bot.redraw) draws it later; the person's record is safe either way."""
+    try:
+        draw()
+        deps.service.store.redrawn(kind, ref_id, since=since)
+    except Exception:
+        log.warning("could not redraw %s %s now; the redraw job will", kind, ref_id, exc_info=True)
 
 
 def update_lesson(client: WebClient, view: LessonView, body: dict | None = None) -> None:
@@ -47,14 +71,21 @@ ALREADY = "You already answered this question — your first answer is the one t
 
 
 def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, question_id: str, response,
-                  body: dict | None = None, tell=None) -> None:
-    """An answer to a lesson's or a review's question, whichever the button or modal belongs to."""
+                  body: dict | None = None, tell=None, ack=None) -> None:
+    """An answer to a lesson's or a review's question, whichever the button or modal belongs to: the answer,
+    its review card and any certificate are kept in one transaction, then ``ack``, then the message."""
+    now = deps.clock()
     if "d" in ref:
-        outcome = deps.service.answer(user_id, int(ref["d"]), question_id, response, deps.clock())
-        update_lesson(client, outcome.view, body)
+        kind, ref_id, update = "lesson", int(ref["d"]), update_lesson
+        outcome = keep(deps, kind, ref_id, now,
+                       lambda: deps.service.answer(user_id, ref_id, question_id, response, now))
     else:
-        outcome = deps.service.review_answer(user_id, int(ref["s"]), int(ref["k"]), response, deps.clock())
-        update_review(client, outcome.view, body)
+        kind, ref_id, update = "review", int(ref["s"]), update_review
+        outcome = keep(deps, kind, ref_id, now,
+                       lambda: deps.service.review_answer(user_id, ref_id, int(ref["k"]), response, now))
+    if ack is not None:
+        ack()
+    show(deps, kind, ref_id, now, lambda: update(client, outcome.view, body))
     if not outcome.recorded and tell is not None:
         tell(ALREADY)
     if outcome.recorded:
@@ -72,10 +103,9 @@ def register(app: App, *, deps: Deps) -> None:
     @app.action(re.compile(rf"^{blocks.ANSWER_ACTION}:\d+$"))
     @friendly
     def answer(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
         value = _value(body)
         record_answer(deps, client, body["user"]["id"], _ref(value), str(value["q"]), int(value["c"]), body,
-                      private(respond))
+                      private(respond), ack)
 
     @app.action(blocks.PICK_ACTION)
     def pick(ack: Ack) -> None:
@@ -84,12 +114,11 @@ def register(app: App, *, deps: Deps) -> None:
     @app.action(blocks.SUBMIT_MULTI_ACTION)
     @friendly
     def submit_multi(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
-        ack()
         value = _value(body)
         state = (body.get("state") or {}).get("values", {}).get(str(value.get("b")), {})
         picked = [int(o["value"]) for o in (state.get(blocks.PICK_ACTION) or {}).get("selected_options") or []]
         record_answer(deps, client, body["user"]["id"], _ref(value), str(value["q"]), picked, body,
-                      private(respond))
+                      private(respond), ack)
 
     @app.action(blocks.TYPE_ANSWER_ACTION)
     @friendly
@@ -110,10 +139,12 @@ def register(app: App, *, deps: Deps) -> None:
     @app.action(re.compile(rf"^{blocks.REASON_ACTION}:\w+$"))
     @friendly
     def reason(ack: Ack, body: dict, client: WebClient) -> None:
+        value, now = _value(body), deps.clock()
+        delivery_id = int(value["d"])
+        outcome = keep(deps, "lesson", delivery_id, now,
+                       lambda: deps.service.reason(body["user"]["id"], delivery_id, str(value["r"]), now))
         ack()
-        value = _value(body)
-        outcome = deps.service.reason(body["user"]["id"], int(value["d"]), str(value["r"]), deps.clock())
-        update_lesson(client, outcome.view, body)
+        show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view, body))
 
     @app.action(blocks.SEND_LESSON_ACTION)
     @friendly
@@ -128,13 +159,15 @@ def register(app: App, *, deps: Deps) -> None:
     @app.action(re.compile(rf"^{blocks.RATE_ACTION}:\d$"))
     @friendly
     def rate(ack: Ack, body: dict, client: WebClient, respond: Respond) -> None:
+        value, now = _value(body), deps.clock()
+        delivery_id = int(value["d"])
+        outcome = keep(deps, "lesson", delivery_id, now,
+                       lambda: deps.service.rate(body["user"]["id"], delivery_id, int(value["r"]), now))
         ack()
-        value = _value(body)
-        outcome = deps.service.rate(body["user"]["id"], int(value["d"]), int(value["r"]), deps.clock())
         if not outcome.recorded:
             respond(text="You already rated this lesson — thanks!", response_type="ephemeral",
                     replace_original=False)
-        update_lesson(client, outcome.view, body)
+        show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view, body))
         if outcome.recorded:
             refresh_home(client, deps, body["user"]["id"])  # a rated lesson without questions keeps the streak
 
@@ -150,17 +183,17 @@ def register(app: App, *, deps: Deps) -> None:
     @friendly
     def open_link(ack: Ack, body: dict) -> None:
         # A URL button opens the page in the browser; Slack also tells us, which is the "experienced" record.
-        ack()
         value = _value(body)
         deps.service.open_link(body["user"]["id"], int(value["d"]), int(value["l"]), deps.clock())
+        ack()
 
     @app.action(blocks.HOME_ENROLL_ACTION)
     @friendly
     def home_enroll(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
         value = _value(body)
         user_id = body["user"]["id"]
         deps.service.enroll(user_id, str(value["p"]), deps.clock())
+        ack()
         publish_home(client, deps, user_id)
 
     register_pause_offer(app, deps=deps)
@@ -168,15 +201,15 @@ def register(app: App, *, deps: Deps) -> None:
     @app.action(blocks.HOME_PAUSE_ACTION)
     @friendly
     def home_pause(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
         deps.service.pause(body["user"]["id"], f"{int(_value(body).get('days', 7))} days", deps.clock())
+        ack()
         publish_home(client, deps, body["user"]["id"])
 
     @app.action(blocks.HOME_RESUME_ACTION)
     @friendly
     def home_resume(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
         deps.service.resume(body["user"]["id"], deps.clock())
+        ack()
         publish_home(client, deps, body["user"]["id"])
 
     @app.action(blocks.HOME_TIME_ACTION)
@@ -191,7 +224,6 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
     @app.action(re.compile(rf"^{blocks.PAUSE_OFFER_ACTION}:\d+$"))
     @friendly
     def pause_offer(ack: Ack, body: dict, client: WebClient) -> None:
-        ack()
         days = int(_value(body).get("days", 0))
         user_id = body["user"]["id"]
         if days:
@@ -199,6 +231,7 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
             text = blocks.schedule_text(outcome)
         else:
             text = "👍 Lessons keep coming. Whenever you need a break: `/learn pause`."
+        ack()
         answer = blocks.pause_answer_message(text)
         container = body.get("container", {})
         client.chat_update(channel=container.get("channel_id"), ts=container.get("message_ts"), text=answer.text,

@@ -1,8 +1,16 @@
-"""The one place where errors in listeners become replies.
+"""How listeners run, and the one place where their errors become replies.
 
-Listeners do not let exceptions escape to Bolt: when a listener that has already
-acked raises, Bolt (1.2x, ThreadListenerRunner) resets the ack and holds the HTTP
-response for the full three seconds, so Slack would show the person a timeout.
+Bolt answers Slack only after a listener returns (``process_before_response``), so two wrappers decide what
+happens before the answer:
+
+- ``friendly`` (clicks, forms, commands): the listener runs on the listener pool and Slack is answered the
+  moment it calls ``ack()``. A listener that keeps a record calls ``ack()`` after committing it, so an
+  acknowledged click is a kept record even if the process dies a millisecond later; drawing the message and
+  replying go on after the answer. An error becomes a reply to the person: a SproutError its message, a
+  database that cannot be reached "catching up", anything else a logged apology.
+- ``at_least_once`` (Events API): the listener runs before the answer, and the event's id is recorded in the
+  same transaction as what the listener did. A listener that fails records nothing and Slack is answered
+  with an error, so Slack's retry does the work; a retry of an event that was handled does nothing.
 """
 
 from __future__ import annotations
@@ -10,15 +18,22 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from db.engine import database_unavailable
 from learning.errors import SproutError
 
 log = logging.getLogger(__name__)
 
 SORRY = "Sorry — something went wrong on our side. Please try again in a minute."
-_NEEDED = ("body", "respond", "client")
+CATCHING_UP = "Sprout is catching up — please try again in a minute."
+# Slack shows an error if the answer takes more than three seconds; past this, the answer goes out without
+# waiting for the listener (which carries on).
+ACK_DEADLINE_SECONDS = 2.5
+_NEEDED = ("body", "respond", "client", "ack", "context")
 
 
 def tell(body: dict, respond: Any, client: Any, message: str) -> None:
@@ -34,28 +49,114 @@ def tell(body: dict, respond: Any, client: Any, message: str) -> None:
         log.exception("could not tell the user: %s", message)
 
 
+def _with_injected(listener: Callable[..., Any], original: inspect.Signature, needed: tuple[str, ...]) -> None:
+    """Bolt injects arguments by name (read with inspect.getfullargspec): ask for what the listener needs
+    plus what the wrapper needs."""
+    names = list(original.parameters)
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    extra = [inspect.Parameter(n, kind) for n in needed if n not in names]
+    params = [p.replace(kind=kind, default=inspect.Parameter.empty) for p in original.parameters.values()]
+    listener.__signature__ = original.replace(parameters=params + extra)  # type: ignore[attr-defined]
+    del listener.__wrapped__  # so inspect.signature reads __signature__, not the wrapped function
+
+
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Bolt listener: a SproutError becomes its message, anything else a logged apology."""
+    """Wrap a Bolt listener for a click, a form or a command (see the module's docstring)."""
     original = inspect.signature(func)
     names = list(original.parameters)
 
     @functools.wraps(func)
-    def listener(**kwargs: Any) -> Any:
-        try:
-            return func(**{name: kwargs[name] for name in names if name in kwargs})
-        except SproutError as exc:
-            log.info("%s: %s", func.__name__, exc.message)
-            tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), exc.message)
-        except Exception:
-            log.exception("listener %s failed", func.__name__)
-            tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), SORRY)
+    def listener(**kwargs: Any) -> None:
+        bolt_ack = kwargs["ack"]
+        acked = threading.Event()
+        lock = threading.Lock()
+
+        def ack(*args: Any, **options: Any) -> Any:
+            with lock:
+                if not acked.is_set():
+                    bolt_ack(*args, **options)
+                    acked.set()
+
+        def run() -> None:
+            given = {**kwargs, "ack": ack}
+            try:
+                func(**{name: given[name] for name in names if name in given})
+            except SproutError as exc:
+                ack()
+                log.info("%s: %s", func.__name__, exc.message)
+                tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), exc.message)
+            except Exception as exc:
+                ack()
+                if database_unavailable(exc):
+                    log.warning("listener %s: the database is unavailable: %s", func.__name__, exc)
+                    message = CATCHING_UP
+                else:
+                    log.exception("listener %s failed", func.__name__)
+                    message = SORRY
+                tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), message)
+            finally:
+                acked.set()  # a listener that never acks: Bolt answers with an empty 200
+
+        context = kwargs.get("context")
+        runner = getattr(context, "listener_runner", None) if context is not None else None
+        if runner is None:  # not dispatched by Bolt's App (a direct call): run here
+            run()
+            return None
+        runner.listener_executor.submit(run)
+        if not acked.wait(ACK_DEADLINE_SECONDS):
+            log.warning("listener %s did not ack within %.1f s: answered without it", func.__name__,
+                        ACK_DEADLINE_SECONDS)
+            ack()
         return None
 
-    # Bolt injects arguments by name: ask for what the listener needs plus what replying needs.
-    # (Bolt reads positional-or-keyword names with inspect.getfullargspec.)
-    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    extra = [inspect.Parameter(n, kind) for n in _NEEDED if n not in names]
-    params = [p.replace(kind=kind, default=inspect.Parameter.empty) for p in original.parameters.values()]
-    listener.__signature__ = original.replace(parameters=params + extra)  # type: ignore[attr-defined]
-    del listener.__wrapped__  # so inspect.signature reads __signature__, not the wrapped function
+    _with_injected(listener, original, _NEEDED)
     return listener
+
+
+class _AlreadyHandled(Exception):
+    """Another delivery of the same event committed first."""
+
+
+def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap an Events API listener (see the module's docstring).
+
+    The listener may take ``once``: a context manager that opens the unit of work recording the event's id;
+    what the listener records inside it commits with the id, or not at all. Slack calls belong outside it
+    (before or after). A listener that never enters ``once`` has its event recorded when it returns.
+    """
+
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        original = inspect.signature(func)
+        names = list(original.parameters)
+
+        @functools.wraps(func)
+        def listener(**kwargs: Any) -> None:
+            event_id = (kwargs.get("body") or {}).get("event_id")
+            if event_id and store.event_handled(event_id):
+                log.info("event %s already handled; ignoring Slack's retry", event_id)
+                return
+            entered: list[bool] = []
+
+            @contextmanager
+            def once() -> Iterator[None]:
+                with store.unit_of_work():
+                    if event_id and not store.mark_event_processed(event_id, clock()):
+                        raise _AlreadyHandled
+                    entered.append(True)
+                    yield
+
+            given = {**kwargs, "once": once}
+            try:
+                func(**{name: given[name] for name in names if name in given})
+            except _AlreadyHandled:
+                log.info("event %s was handled meanwhile by another delivery", event_id)
+                return
+            except SproutError as exc:  # a refusal is an outcome: Slack's retry would be refused too
+                log.info("%s: %s", func.__name__, exc.message)
+            if event_id and not entered:
+                store.mark_event_processed(event_id, clock())
+
+        _with_injected(listener, original, ("body",))
+        return listener
+
+    return wrap

@@ -1,4 +1,5 @@
-"""Events API: the Home tab."""
+"""Events API: the Home tab, channel joins, messages. Each event is handled at least once and has one effect
+(``bot.listeners.errors.at_least_once``)."""
 
 from __future__ import annotations
 
@@ -9,34 +10,44 @@ from slack_sdk import WebClient
 
 from bot.listeners import Deps
 from bot.listeners.actions import publish_home, refresh_home
-from bot.listeners.errors import friendly
+from bot.listeners.errors import at_least_once
 
 log = logging.getLogger(__name__)
 
 
 def register(app: App, *, deps: Deps) -> None:
+    once_per_event = at_least_once(store=deps.service.store, clock=deps.clock)
+
     @app.event("app_home_opened")
-    @friendly
+    @once_per_event
     def home_opened(event: dict, client: WebClient) -> None:
         if event.get("tab", "home") == "home":
             publish_home(client, deps, event["user"])
 
     @app.event("member_joined_channel")
-    @friendly
-    def joined(event: dict, client: WebClient) -> None:
+    @once_per_event
+    def joined(event: dict, client: WebClient, once) -> None:
         """A pack can name channels whose new members get its first lesson (triggers: channel_join)."""
-        channel_id = event.get("channel")
-        if not channel_id or not event.get("user") or not deps.service.has_channel_triggers():
+        channel_id, user_id = event.get("channel"), event.get("user")
+        if not channel_id or not user_id or not deps.service.has_channel_triggers():
             return
         info = client.conversations_info(channel=channel_id)
         name = (info.get("channel") or {}).get("name") or ""
-        sent = deps.service.on_channel_join(event["user"], channel_id, name, deps.clock())
+        now = deps.clock()
+        deps.service.learner(user_id, now)  # a first contact asks Slack who this is: before the unit of work
+        with once():  # the lessons queued and the event's id, together (the lessons go out after the commit)
+            sent = deps.service.on_channel_join(user_id, channel_id, name, now)
         if sent:
-            refresh_home(client, deps, event["user"])
-        log.info("%s joined #%s: %s", event["user"], name,
+            refresh_home(client, deps, user_id)
+        log.info("%s joined #%s: %s", user_id, name,
                  ", ".join(f"first lesson of {p.id} sent" for p in sent) or "nothing to send")
 
     @app.event("message")
-    @friendly
-    def ignore_messages() -> None:
-        """DMs to the bot are not commands; acknowledged so Slack does not retry them."""
+    @once_per_event
+    def message(event: dict, once) -> None:
+        """DMs to the bot are not commands; a reply in a discussion prompt's thread is a contribution."""
+        if not deps.message_handlers:
+            return
+        with once():
+            for handle in deps.message_handlers:
+                handle(event, deps.clock())

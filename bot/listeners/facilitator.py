@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot import blocks
@@ -29,6 +29,7 @@ from bot.announcements import (
 )
 from bot.announcements import USAGE as ANNOUNCE_USAGE
 from bot.listeners import CommandContext, Deps, Subcommand
+from bot.listeners.actions import show
 from bot.listeners.errors import friendly
 from bot.prompts import USAGE as PROMPT_USAGE
 from bot.prompts import Prompts, SlackChannels
@@ -95,22 +96,35 @@ def subcommands(deps: Deps, facilitation: Facilitation | None = None) -> dict[st
     return {"announce": announce, "prompt": prompt}
 
 
+def draw_receipt(client: WebClient, state, channel: str | None = None, ts: str | None = None) -> None:
+    """A person's copy of an announcement, drawn as acknowledged (where it is, or where it was sent)."""
+    channel, ts = channel or state.sent_channel, ts or state.sent_ts
+    if channel and ts:
+        message = announcement_message(state.announcement, acked=state.acked_at is not None)
+        client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+
+
 def register(app: App, *, deps: Deps, facilitation: Facilitation | None = None) -> None:
     fac = facilitation or Facilitation.build(service=deps.service, client=app.client)
-    announcements, prompts = fac.announcements, fac.prompts
+    announcements = fac.announcements  # prompt replies arrive as message events: Deps.message_handlers
 
     @app.action(ACK_ACTION)
     @friendly
     def got_it(ack: Ack, body: dict, client: WebClient) -> None:
+        value, now = blocks.decode(body["actions"][0]["value"]), deps.clock()
+        user_id = body["user"]["id"]
+        announcements.service.learner(user_id, now)  # first contact asks Slack: before the unit of work
+        store = deps.service.store
+        with store.unit_of_work():  # the receipt and the note that its message must show it, together
+            outcome = announcements.acknowledge(user_id, int(value["a"]), now)
+            if outcome.receipt_id is not None:
+                store.mark_redraw("receipt", outcome.receipt_id, now)
         ack()
-        value = blocks.decode(body["actions"][0]["value"])
-        outcome = announcements.acknowledge(body["user"]["id"], int(value["a"]), deps.clock())
+        if outcome.receipt_id is None:
+            return
         container = body.get("container") or {}
-        channel = container.get("channel_id") or outcome.state.sent_channel
-        ts = container.get("message_ts") or outcome.state.sent_ts
-        if channel and ts:
-            message = announcement_message(outcome.state.announcement, acked=True)
-            client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+        show(deps, "receipt", outcome.receipt_id, now,
+             lambda: draw_receipt(client, outcome.state, container.get("channel_id"), container.get("message_ts")))
 
     def redraw(ack: Ack, body: dict, client: WebClient) -> None:
         """The audience or the time choice changed: show its selector (the role is checked here too)."""
@@ -152,19 +166,6 @@ def register(app: App, *, deps: Deps, facilitation: Facilitation | None = None) 
             # After the ack: a channel's members come from Slack, which may take longer than Slack waits.
             # Should this fail, the planner's next run sends it (it is due, and queued at most once).
             announcements.send_now(created.announcement, now)
-
-    @app.middleware
-    def count_prompt_replies(body: dict, next) -> BoltResponse | None:  # noqa: A002 - Bolt's argument name
-        """Replies in a prompt's thread. A middleware, not a listener: Bolt runs only the first listener
-        that matches, and the catch-all ``message`` listener in events.py is registered before this one.
-        Runs after the event-id middleware, so Slack's retries never get here."""
-        event = body.get("event") if body.get("type") == "event_callback" else None
-        if isinstance(event, dict) and event.get("type") == "message" and event.get("thread_ts"):
-            try:
-                prompts.on_message(event, deps.clock())
-            except Exception:  # never lose the rest of the request over a count
-                log.exception("could not count a reply in %s", event.get("channel"))
-        return next()
 
 
 __all__ = ["Facilitation", "register", "subcommands"]

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot import blocks
 from bot.listeners import Deps
-from bot.listeners.actions import publish_home, record_answer, update_lesson
+from bot.listeners.actions import keep, publish_home, record_answer, show, update_lesson
 from bot.listeners.errors import friendly
 from learning.errors import SproutError
 
@@ -20,9 +20,11 @@ def register(app: App, *, deps: Deps) -> None:
         if not text:
             ack(response_action="errors", errors={"comment": "Write a comment, or press Cancel."})
             return
+        now = deps.clock()
         try:
             delivery_id = int(blocks.decode(view.get("private_metadata") or "")["d"])
-            outcome = deps.service.comment(body["user"]["id"], delivery_id, text, deps.clock())
+            outcome = keep(deps, "lesson", delivery_id, now,
+                           lambda: deps.service.comment(body["user"]["id"], delivery_id, text, now))
         except (KeyError, ValueError):
             ack(response_action="errors", errors={"comment": "This comment form has expired; please reopen it."})
             return
@@ -30,7 +32,7 @@ def register(app: App, *, deps: Deps) -> None:
             ack(response_action="errors", errors={"comment": exc.message})
             return
         ack(response_action="update", view=blocks.comment_thanks_modal(text))
-        update_lesson(client, outcome.view)
+        show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view))
 
     @app.view(blocks.TIME_VIEW)
     @friendly
@@ -39,8 +41,8 @@ def register(app: App, *, deps: Deps) -> None:
         if not chosen:
             ack(response_action="errors", errors={"time": "Pick a time."})
             return
-        ack()
         deps.service.set_time(body["user"]["id"], chosen, deps.clock())
+        ack()
         publish_home(client, deps, body["user"]["id"])
 
     @app.view(blocks.TYPED_ANSWER_VIEW)
@@ -57,8 +59,10 @@ def register(app: App, *, deps: Deps) -> None:
         except (KeyError, ValueError):
             ack(response_action="errors", errors={"answer": "This form has expired; please reopen it."})
             return
-        ack()
-        record_answer(deps, client, body["user"]["id"], ref, question_id, text)
+        try:
+            record_answer(deps, client, body["user"]["id"], ref, question_id, text, ack=ack)
+        except SproutError as exc:  # refused before anything was kept: say so in the form
+            ack(response_action="errors", errors={"answer": exc.message})
 
     @app.view(blocks.REFLECTION_VIEW)
     @friendly
@@ -67,9 +71,11 @@ def register(app: App, *, deps: Deps) -> None:
         if not text:
             ack(response_action="errors", errors={"reflection": "Write something, or press Cancel."})
             return
+        now = deps.clock()
         try:
             delivery_id = int(blocks.decode(view.get("private_metadata") or "")["d"])
-            outcome = deps.service.reflect(body["user"]["id"], delivery_id, text, deps.clock())
+            outcome = keep(deps, "lesson", delivery_id, now,
+                           lambda: deps.service.reflect(body["user"]["id"], delivery_id, text, now))
         except (KeyError, ValueError):
             ack(response_action="errors", errors={"reflection": "This form has expired; please reopen it."})
             return
@@ -77,4 +83,4 @@ def register(app: App, *, deps: Deps) -> None:
             ack(response_action="errors", errors={"reflection": exc.message})
             return
         ack()
-        update_lesson(client, outcome.view)
+        show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view))

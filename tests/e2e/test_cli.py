@@ -133,16 +133,13 @@ def test_tick_without_a_token_explains_itself(capsys):
     assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
 
 
-def test_demo_with_its_defaults_runs_a_week_with_reviews_in_under_a_minute(capsys):
-    started = time.monotonic()
+def test_demo_with_its_defaults_runs_a_week_with_reviews(capsys):
     assert app.main(["demo"], environ={}) == 0
-    elapsed = time.monotonic() - started
     out = capsys.readouterr().out
     assert "Ana Souza" in out and "answered" in out and "rated" in out
     # Wednesday brings the first review DMs: the simulated learners answer them too.
     assert "🔁 Quick review" in out and "✅ Done —" in out
     assert "the week in records" in out and "outbox: {'sent':" in out
-    assert elapsed < 60, f"the demo took {elapsed:.0f}s"
 
 
 def free_port() -> int:

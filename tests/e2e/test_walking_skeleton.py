@@ -20,9 +20,11 @@ def count(engine, model, *where) -> int:
 
 
 def enroll(world, person, pack="security-basics"):
+    """Enroll through /learn and wait for *this* command's reply (earlier replies do not count)."""
+    before = len(world.emulator.ephemerals(person.user_id))
     response = world.driver.command(person.user_id, "/learn", f"enroll {pack}")
     assert response.status == 200
-    return world.emulator.wait_for(lambda: world.emulator.ephemerals(person.user_id))[-1]
+    return world.emulator.wait_for(lambda: world.emulator.ephemerals(person.user_id)[before:])[-1]
 
 
 def top_level(messages):
