@@ -578,14 +578,17 @@ KEEP_EVENT_IDS = timedelta(days=3)
 
 def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), reload packs
-    when their files change, draw messages left undrawn (at once, then every half minute) and forget
+    when their files change, draw messages left undrawn (at once, then every ten seconds) and forget
     old event ids (daily)."""
     from bot.admin import packs_signature
     from scheduler.runner import run_job
 
+    scheduler.add_job(run_job, args=["sprout-redraw-at-start" + suffix,
+                                     lambda: sprout.redrawer.catch_up(sprout.clock())],
+                      id="sprout-redraw-at-start" + suffix, replace_existing=True)  # once, now
     scheduler.add_job(run_job, "interval", args=["sprout-redraw" + suffix, lambda: sprout.redrawer.run(sprout.clock())],
-                      seconds=30, id="sprout-redraw" + suffix, replace_existing=True, max_instances=1,
-                      coalesce=True, next_run_time=datetime.now(UTC))
+                      seconds=10, id="sprout-redraw" + suffix, replace_existing=True, max_instances=1,
+                      coalesce=True)
     scheduler.add_job(run_job, "interval",
                       args=["sprout-forget-events" + suffix,
                             lambda: sprout.store.forget_processed_events(sprout.clock() - KEEP_EVENT_IDS)],

@@ -38,33 +38,37 @@ def keep(deps: Deps, kind: str, ref_id: int, now, use_case: Callable[[], Any]) -
     return outcome
 
 
-def show(deps: Deps, kind: str, ref_id: int, since, draw: Callable[[], None]) -> None:
-    """Draw a message after its records were kept. If Slack (or the database) refuses now, the mark stays
-    and the redraw job (bot.redraw) draws it later; the person's record is safe either way."""
+def show(deps: Deps, kind: str, ref_id: int, since, draw: Callable[[], bool]) -> None:
+    """Draw a message after its records were kept. If Slack (or the database) refuses now, or where the
+    message is is not known yet, the mark stays and the redraw job (bot.redraw) draws it later; the
+    person's record is safe either way."""
     try:
-        draw()
-        deps.service.store.redrawn(kind, ref_id, since=since)
+        if draw():
+            deps.service.store.redrawn(kind, ref_id, since=since)
     except Exception:
         log.warning("could not redraw %s %s now; the redraw job will", kind, ref_id, exc_info=True)
 
 
-def update_lesson(client: WebClient, view: LessonView, body: dict | None = None) -> None:
-    """Redraw the lesson message from the records, so it always shows what was stored."""
+def update_lesson(client: WebClient, view: LessonView, body: dict | None = None) -> bool:
+    """Redraw the lesson message from the records, so it always shows what was stored. False when where
+    the message is is not known (yet: its sending may not be recorded)."""
     channel = view.state.channel_id or (body or {}).get("container", {}).get("channel_id")
     ts = view.state.message_ts or (body or {}).get("container", {}).get("message_ts")
     if not channel or not ts:
-        return
+        return False
     message = blocks.lesson_message(view.pack, view.lesson, view.state)
     client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    return True
 
 
-def update_review(client: WebClient, view: ReviewView, body: dict | None = None) -> None:
+def update_review(client: WebClient, view: ReviewView, body: dict | None = None) -> bool:
     channel = view.session.channel_id or (body or {}).get("container", {}).get("channel_id")
     ts = view.session.message_ts or (body or {}).get("container", {}).get("message_ts")
     if not channel or not ts:
-        return
+        return False
     message = blocks.review_message(view)
     client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    return True
 
 
 ALREADY = "You already answered this question — your first answer is the one that counts."

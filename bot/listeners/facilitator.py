@@ -96,12 +96,15 @@ def subcommands(deps: Deps, facilitation: Facilitation | None = None) -> dict[st
     return {"announce": announce, "prompt": prompt}
 
 
-def draw_receipt(client: WebClient, state, channel: str | None = None, ts: str | None = None) -> None:
-    """A person's copy of an announcement, drawn as acknowledged (where it is, or where it was sent)."""
+def draw_receipt(client: WebClient, state, channel: str | None = None, ts: str | None = None) -> bool:
+    """A person's copy of an announcement, drawn as acknowledged (where it is, or where it was sent);
+    False when where it is is not known yet."""
     channel, ts = channel or state.sent_channel, ts or state.sent_ts
-    if channel and ts:
-        message = announcement_message(state.announcement, acked=state.acked_at is not None)
-        client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    if not (channel and ts):
+        return False
+    message = announcement_message(state.announcement, acked=state.acked_at is not None)
+    client.chat_update(channel=channel, ts=ts, text=message.text, blocks=message.blocks)
+    return True
 
 
 def register(app: App, *, deps: Deps, facilitation: Facilitation | None = None) -> None:

@@ -351,3 +351,26 @@ def test_copies_are_due_at_the_wall_time_in_each_zone_and_never_in_the_past():
     late = copy_times(a, people[:1], now=datetime(2026, 11, 30, 20, 0, tzinfo=UTC), default_timezone="UTC")
     assert late[0].not_before == datetime(2026, 11, 30, 20, 0, tzinfo=UTC), "a wall time already past: now"
     assert timedelta(0) <= due[0] - a.first_due
+
+
+def test_got_it_is_kept_before_the_ack_and_drawn_later_when_slack_refused(world, caplog):
+    roster(world, [("U1AAA", "Ann Able", "learner", "crew", "Europe/Berlin")])
+    form = choose(world, open_form(world), AUDIENCE_ACTION, "team")
+    submitted(world, form, {"message": {"text": "Read me"}, "team": {"team": "crew"}, "ack": {"ack": ["ack"]}})
+    world.emulator.wait_for(lambda: count(world, AnnouncementReceipt) == 1)
+    world.sprout.tick()
+    copy = dms(world, "U1AAA")[0]
+    world.emulator.set_failure_rate(1.0, methods=["chat.update"])
+    assert world.driver.click("U1AAA", copy, action_id=ACK_ACTION).status == 200
+    assert count(world, AnnouncementReceipt, AnnouncementReceipt.acked_at.is_not(None)) == 1, "kept before the ack"
+    world.emulator.wait_for(lambda: any("the redraw job will" in r.getMessage() for r in caplog.records))
+
+    def shown() -> str:
+        return json.dumps(world.emulator.message(copy["channel"], copy["ts"])["blocks"])
+
+    assert "announcement-acked" not in shown()
+    world.emulator.set_failure_rate(0)
+    redrawer = world.sprout.redrawer
+    assert redrawer.run(world.clock() + redrawer.lease * 2).drawn == 1
+    assert "announcement-acked" in shown() and "announcement-ack\"" not in shown()
+
