@@ -42,8 +42,8 @@ class HomeRefresher:
     publish, and an older drawing never lands after a newer one (within this process).
     """
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
+    def __init__(self, *, lock: Any = None) -> None:
+        self._lock = lock if lock is not None else threading.Lock()
         self._stale: dict[str, bool] = {}  # people whose Home is being published → changed since
 
     def publish(self, user_id: str, draw_and_publish: Callable[[], None]) -> None:
@@ -52,16 +52,20 @@ class HomeRefresher:
                 self._stale[user_id] = True
                 return
             self._stale[user_id] = False
-        try:
-            while True:
+        while True:
+            try:
                 draw_and_publish()
+            except BaseException:
                 with self._lock:
-                    if not self._stale[user_id]:
-                        return
-                    self._stale[user_id] = False
-        finally:
+                    self._stale.pop(user_id, None)
+                raise
+            # "Nothing changed meanwhile" and "no longer publishing" under one lock: a change arriving
+            # between the two would otherwise be marked stale for a publisher that has already left.
             with self._lock:
-                self._stale.pop(user_id, None)
+                if not self._stale[user_id]:
+                    del self._stale[user_id]
+                    return
+                self._stale[user_id] = False
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,46 @@ def test_people_are_published_independently_and_a_failure_does_not_stick():
     refresher.publish("U0ANA", lambda: calls.append("ana"))
     refresher.publish("U0BEN", lambda: calls.append("ben"))
     assert calls == ["fail", "ana", "ben"]
+
+
+class PausingLock:
+    """A lock that holds one thread just after its ``n``-th release, so another can run in that gap."""
+
+    def __init__(self, n: int) -> None:
+        self._lock = threading.Lock()
+        self._n = n
+        self.releases = 0
+        self.holder: threading.Thread | None = None
+        self.paused = threading.Event()
+        self.resume = threading.Event()
+
+    def __enter__(self):
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        if threading.current_thread() is self.holder:
+            self.releases += 1
+            if self.releases == self._n:
+                self.paused.set()
+                assert self.resume.wait(30)
+
+
+def test_a_change_right_after_a_publish_finished_is_published_too():
+    """The publisher has checked "nothing changed" and is leaving; a change lands in that gap. It must
+    be published (by the newcomer), not marked stale for a publisher that is gone."""
+    lock = PausingLock(n=2)  # the publisher's second release: right after "nothing changed meanwhile"
+    refresher = HomeRefresher(lock=lock)
+    draws: list[str] = []
+
+    publisher = threading.Thread(target=refresher.publish, args=("U0ANA", lambda: draws.append("first")))
+    lock.holder = publisher
+    publisher.start()
+    assert lock.paused.wait(30)
+    refresher.publish("U0ANA", lambda: draws.append("second"))  # the change in the gap
+    lock.resume.set()
+    publisher.join(30)
+    assert draws == ["first", "second"], "the change after the first drawing was published"
+    refresher.publish("U0ANA", lambda: draws.append("third"))
+    assert draws[-1] == "third", "and nobody is left marked as publishing"
