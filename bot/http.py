@@ -13,15 +13,20 @@ EVENTS_PATH = "/slack/events"
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def health_app(healthy: Callable[[], bool]) -> WSGIApp:
-    """GET /healthz: 200 while the database answers, 503 when it does not; 404 for anything else."""
+def health_app(healthy: Callable[[], bool | str]) -> WSGIApp:
+    """GET /healthz: 200 while the database answers, 503 when it does not (with the reason ``healthy``
+    gives instead of True); 404 for anything else."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") != "/healthz":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
-        ok = healthy()
-        body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"}).encode()
+        answer = healthy()
+        ok = answer is True
+        report = {"ok": ok, "database": "reachable" if ok else "unreachable"}
+        if not ok:
+            report["reason"] = answer if isinstance(answer, str) and answer else "the database did not answer"
+        body = json.dumps(report).encode()
         start_response("200 OK" if ok else "503 Service Unavailable",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]

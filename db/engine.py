@@ -46,12 +46,14 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def ping(engine: Engine) -> bool:
+def ping(engine: Engine) -> bool | str:
+    """True when the database answers; otherwise why not, in one line (for /healthz)."""
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
-    except Exception:
-        return False
+    except Exception as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return (reason[0] if reason else type(exc).__name__)[:300]
     return True
 
 

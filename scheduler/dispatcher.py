@@ -38,6 +38,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
@@ -45,6 +46,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from db.engine import database_unavailable
 from db.store import OutboxItem, Store
 from scheduler.pacing import MethodPacer, TokenBucket
 from scheduler.sending import (
@@ -96,6 +98,56 @@ class DispatchResult:
         self.released += other.released
 
 
+class _Unwritten:
+    """Records the database could not take while it was away (a restart, a failover), kept in order and
+    written as soon as it answers again, before any new work.
+
+    Without this, a message sent during an outage would stay "being sent" by a process that is still
+    alive, which no instance ever takes over: Slack has it, the records would never say so.
+    """
+
+    def __init__(self) -> None:
+        self._writes: deque[tuple[str, Callable[[], object]]] = deque()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._writes)
+
+    def write(self, what: str, write: Callable[[], object]) -> None:
+        """``write()`` now, or, while the database is away (or earlier writes still wait), later."""
+        with self._lock:
+            behind = bool(self._writes)
+        if not behind:
+            try:
+                write()
+                return
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                log.warning("the database is unavailable; %s kept to record when it is back: %s", what, exc)
+        with self._lock:
+            self._writes.append((what, write))
+
+    def settle(self) -> bool:
+        """Write what is owed, oldest first; True when nothing is left to write."""
+        while True:
+            with self._lock:
+                if not self._writes:
+                    return True
+                what, write = self._writes[0]
+            try:
+                write()
+            except Exception as exc:
+                if database_unavailable(exc):
+                    return False
+                log.exception("could not record %s; dropped", what)  # a bug, not an outage: never block on it
+            else:
+                log.info("recorded %s after the database came back", what)
+            with self._lock:
+                self._writes.popleft()
+
+
 class _Recorder:
     """Marks sent messages in bulk, a few times a second, from its own thread.
 
@@ -104,8 +156,8 @@ class _Recorder:
     transaction per message. Marking often keeps the number to look up (Tier 3) small.
     """
 
-    def __init__(self, store: Store, clock: Clock, *, every: float = 0.05) -> None:
-        self.store, self.clock, self.every = store, clock, every
+    def __init__(self, store: Store, clock: Clock, unwritten: _Unwritten, *, every: float = 0.05) -> None:
+        self.store, self.clock, self.every, self.unwritten = store, clock, every, unwritten
         self._pending: list[tuple[OutboxItem, str, str]] = []
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -120,8 +172,10 @@ class _Recorder:
         with self._lock:
             batch, self._pending = self._pending, []
         if batch:
+            now = self.clock()
             try:
-                self.store.mark_sent_many(batch, now=self.clock())
+                self.unwritten.write(f"{len(batch)} sent messages",
+                                     lambda: self.store.mark_sent_many(batch, now=now))
             except Exception:
                 log.exception("could not record %d sent messages; recovery will find them in Slack", len(batch))
 
@@ -164,7 +218,7 @@ class _Run:
     """One ``dispatch`` call: its recorder, its look-ups in flight, what it gives back when stopping."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
-        self.recorder = _Recorder(dispatcher.store, dispatcher.clock)
+        self.recorder = _Recorder(dispatcher.store, dispatcher.clock, dispatcher.unwritten)
         # Fixed for the run, together: a chunk must always fit in the window (the rate may change meanwhile,
         # as instances start and stop sending).
         rate = dispatcher.rate()
@@ -238,6 +292,7 @@ class Dispatcher:
         self.worker_id = worker_id or f"{socket.gethostname()[:40]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.senders = 1  # instances sending now, this one included: each paces at its share
         self.stopping = threading.Event()
+        self.unwritten = _Unwritten()  # what the database could not take while it was away
         self._heartbeat_thread: threading.Thread | None = None
         self._heartbeat_lock = threading.Lock()
         self._dispatch_lock = threading.Lock()
@@ -281,8 +336,11 @@ class Dispatcher:
                 while not self.stopping.wait(interval):
                     try:
                         self._beat()
-                    except Exception:
-                        log.exception("heartbeat failed")
+                    except Exception as exc:
+                        if database_unavailable(exc):
+                            log.warning("heartbeat: the database is unavailable")
+                        else:
+                            log.exception("heartbeat failed")
 
             self._heartbeat_thread = threading.Thread(target=beat, name="sprout-heartbeat", daemon=True)
             self._heartbeat_thread.start()
@@ -327,13 +385,23 @@ class Dispatcher:
             if self.stopping.is_set():
                 return total
             self.start_heartbeat()
+            if not self.unwritten.settle():
+                log.warning("the database is still unavailable: nothing sent until it is back")
+                return total
             total.recovered = self.recover()
             run = _Run(self)
             try:
                 while not self.stopping.is_set():
-                    self._beat()
-                    items = [] if ids is not None else self._claim(limit=self.batch_size, error_prefix=AMBIGUOUS)
-                    items += self._claim(limit=self._claim_size() if ids is None else self.batch_size, ids=ids)
+                    try:
+                        self._beat()
+                        items = [] if ids is not None else self._claim(limit=self.batch_size,
+                                                                       error_prefix=AMBIGUOUS)
+                        items += self._claim(limit=self._claim_size() if ids is None else self.batch_size, ids=ids)
+                    except Exception as exc:
+                        if not database_unavailable(exc):
+                            raise
+                        log.warning("the database is unavailable; sending stops until it is back: %s", exc)
+                        break
                     if items:
                         total.add(self._send_batch(items, run))
                     if ids is not None or (not items and not self._await_lookups(run, timeout=1.0)):
@@ -381,9 +449,11 @@ class Dispatcher:
         run.recorder.close()
         released = run.take_released()
         if released:
-            self.store.release_many(released)
+            self.unwritten.write(f"{len(released)} unsent messages given back",
+                                 lambda: self.store.release_many(released))
             result.released = len(released)
             log.info("gave %d unsent messages back to the outbox", len(released))
+        self.unwritten.settle()
         return result
 
     def drain(self, *, timeout: float, poll: float = 0.2) -> DispatchResult:
@@ -436,14 +506,19 @@ class Dispatcher:
         go on beside, awaited by ``dispatch``."""
         total = DispatchResult()
         sends = []
+        away = False  # the database went away: what is left of the batch goes back unsent
         for start in range(0, len(items), run.chunk):
             chunk = items[start : start + run.chunk]
-            if self.stopping.is_set():
+            if self.stopping.is_set() or away:
                 run.release(chunk)
                 continue
             try:
                 messages: list[OutgoingMessage | None | Exception] = list(self.render(chunk))
             except Exception as exc:
+                if database_unavailable(exc):
+                    away = True
+                    run.release(chunk)
+                    continue
                 log.exception("rendering outbox %s failed", [i.id for i in chunk])
                 messages = [exc] * len(chunk)
             fresh = []
@@ -455,7 +530,16 @@ class Dispatcher:
             if self.stopping.is_set() or not run.window.take(len(fresh), self.stopping):
                 run.release([item for item, _ in fresh])
                 continue
-            self.store.mark_handed([item.id for item, _ in fresh], at=self.lease_clock())
+            try:
+                self.store.mark_handed([item.id for item, _ in fresh], at=self.lease_clock())
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                away = True  # not handed, so not sent: back to the outbox with the rest
+                for _ in fresh:
+                    run.window.give()
+                run.release([item for item, _ in fresh])
+                continue
             sends.append(asyncio.run_coroutine_threadsafe(self._deliver_chunk(fresh, run), self._loop))
         for future in sends:
             total.add(future.result())
@@ -495,7 +579,8 @@ class Dispatcher:
                     log.info("outbox %s was already in Slack (%s); not sending it again", item.id, found.ts)
                     return result
             if message is None:
-                self.store.mark_cancelled(item, reason="nothing to send")
+                self.unwritten.write(f"outbox {item.id} cancelled",
+                                     lambda: self.store.mark_cancelled(item, reason="nothing to send"))
                 result.cancelled += 1
                 return result
             async with self._slots:
@@ -506,7 +591,9 @@ class Dispatcher:
             run.release([item])  # given back (and counted) when the run finishes
         except Exception:  # one broken message never stops the others
             log.exception("outbox %s: unexpected error", item.id)
-            self.store.mark_retry(item, error="internal error", not_before=self.clock() + timedelta(minutes=5))
+            later = self.clock() + timedelta(minutes=5)
+            self.unwritten.write(f"outbox {item.id} to retry",
+                                 lambda: self.store.mark_retry(item, error="internal error", not_before=later))
             result.retried += 1
         return result
 
@@ -582,18 +669,22 @@ class Dispatcher:
         error = (AMBIGUOUS if exc.ambiguous else "") + exc.reason
         if exc.rate_limited:
             # Slack asked us to wait: not the message's failure, so never counted towards giving up.
-            self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=exc.retry_after or 1.0),
-                                  count_attempt=False)
+            later = now + timedelta(seconds=exc.retry_after or 1.0)
+            self.unwritten.write(f"outbox {item.id} to retry", lambda: self.store.mark_retry(
+                item, error=error, not_before=later, count_attempt=False))
             result.retried += 1
             return
         if exc.permanent or item.attempts + 1 >= self.max_attempts:
             log.warning("outbox %s to %s failed for good: %s", item.id, item.channel, exc.reason)
-            self.store.mark_failed(item, reason=exc.reason, now=now)
+            self.unwritten.write(f"outbox {item.id} failed",
+                                 lambda: self.store.mark_failed(item, reason=exc.reason, now=now))
             result.failed += 1
             return
         # Exponential backoff with jitter: a flaky minute never turns into a retry storm.
         delay = min(self.retry_base * 2**item.attempts, 300) * (0.5 + random.random())
-        self.store.mark_retry(item, error=error, not_before=now + timedelta(seconds=delay))
+        later = now + timedelta(seconds=delay)
+        self.unwritten.write(f"outbox {item.id} to retry",
+                             lambda: self.store.mark_retry(item, error=error, not_before=later))
         result.retried += 1
 
 

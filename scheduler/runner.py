@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from db.engine import database_unavailable
+
 log = logging.getLogger(__name__)
 
 PLAN_JOB_ID = "sprout-plan"
@@ -17,8 +19,12 @@ DISPATCH_JOB_ID = "sprout-dispatch"
 def run_job(name: str, job: Callable[[], object]) -> None:
     try:
         job()
-    except Exception:  # the next run tries again; nothing is lost because the outbox holds it
-        log.exception("%s failed", name)
+    except Exception as exc:  # the next run tries again; nothing is lost because the outbox holds it
+        if database_unavailable(exc):  # a restart or an outage: one line each run, not a traceback
+            log.warning("%s: the database is unavailable, trying again at the next run: %s", name,
+                        str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        else:
+            log.exception("%s failed", name)
 
 
 def start_scheduler(
