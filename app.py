@@ -1051,27 +1051,29 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Say what the upgrade will do (revision now, the migrations to apply, the backup), then do it."""
     from db.engine import make_engine
-    from db.migrate import current_revision, upgrade
+    from db.migrate import upgrade
 
     if settings.hosted:  # the installations' database, then every installed workspace's records
         from db.workspaces import WorkspaceDatabases, installed_team_ids
 
         databases = WorkspaceDatabases(settings.database_url, pool_size=2)
         try:
-            upgrade(databases.main)
-            print(f"database at revision {current_revision(databases.main)}")
+            print("installations database:")
+            upgrade(databases.main, report=lambda line: print(f"  {line}"))
             for team in installed_team_ids(databases.main, settings.slack_client_id):
-                engine = databases.engine_for(team)
-                upgrade(engine)
-                print(f"workspace {team} at revision {current_revision(engine)}")
+                print(f"workspace {team}:")
+                upgrade(databases.engine_for(team), report=lambda line: print(f"  {line}"))
         finally:
             databases.dispose()
         return 0
     engine = make_engine(settings.database_url)
     try:
-        upgrade(engine)
-        print(f"database at revision {current_revision(engine)}")
+        print(f"database {engine.url.render_as_string(hide_password=True)}")
+        done = upgrade(engine, report=print)
+        if not done.steps:
+            print(done.describe())
     finally:
         engine.dispose()
     return 0
@@ -1374,6 +1376,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     from bot.library_logging import settle_library_logging
     from db.engine import unreachable
+    from db.migrate import UpgradeRefused
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
@@ -1383,12 +1386,17 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         settings = load_settings(environ)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settle_library_logging(settings.log_level)
+        # An upgrade (its plan, its backup) is always worth a line in the log, whatever the level.
+        logging.getLogger("db.migrate").setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
         if args.func.__name__ in WORKSPACE_COMMANDS:
             settings = for_team(settings, args)
         return args.func(settings, args)
     except SettingsError as exc:
         print(f"sprout: {exc}", file=sys.stderr)
         return 2
+    except UpgradeRefused as exc:
+        print(f"sprout: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

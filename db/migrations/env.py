@@ -3,6 +3,7 @@ from __future__ import annotations
 from alembic import context
 
 from db.engine import make_engine
+from db.migrate import check_foreign_keys
 from db.models import Base
 
 config = context.config
@@ -29,13 +30,29 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    """Every pending migration in one transaction, begun here, so that an upgrade killed or failing
+    halfway leaves the database as it was (PostgreSQL and SQLite both have transactional DDL).
+
+    SQLite: ``PRAGMA foreign_keys`` is a no-op inside a transaction, so it is turned off on this
+    connection before the transaction begins (batch mode recreates tables, and with foreign keys on,
+    dropping the old table would delete every child row) and back on after; the foreign keys are
+    checked before the commit instead, and a violation rolls everything back."""
     engine = config.attributes.get("engine") or make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          include_object=include_object)
-        with context.begin_transaction():
-            context.run_migrations()
-        connection.commit()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                                  include_object=include_object,
+                                  on_version_apply=config.attributes.get("on_version_apply", ()))
+                context.run_migrations()
+                if sqlite:
+                    check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,16 @@ from db.migrate import current_revision
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = 3
 
-# Each process imports everything first, then waits for the same instant, so the upgrades overlap.
-UPGRADE_AT = """
-import sys, time
+# Each process imports everything and connects first, says so, then waits for the word to go:
+# the parent gives it once every process is ready, so the upgrades start together.
+UPGRADE_ON_GO = """
+import sys
 from db.engine import make_engine
 from db.migrate import upgrade
 engine = make_engine(sys.argv[1])
-time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+engine.connect().close()
+print("ready", flush=True)
+assert sys.stdin.readline().strip() == "go"
 upgrade(engine)
 """
 
@@ -30,18 +32,23 @@ upgrade(engine)
 def test_instances_upgrading_a_new_schema_at_once_all_succeed(database_url):
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite is single-instance: nothing races")
-    start = time.time() + 3
     processes = [
         subprocess.Popen(
-            [sys.executable, "-c", UPGRADE_AT, database_url, str(start)],
+            [sys.executable, "-c", UPGRADE_ON_GO, database_url],
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(INSTANCES)
     ]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
     outputs = [p.communicate(timeout=120) for p in processes]
     failures = [
         err.strip().splitlines()[-1]
