@@ -2,7 +2,9 @@
 
 For each revision: make a database at that revision, fill every table with records, upgrade to
 head, then compare every row of every table with what was written. The only differences allowed
-are the ones a migration states it makes (``STATED_CHANGES``): new columns, and nothing else.
+are the ones a migration states it makes: new columns (with their defaults), and 0006's rule that a
+learner holds one active certificate per pack (the filler writes none that break it; a test below
+writes two and sees the older renewed).
 """
 
 from __future__ import annotations
@@ -88,5 +90,22 @@ def test_a_foreign_key_violation_stops_the_upgrade_and_keeps_the_old_data(tmp_pa
         with engine.connect() as conn:
             assert read_all(conn) == before
             assert conn.execute(text("SELECT count(*) FROM sqlite_master WHERE name = 'review_cards'")).scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_0006_keeps_the_newest_of_two_active_certificates_and_renews_the_other(database_url):
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as conn:
+            fill(conn)
+            conn.execute(text("UPDATE certificates SET status = 'active', learner_id = 1, pack_id = 'p'"
+                              " WHERE id IN (1, 2)"))
+        upgrade(engine)
+        with engine.connect() as conn:
+            statuses = dict(conn.execute(text("SELECT id, status FROM certificates WHERE id IN (1, 2)")).all())
+            assert statuses == {1: "renewed", 2: "active"}
+            assert conn.execute(text("SELECT count(*) FROM certificates")).scalar() == ROWS
     finally:
         engine.dispose()
