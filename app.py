@@ -28,6 +28,7 @@ BUNDLED_PACKS = Path(__file__).resolve().parent / "content_packs"
 SANDBOX_TOKEN = "xoxb-sandbox-token"
 
 
+HISTORY_TIER_RATES = {1: 1.0, 3: 50.0}  # calls a minute, Slack's published tiers
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -50,6 +51,10 @@ class Settings:
     senders: int = 8  # sends in flight at once, over as many keep-alive connections
     rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
     burst: int = 20
+    # conversations.history/.replies (look-ups after a doubtful send): Tier 3 for an organisation's own
+    # app, Tier 1 (one a minute, 15 messages) for one distributed outside the Marketplace (hosted).
+    history_tier: int = 3
+    history_per_minute: float = 50
     reminder_after_hours: float = 4.0  # 0 turns reminders off
     https_proxy: str | None = None
     lease_seconds: int = 30
@@ -202,7 +207,14 @@ class Settings:
             if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
                 raise SettingsError("a hosted Sprout keeps each workspace's records in a file beside DATABASE_URL's: "
                                     "use a file (sqlite:///sprout.db) or PostgreSQL")
+        history_tier = integer("SLACK_HISTORY_TIER", 1 if client_id else 3, 1, 4)
+        if history_tier not in HISTORY_TIER_RATES:
+            raise SettingsError("SLACK_HISTORY_TIER must be 1 (an app distributed outside the Slack Marketplace) "
+                                "or 3 (an internal or Marketplace app)")
+        history_per_minute = number("SLACK_HISTORY_RATE_PER_MINUTE", HISTORY_TIER_RATES[history_tier], 0.01, 10_000)
         return cls(
+            history_tier=history_tier,
+            history_per_minute=history_per_minute,
             slack_client_id=client_id,
             slack_client_secret=client_secret,
             slack_redirect_uri=redirect_uri,
@@ -367,7 +379,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.announcements import FacilitationPlanner
     from scheduler.digests import DigestPlanner
     from scheduler.dispatcher import ChannelPacer, Dispatcher
-    from scheduler.pacing import TokenBucket
+    from scheduler.pacing import HISTORY_LIMIT, MethodPacer, TokenBucket, history_bursts, method_rates
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
@@ -431,6 +443,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         workers=settings.senders,
         bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
         channel_pacer=ChannelPacer(),
+        method_pacer=MethodPacer(method_rates(history_per_minute=settings.history_per_minute),
+                                 bursts=history_bursts(settings.history_tier)),
+        history_limit=HISTORY_LIMIT,
         lease=timedelta(seconds=settings.lease_seconds),
     )
     closers.append(dispatcher.close)

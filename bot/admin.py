@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.paging import bounded_pages
 from bot.service import LearningService
 from content_packs.catalog import Catalog
 from content_packs.loader import load_packs
@@ -46,9 +47,8 @@ class Member:
 
 def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
     """Every member of the workspace, following users.list's cursor pagination."""
-    cursor = None
-    while True:
-        page = client.users_list(limit=page_size, cursor=cursor)
+    for turn in bounded_pages("users.list"):
+        page = client.users_list(limit=page_size, cursor=turn.cursor)
         for user in page.get("members", []):
             profile = user.get("profile") or {}
             yield Member(
@@ -59,8 +59,7 @@ def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
                 is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
                 deleted=bool(user.get("deleted")),
             )
-        cursor = (page.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
+        if not turn.next((page.get("response_metadata") or {}).get("next_cursor")):
             return
 
 

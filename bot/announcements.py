@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import Block, RenderedMessage, button, context, encode, plain, section
 from bot.mrkdwn import escape, markdown_to_mrkdwn, split_text, truncate
+from bot.paging import bounded_pages
 from bot.service import LearningService
 from db.facilitation import COPY, REMINDER, AnnouncementFigures, AnnouncementView, CopyState, Recipient
 from db.store import LearnerView, OutboxItem
@@ -67,11 +68,10 @@ class SlackDirectory:
 
     def members(self, channel_id: str) -> list[str]:
         members: list[str] = []
-        cursor = None
-        while True:
+        for page in bounded_pages(f"conversations.members of {channel_id}"):
             try:
                 response = self.client.conversations_members(channel=channel_id, limit=self.page_size,
-                                                              cursor=cursor)
+                                                              cursor=page.cursor)
             except SlackApiError as exc:
                 error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
                 if error in ("channel_not_found", "not_in_channel", "missing_scope", "method_not_supported_for_channel_type"):
@@ -79,9 +79,9 @@ class SlackDirectory:
                                       "invite me to it first (`/invite @Sprout`).") from None
                 raise
             members.extend(response.get("members") or [])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return members
+            if not page.next((response.get("response_metadata") or {}).get("next_cursor")):
+                break
+        return members
 
     def is_person(self, slack_user_id: str) -> bool:
         """Not a bot, not Slackbot, not deactivated: someone a DM can reach."""

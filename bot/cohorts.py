@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import Block, button, context, encode, plain, section
 from bot.mrkdwn import escape, split_text, truncate
+from bot.paging import bounded_pages
 from bot.service import LearningService
 from bot.text import render
 from content_packs.schema import Lesson, Pack
@@ -205,13 +206,12 @@ class SlackDirectory:
 
     def _pages(self, method: str, key: str, **params: Any) -> list:
         items: list = []
-        cursor = None
-        while True:
-            response = getattr(self.client, method)(limit=self.page_size, cursor=cursor, **params)
+        for page in bounded_pages(method.replace("_", ".", 1)):
+            response = getattr(self.client, method)(limit=self.page_size, cursor=page.cursor, **params)
             items.extend(response.get(key) or [])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return items
+            if not page.next((response.get("response_metadata") or {}).get("next_cursor")):
+                break
+        return items
 
     def channel_members(self, channel_id: str) -> list[str]:
         return self._pages("conversations_members", "members", channel=channel_id)

@@ -16,11 +16,16 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.paging import TooManyPages, bounded_pages
 from scheduler.sending import METADATA_EVENT_TYPE, OutgoingMessage, Pace, SendError, SentMessage
 
 log = logging.getLogger(__name__)
 
 # Errors after which sending the same message again cannot succeed.
+# A look-up reads from the moment the send began: one page nearly always; a few more at most, each a
+# minute on Tier 1, before it is asked again later rather than holding a sender.
+MAX_LOOKUP_PAGES = 3
+
 PERMANENT_ERRORS = frozenset(
     {
         "access_denied",
@@ -194,40 +199,49 @@ class SlackMessenger:
         return SentMessage(channel=channel, ts="")
 
     async def find_sent(
-        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None
+        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None,
+        limit: int = 15,
     ) -> SentMessage | None:
-        """Look for the message carrying ``outbox_id`` in its metadata.
+        """Look for the message carrying ``outbox_id`` in its metadata, from ``since`` on.
 
         Slack's conversations.history lists only a channel's top-level messages, never thread
         replies, so a reply (a reminder in its lesson's thread) is looked for in its thread with
         conversations.replies. Both return metadata only when asked (``include_all_metadata``).
+        ``since`` is when the send began, so the first page (``limit``: 15, Tier 1's most) nearly
+        always holds the message; later pages are read up to ``MAX_LOOKUP_PAGES``, then it gives up
+        and says so (the message is then treated as not in Slack only if every page was read).
         """
         channel = await self._open_dm(channel, pace)
-        cursor = None
-        while True:
-            if thread_ts:
-                try:
+        oldest = f"{since.timestamp():.6f}"
+        try:
+            for page in bounded_pages(f"looking for outbox {outbox_id} in {channel}", max_pages=MAX_LOOKUP_PAGES):
+                if thread_ts:
+                    try:
+                        response = await self._call(
+                            "conversations_replies", pace, channel=channel, ts=thread_ts, oldest=oldest,
+                            include_all_metadata=True, limit=limit, cursor=page.cursor,
+                        )
+                    except SendError as exc:
+                        if exc.reason == "thread_not_found":
+                            return None  # no thread, so no reply in it; sending will say why
+                        raise
+                else:
                     response = await self._call(
-                        "conversations_replies", pace, channel=channel, ts=thread_ts, oldest=f"{since.timestamp():.6f}",
-                        include_all_metadata=True, limit=200, cursor=cursor,
+                        "conversations_history", pace, channel=channel, oldest=oldest,
+                        include_all_metadata=True, limit=limit, cursor=page.cursor,
                     )
-                except SendError as exc:
-                    if exc.reason == "thread_not_found":
-                        return None  # no thread, so no reply in it; sending will say why
-                    raise
-            else:
-                response = await self._call(
-                    "conversations_history", pace, channel=channel, oldest=f"{since.timestamp():.6f}",
-                    include_all_metadata=True, limit=200, cursor=cursor,
-                )
-            for message in response.get("messages", []):
-                metadata = message.get("metadata") or {}
-                payload = metadata.get("event_payload") or {}
-                if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("outbox_id") == outbox_id:
-                    return SentMessage(channel=channel, ts=message["ts"])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+                for message in response.get("messages", []):
+                    metadata = message.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("outbox_id") == outbox_id:
+                        return SentMessage(channel=channel, ts=message["ts"])
+                if not page.next((response.get("response_metadata") or {}).get("next_cursor")):
+                    return None
+        except TooManyPages:
+            # Pages left unread: the message may be on one of them. Not "not in Slack": ask again later.
+            raise SendError(f"more than {MAX_LOOKUP_PAGES} pages of history since the send began",
+                            ambiguous=True) from None
+        return None
 
     async def _call(self, method: str, pace: Pace | None, **kwargs):
         """One Web API call (``method`` as slack-sdk names it: ``chat_postMessage``), after its turn."""

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks import Block, RenderedMessage, context, plain, section
 from bot.mrkdwn import escape, markdown_to_mrkdwn, split_text, truncate
+from bot.paging import bounded_pages
 from bot.service import LearningService
 from content_packs.catalog import Catalog
 from db.facilitation import PROMPT, PromptView
@@ -84,16 +85,15 @@ class SlackChannels:
             return None
 
     def by_name(self, name: str) -> ChannelRef | None:
-        cursor = None
-        while True:
+        for page in bounded_pages(f"conversations.list looking for #{name}"):
             response = self.client.conversations_list(types="public_channel,private_channel", exclude_archived=True,
-                                                      limit=1000, cursor=cursor)
+                                                      limit=1000, cursor=page.cursor)
             for channel in response.get("channels") or []:
                 if channel.get("name") == name:
                     return self._ref(channel)
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
+            if not page.next((response.get("response_metadata") or {}).get("next_cursor")):
+                break
+        return None
 
 
 @dataclass(frozen=True)

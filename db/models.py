@@ -463,6 +463,8 @@ class OutboxMessage(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The first time this message was handed to Slack: a look-up after a doubtful send reads from here.
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_channel: Mapped[str | None] = mapped_column(String(32))
     sent_ts: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -141,6 +141,7 @@ class OutboxItem:
     last_error: str | None = None
     payload: dict | None = None
     claimed_by: str | None = None
+    handed_at: datetime | None = None  # first handed to Slack (it may be there from this moment on)
 
 
 @dataclass(frozen=True)
@@ -669,6 +670,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
         OutboxMessage.last_error,
         OutboxMessage.payload,
         OutboxMessage.claimed_by,
+        OutboxMessage.handed_at,
     )
 
     @staticmethod
@@ -685,6 +687,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             "last_error": row.last_error,
             "payload": json.loads(row.payload) if row.payload else None,
             "claimed_by": row.claimed_by,
+            "handed_at": row.handed_at,
         }
         values.update(override)
         return OutboxItem(**values)
@@ -766,11 +769,13 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             )
         return [self._item(r, claimed_at=claimed_at, status="sending", claimed_by=worker) for r in rows]
 
-    def mark_handed(self, ids: Sequence[int], *, at: datetime) -> None:
+    def mark_handed(self, ids: Sequence[int], *, at: datetime, began: datetime | None = None) -> None:
         """Claimed messages about to be handed to Slack: only these may be there after a crash.
 
         While a message is "sending", ``sent_at`` says when it was handed over (the call may or may
         not have landed); once it is "sent", when Slack confirmed it. A claim clears it.
+        ``handed_at`` keeps the first hand-over (``began``, on the clock Slack's timestamps follow)
+        across claims, so a look-up reads the DM's history only from then.
         """
         if not ids:
             return
@@ -778,7 +783,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             conn.execute(
                 update(OutboxMessage)
                 .where(self._one_of(OutboxMessage.id, ids), OutboxMessage.status == "sending")
-                .values(sent_at=at)
+                .values(sent_at=at, handed_at=func.coalesce(OutboxMessage.handed_at, began or at))
             )
 
     def _one_of(self, column, ids: Iterable[int]):

@@ -356,6 +356,10 @@ class SlackEmulator:
 
         self._latency = 0.0
         self._rate_limits: dict[str, _Bucket] = {}
+        self._history_max_limit: int | None = None  # 15 on Tier 1 (set_history_tier)
+        self._endless_pages: str | None = None
+        self._hold: list | None = None  # [method, calls left before holding, gate] (hold_answers)
+        self._held = 0
         self._channel_rate: tuple[float, float] | None = None
         self._channel_buckets: dict[str, _Bucket] = {}
         self._failure: tuple[float, int, frozenset[str] | None, random.Random, float] | None = None
@@ -436,6 +440,7 @@ class SlackEmulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.release_answers()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -650,18 +655,40 @@ class SlackEmulator:
             time.sleep(interval)
 
     # ------------------------------------------------------------------ fault injection
-    def set_rate_limit(self, method: str, per_minute: int | None, *, burst: int | None = None) -> None:
+    def set_rate_limit(
+        self, method: str, per_minute: float | None, *, burst: int | None = None, minute: float = 60.0
+    ) -> None:
         """Token bucket per method across the workspace (``"*"``: every method).
 
         ``burst`` is the bucket size; by default a whole minute's allowance, which is how Slack's
-        tiers behave ("50+ per minute, bursts allowed"). ``None`` removes the limit.
+        tiers behave ("50+ per minute, bursts allowed"). ``None`` removes the limit. ``minute``: how
+        many real seconds a minute lasts, so a test can run an hour of Tier 1 in a minute.
         """
         with self._lock:
             if not per_minute:
                 self._rate_limits.pop(method, None)
                 return
             capacity = float(burst if burst is not None else per_minute)
-            self._rate_limits[method] = _Bucket(per_minute / 60.0, max(1.0, capacity), self.rate_clock())
+            self._rate_limits[method] = _Bucket(per_minute / minute, max(1.0, capacity), self.rate_clock())
+
+    def set_history_tier(self, tier: int, *, minute: float = 60.0) -> None:
+        """conversations.history and .replies as Slack serves them to an app of that kind.
+
+        Tier 1 (a commercially distributed app outside the Marketplace, since May 2025): one call a
+        minute with no burst, and ``limit`` at most 15 (asking for more gets 15). Tier 3 (internal and
+        Marketplace apps): 50 a minute, ``limit`` up to 999 (replies: 1000)."""
+        if tier not in (1, 3):
+            raise ValueError("Slack serves history at Tier 1 or Tier 3")
+        for method in ("conversations.history", "conversations.replies"):
+            self.set_rate_limit(method, TIER_PER_MINUTE[tier], burst=1 if tier == 1 else None, minute=minute)
+        with self._lock:
+            self._history_max_limit = 15 if tier == 1 else None
+
+    def set_endless_pages(self, method: str | None) -> None:
+        """``method`` (users.list, conversations.members, conversations.list, conversations.history) always
+        says another page follows: a cursor that never ends, to try the bounds of a caller's loop."""
+        with self._lock:
+            self._endless_pages = method
 
     def set_rate_tiers(self, methods: Iterable[str] | str = "all", *, burst: int | None = None) -> None:
         """Enforce Slack's published tier for ``methods`` (``"all"``: every tiered method emulated).
@@ -921,7 +948,12 @@ class SlackEmulator:
                     raise ApiError("invalid_auth")
             with self._lock:
                 self._check_rate_limits(method)
-                result = handler(params)
+                if method == self._endless_pages:  # the first page again, and always another to come
+                    result = handler({k: v for k, v in params.items() if k != "cursor"})
+                    result = {**result, "has_more": True, "response_metadata": {
+                        "next_cursor": base64.b64encode(f"endless:{next(self._ids)}".encode()).decode()}}
+                else:
+                    result = handler(params)
             result = {"ok": True, **result}
         except _RateLimited as exc:
             status = 429
@@ -930,7 +962,38 @@ class SlackEmulator:
         except ApiError as exc:
             result = {"ok": False, "error": exc.error, **exc.extra}
         self._record(method, params, status=status, error=result.get("error"), at=now)
+        self._maybe_hold(method)
         return status, {**_JSON, **extra_headers}, _dumps(result)
+
+    def _maybe_hold(self, method: str) -> None:
+        """A held answer: the call took effect, its answer waits (a network that stalls after Slack acted)."""
+        with self._lock:
+            hold = self._hold
+            if hold is None or hold[0] != method:
+                return
+            hold[1] -= 1
+            if hold[1] >= 0:
+                return
+            self._held += 1
+            gate = hold[2]
+        gate.wait(timeout=120)
+
+    def hold_answers(self, method: str, *, after: int = 0) -> None:
+        """From the call after the first ``after`` on, ``method`` takes effect but its answer is held until
+        ``release_answers`` (or two minutes): the caller is left not knowing, as when a process dies mid-call."""
+        with self._lock:
+            self._hold = [method, after, threading.Event()]
+            self._held = 0
+
+    def held_answers(self) -> int:
+        with self._lock:
+            return self._held
+
+    def release_answers(self) -> None:
+        with self._lock:
+            hold, self._hold = self._hold, None
+        if hold is not None:
+            hold[2].set()
 
     def _parse_params(self, query: str, headers: Any, body: bytes) -> dict[str, Any]:
         params: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
@@ -1801,7 +1864,7 @@ class SlackEmulator:
         channel = self._channel_for_read(p.get("channel"))
         if not channel.is_im and self.bot_user_id not in channel.members:
             raise ApiError("not_in_channel")
-        limit = min(max(_int(p.get("limit"), 100), 1), 999)
+        limit = min(max(_int(p.get("limit"), self._history_max_limit or 100), 1), self._history_max_limit or 999)
         inclusive = _truthy(p.get("inclusive"))
         latest = parse_ts(p.get("latest"))
         oldest = parse_ts(p.get("oldest")) or 0
@@ -1857,7 +1920,7 @@ class SlackEmulator:
             if boundary is None or boundary not in selected:
                 raise ApiError("invalid_cursor")
             start = selected.index(boundary)
-        limit = min(max(_int(p.get("limit"), 1000), 1), 1000)
+        limit = min(max(_int(p.get("limit"), self._history_max_limit or 1000), 1), self._history_max_limit or 1000)
         page = selected[start : start + limit]
         more = start + limit < len(selected)
         with_metadata = _truthy(p.get("include_all_metadata"))

@@ -65,7 +65,9 @@ Clock = Callable[[], datetime]
 
 AMBIGUOUS = "ambiguous: "
 INTERRUPTED = AMBIGUOUS + "interrupted"  # handed to Slack by a process that died before hearing back
-LOOK_BACK = timedelta(days=2)
+LOOK_BACK = timedelta(days=2)  # how far back to look for a message whose hand-over time is not recorded
+# Slack's clock and ours differ by a little: a look-up starts this long before the recorded hand-over.
+CLOCK_SKEW = timedelta(seconds=60)
 
 
 def wall_clock() -> datetime:
@@ -275,8 +277,10 @@ class Dispatcher:
         worker_id: str | None = None,
         lease_clock: Clock = wall_clock,
         retry_base: float = 1.0,
+        history_limit: int = 15,
     ) -> None:
         self.store = store
+        self.history_limit = history_limit  # messages a look-up asks for (Tier 1 allows 15)
         self.sender = sender
         self.render = render
         self.clock = clock
@@ -531,7 +535,8 @@ class Dispatcher:
                 run.release([item for item, _ in fresh])
                 continue
             try:
-                self.store.mark_handed([item.id for item, _ in fresh], at=self.lease_clock())
+                at = self.lease_clock()
+                self.store.mark_handed([item.id for item, _ in fresh], at=at, began=min(at, self.clock()))
             except Exception as exc:
                 if not database_unavailable(exc):
                     raise
@@ -616,11 +621,16 @@ class Dispatcher:
         (the message is then due again later, still to be looked up)."""
         channel = message.channel if message is not None else item.channel
         thread_ts = message.thread_ts if message is not None else None
-        since = min(self.lease_clock(), self.clock()) - LOOK_BACK  # leases are wall-clock, ts follow ``clock``
+        # From the moment it was first handed over: a window that holds the message and little else, so one
+        # page of Tier 1's 15 is enough. Leases are wall-clock, Slack's ts follow ``clock``: the earlier of both.
+        if item.handed_at is not None:
+            since = item.handed_at - CLOCK_SKEW
+        else:
+            since = min(self.lease_clock(), self.clock()) - LOOK_BACK
         while True:
             try:
                 found = await self.sender.find_sent(channel, outbox_id=item.id, since=since, thread_ts=thread_ts,
-                                                    pace=self._pace)
+                                                    pace=self._pace, limit=self.history_limit)
             except SendError as exc:
                 if exc.rate_limited:
                     # Everyone waits out Retry-After for this method (the pace does), then this one asks again.

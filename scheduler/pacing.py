@@ -22,6 +22,20 @@ SLACK_METHOD_RATES: Mapping[str, float] = {
     "files.getUploadURLExternal": 100,
     "files.completeUploadExternal": 100,
 }
+HISTORY_METHODS = ("conversations.history", "conversations.replies")
+# Messages asked for in a look-up: Tier 1's most (15). A look-up reads from the moment the send began,
+# when a DM holds only the message looked for and what came after it, so one page is enough.
+HISTORY_LIMIT = 15
+
+
+def method_rates(*, history_per_minute: float) -> dict[str, float]:
+    """Slack's rates for the methods the dispatcher calls, with the history methods at ``history_per_minute``."""
+    return {**SLACK_METHOD_RATES, **{method: history_per_minute for method in HISTORY_METHODS}}
+
+
+def history_bursts(tier: int) -> dict[str, int]:
+    """Tier 1 is one call a minute with no burst: a look-up waits for its minute rather than drawing a 429."""
+    return {method: 1 for method in HISTORY_METHODS} if tier == 1 else {}
 
 
 class TokenBucket:
@@ -91,10 +105,13 @@ class MethodPacer:
         per_minute: Mapping[str, float] = SLACK_METHOD_RATES,
         *,
         burst: int = 20,
+        bursts: Mapping[str, int] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        bursts = bursts or {}
         self._buckets = {
-            method: TokenBucket(rate / 60.0, burst, monotonic=monotonic) for method, rate in per_minute.items()
+            method: TokenBucket(rate / 60.0, bursts.get(method, burst), monotonic=monotonic)
+            for method, rate in per_minute.items()
         }
 
     def paces(self, method: str) -> bool:

@@ -82,10 +82,11 @@ class Sender(Protocol):
     async def send(self, message: OutgoingMessage, *, pace: Pace | None = None) -> SentMessage: ...
 
     async def find_sent(
-        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None
+        self, channel: str, *, outbox_id: int, since: datetime, thread_ts: str | None = None, pace: Pace | None = None,
+        limit: int = 15,
     ) -> SentMessage | None:
         """The message carrying this outbox id in its metadata, if Slack has it: in the channel's
-        history, or, for a reply (``thread_ts``), in that thread."""
+        history from ``since``, or, for a reply (``thread_ts``), in that thread; ``limit`` messages a page."""
         ...
 
     async def aclose(self) -> None: ...

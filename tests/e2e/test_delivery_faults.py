@@ -128,7 +128,9 @@ def test_stale_sends_are_recovered_within_slacks_tier_3_limit_for_history(databa
         claimed = store.claim_outbox(ws.clock(), worker="dead-worker", limit=1000,
                                      claimed_at=datetime.now(UTC) - timedelta(hours=1))
         assert len(claimed) == n
-        store.mark_handed([item.id for item in claimed[:handed]], at=datetime.now(UTC) - timedelta(hours=1))
+        # As the dead dispatcher did: the lease on the wall clock, the hand-over on the clock Slack's ts follow.
+        handed_at = datetime.now(UTC) - timedelta(hours=1)
+        store.mark_handed([item.id for item in claimed[:handed]], at=handed_at, began=min(handed_at, ws.clock()))
         dead = WebClient(base_url=emulator.api_url, token=emulator.bot_token)
         for item in claimed[:arrived]:  # these calls landed before the process died
             dead.chat_postMessage(channel=item.channel, text="lesson", metadata={

@@ -18,7 +18,7 @@ class NeverCalled:
     async def send(self, message, *, pace=None):
         raise AssertionError("nothing is sent here")
 
-    async def find_sent(self, channel, *, outbox_id, since, thread_ts=None, pace=None):
+    async def find_sent(self, channel, *, outbox_id, since, thread_ts=None, pace=None, limit=15):
         raise AssertionError("nothing is looked up here")
 
     async def aclose(self) -> None:
