@@ -14,6 +14,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -351,7 +352,7 @@ class Sprout:
 
 
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64,
-          engine=None) -> Sprout:
+          engine=None, verified_upstream: bool = False) -> Sprout:
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app.
 
     ``engine``: one the caller owns (a hosted Sprout's workspace, on a pool shared by all of them);
@@ -490,6 +491,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         client=client,
         deps=deps,
         listener_executor=listener_executor,
+        verified_upstream=verified_upstream,
     )
     redrawer = Redrawer(service=service, store=store, client=client, lease=timedelta(seconds=settings.lease_seconds))
     wsgi = wsgi_app(bolt, healthy=lambda: ping(engine))
@@ -676,7 +678,9 @@ class Hosted:
             redirect_uri=settings.slack_redirect_uri, authorization_url=settings.slack_authorize_url,
             on_installed=self.installed)
         self.wsgi = workspace_router(installer=installer, workspace_app=self.wsgi_of,
+                                     signing_secret=settings.slack_signing_secret,
                                      extra=health_app(lambda: ping(self.engine)))
+        self._looked_for_installs = 0.0  # when a request from an unknown workspace last made us look
         self.discover()
 
     def discover(self) -> list[str]:
@@ -735,7 +739,7 @@ class Hosted:
                 return current
             sprout = build(workspace_settings(self.settings, team_id, workspace.bot_token), clock=self.clock,
                            migrate=self.migrate, listener_workers=self.listener_workers,
-                           engine=self.databases.engine_for(team_id))
+                           engine=self.databases.engine_for(team_id), verified_upstream=True)
             self._listen_for_uninstall(team_id, sprout)
             self.sprouts[team_id] = sprout
             if current is not None:
@@ -758,8 +762,23 @@ class Hosted:
             sprout.store.audit(actor=installer_user_id, action="install", subject=installer_user_id,
                                detail="installed Sprout: admin of the workspace", now=now)
 
+    # A signed request from a workspace not served here looks in the database (installed through another
+    # instance a moment ago?) at most this often; otherwise an unknown team costs a dictionary look-up.
+    LOOK_FOR_INSTALLS_EVERY = 10.0
+
     def wsgi_of(self, team_id: str):
-        sprout = self.sprouts.get(team_id) or self.serve(team_id)
+        """The served workspace's app, from memory. The cache changes on install and uninstall here, on
+        ``discover`` (a job, every minute), and on a miss at most every ``LOOK_FOR_INSTALLS_EVERY`` seconds."""
+        sprout = self.sprouts.get(team_id)
+        if sprout is None:
+            now = time.monotonic()
+            with self._lock:
+                due = now - self._looked_for_installs >= self.LOOK_FOR_INSTALLS_EVERY
+                if due:
+                    self._looked_for_installs = now
+            if due:
+                self.discover()
+                sprout = self.sprouts.get(team_id)
         return sprout.wsgi if sprout is not None else None
 
     def each(self) -> list[tuple[str, Sprout]]:
@@ -1068,7 +1087,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     """Say what the upgrade will do (revision now, the migrations to apply, the backup), then do it."""
     from db.engine import make_engine
-    from db.migrate import upgrade
+    from db.migrate import current_revision, upgrade
 
     if settings.hosted:  # the installations' database, then every installed workspace's records
         from db.workspaces import WorkspaceDatabases, installed_team_ids
@@ -1077,9 +1096,12 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
         try:
             print("installations database:")
             upgrade(databases.main, report=lambda line: print(f"  {line}"))
+            print(f"installations database at revision {current_revision(databases.main)}")
             for team in installed_team_ids(databases.main, settings.slack_client_id):
                 print(f"workspace {team}:")
-                upgrade(databases.engine_for(team), report=lambda line: print(f"  {line}"))
+                engine = databases.engine_for(team)
+                upgrade(engine, report=lambda line: print(f"  {line}"))
+                print(f"workspace {team} at revision {current_revision(engine)}")
         finally:
             databases.dispose()
         return 0

@@ -9,6 +9,9 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 EVENTS_PATH = "/slack/events"
+# Slack's requests are a few kilobytes (a modal's state, the largest, far less than this): a larger body
+# is refused with 413 by the server, before it is read.
+MAX_BODY = 1024 * 1024
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
@@ -58,7 +61,8 @@ class HttpServer:
         from waitress.server import create_server
 
         self._server = create_server(app, host=host, port=port, threads=threads, ident="sprout",
-                                     clear_untrusted_proxy_headers=True, channel_timeout=30)
+                                     clear_untrusted_proxy_headers=True, channel_timeout=30,
+                                     max_request_body_size=MAX_BODY)
         self.host = host
         self.port = self._server.effective_port
         self._thread = None

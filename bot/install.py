@@ -26,8 +26,9 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.signature import SignatureVerifier
 
-from bot.http import EVENTS_PATH
+from bot.http import EVENTS_PATH, MAX_BODY
 from bot.mrkdwn import escape
 from db.workspaces import installed_team_ids
 
@@ -159,12 +160,22 @@ def team_of(body: bytes, content_type: str) -> str | None:
 
 
 def workspace_router(
-    *, installer: App, workspace_app: Callable[[str], Callable | None], extra: Callable | None = None
+    *,
+    installer: App,
+    workspace_app: Callable[[str], Callable | None],
+    signing_secret: str,
+    extra: Callable | None = None,
 ) -> Callable:
     """WSGI: the install pages to the installer, each ``/slack/events`` request to its workspace's app
     (``workspace_app(team_id)``: a WSGI app, or None when the workspace has not installed Sprout),
-    anything else to ``extra`` (health, the sandbox page…)."""
+    anything else to ``extra`` (health, the sandbox page…).
+
+    The open internet reaches this door, so a request costs as little as possible until it has proved
+    it comes from Slack: a body over ``MAX_BODY`` is refused (413) before it is read; the signature is
+    checked, once, with the app's signing secret, before the body is parsed or any database touched
+    (the workspace apps behind it do not check again); only then is the team read from it."""
     install = SlackRequestHandler(installer, path=EVENTS_PATH)
+    verifier = SignatureVerifier(signing_secret)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -173,16 +184,30 @@ def workspace_router(
         if path != EVENTS_PATH:
             if extra is not None:
                 return extra(environ, start_response)
-            start_response("404 Not Found", [("Content-Type", "text/plain")])
-            return [b"not found"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ = {**environ, "wsgi.input": io.BytesIO(body)}
+            return _answer(start_response, "404 Not Found", b"not found")
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared and (not declared.isdigit() or int(declared) > MAX_BODY):
+            return _answer(start_response, "413 Payload Too Large", b"request body too large")
+        body = environ["wsgi.input"].read(int(declared) if declared else MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _answer(start_response, "413 Payload Too Large", b"request body too large")
+        headers = {
+            "x-slack-request-timestamp": environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+            "x-slack-signature": environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+        }
+        if not verifier.is_valid_request(body, headers):
+            return _answer(start_response, "401 Unauthorized", b"invalid request")
+        environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         team = team_of(body, environ.get("CONTENT_TYPE", ""))
         app = workspace_app(team) if team else None
         return (app or install)(environ, start_response)
 
     return application
+
+
+def _answer(start_response: Callable, status: str, body: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 __all__ = ["BOT_SCOPES", "INSTALL_PATH", "REDIRECT_PATH", "Installations", "Workspace", "installer_app", "team_of",

@@ -29,6 +29,7 @@ def build_app(
     client: WebClient,
     deps: Deps,
     listener_executor: Executor,
+    verified_upstream: bool = False,
 ) -> App:
     """A Bolt app in HTTP mode (also usable with Socket Mode).
 
@@ -39,6 +40,9 @@ def build_app(
     sizes it (after a 09:30 delivery hundreds of learners click within the same minute, and each click
     waits on the database and on chat.update) and shuts it down, waiting for the listeners at work,
     before the database goes away.
+
+    ``verified_upstream``: every request reaches this app through a front door that has already checked
+    Slack's signature with the same secret (a hosted Sprout's ``workspace_router``), so it is checked once.
     """
     bolt_logger = logging.getLogger("sprout.bolt")
     if _quiet_token_warning not in bolt_logger.filters:
@@ -50,6 +54,7 @@ def build_app(
         process_before_response=True,
         listener_executor=listener_executor,
         logger=bolt_logger,
+        request_verification_enabled=not verified_upstream,
     )
 
     @app.error

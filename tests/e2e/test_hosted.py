@@ -7,13 +7,15 @@ import dataclasses
 import re
 import subprocess
 import sys
+import threading
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import Engine, event, func, inspect, select
 
 import app
 from bot.http import HttpServer
@@ -134,7 +136,7 @@ def test_two_workspaces_installed_by_oauth_keep_their_people_and_records_apart(w
         assert sorted(conn.execute(select(Learner.slack_user_id, Learner.name)).all()) == [
             ("U0GLO", "Gloria"), ("U0SAME", "Sam at Globex")]
     # Sam's next lesson in Globex is Globex's pack's, and Acme's Sam gets nothing from it.
-    world.driver(world.globex).command("U0SAME", "/learn", "next")
+    assert "On its way" in world.command(world.globex, "U0SAME", "next")  # its reply too, before the next command
     world.globex.wait_for(lambda: len(lessons(world.globex, "U0SAME")) == 2)
     assert all("Security" not in str(m["blocks"]) for m in lessons(world.globex, "U0SAME"))
     assert len(lessons(world.acme, "U0SAME")) == 1
@@ -349,3 +351,54 @@ def test_python_app_py_run_hosted_serves_the_install_page_and_stops_on_sigterm(d
     finally:
         if process.poll() is None:
             process.kill()
+
+
+class Statements:
+    """Every SQL statement the HTTP server's threads run while counting (any engine of this process)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def __enter__(self) -> Statements:
+        event.listen(Engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(Engine, "before_cursor_execute", self._count)
+
+    def _count(self, conn, cursor, statement, *args) -> None:
+        if threading.current_thread().name.startswith("waitress"):
+            self.seen.append(statement)
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_a_body_over_a_mebibyte_gets_413_before_it_is_read(world):
+    world.install("T0ACME", "U0ADA")
+    with Statements() as statements:
+        status = _post(f"{world.server.url}/slack/events", b"team_id=T0ACME&text=" + b"x" * (1024 * 1024 + 1),
+                       {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413
+    assert statements.seen == []
+    assert lessons(world.acme, "U0SAME") == []
+
+
+def test_a_forged_request_naming_an_installed_team_is_refused_before_any_query(world):
+    world.install("T0ACME", "U0ADA")
+    world.install("T0GLOBEX", "U0GLO")
+    forger = world.driver(world.acme, secret="not-the-secret")
+    with Statements() as statements:
+        answers = [forger.command("U0SAME", "/learn", "next").status for _ in range(1000)]
+    assert set(answers) == {401}
+    assert statements.seen == [], f"{len(statements.seen)} statements for forged requests: {statements.seen[:3]}"
+    assert lessons(world.acme, "U0SAME") == [] and world.acme.ephemerals("U0SAME") == []
+
+    # The same request, signed with the app's secret, is served: the door is shut only to forgeries.
+    assert world.driver(world.acme).command("U0SAME", "/learn", "next").status == 200
