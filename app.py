@@ -74,6 +74,7 @@ class Settings:
     slack_client_secret: str | None = None
     slack_redirect_uri: str | None = None  # https://<host>/slack/oauth_redirect, as in the app's OAuth settings
     slack_authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    secret_key: str | None = None  # SPROUT_SECRET_KEY: Fernet keys, newest first, sealing stored Slack tokens
 
     @property
     def hosted(self) -> bool:
@@ -218,6 +219,7 @@ class Settings:
             history_per_minute=history_per_minute,
             slack_client_id=client_id,
             slack_client_secret=client_secret,
+            secret_key=get("SPROUT_SECRET_KEY"),
             slack_redirect_uri=redirect_uri,
             slack_authorize_url=authorize_url,
             report_url=report_url,
@@ -656,6 +658,7 @@ class Hosted:
         from bot.install import Installations, installer_app, workspace_router
         from db.engine import ping
         from db.migrate import upgrade
+        from db.vault import reseal_tokens
         from db.workspaces import WorkspaceDatabases
         from learning.clock import SystemClock
 
@@ -667,7 +670,11 @@ class Hosted:
         self.engine = self.databases.main
         if migrate:
             upgrade(self.engine)
-        self.installations = Installations(engine=self.engine, client_id=settings.slack_client_id)
+        self.vault = vault_of(settings)
+        self.installations = Installations(engine=self.engine, client_id=settings.slack_client_id, vault=self.vault)
+        sealed = reseal_tokens(self.engine, self.vault.seal, only_plain=True)
+        if sealed:
+            log.warning("sealed %d Slack tokens an earlier version had stored in plain text", sealed)
         self.sprouts: dict[str, Sprout] = {}
         self.on_serve: list[Callable[[str, Sprout], None]] = []  # the scheduler's jobs for a new workspace
         self.on_gone: list[Callable[[str], None]] = []  # ... and for one that uninstalled Sprout
@@ -855,7 +862,7 @@ def for_team(settings: Settings, args: argparse.Namespace) -> Settings:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         upgrade(engine)
-        installations = Installations(engine=engine, client_id=settings.slack_client_id)
+        installations = Installations(engine=engine, client_id=settings.slack_client_id, vault=vault_of(settings))
         teams = installations.team_ids()
         if not team:
             raise SettingsError("this Sprout is hosted: say which workspace with --team "
@@ -1082,6 +1089,45 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
     return run_demo(build=build, base_settings=settings, learners=args.learners, days=args.days, seed=args.seed,
                     verbose=not args.quiet)
+
+
+def vault_of(settings: Settings):
+    """The vault sealing a hosted Sprout's Slack tokens; a hosted Sprout without a key does not start."""
+    from db.vault import HOW_TO_MAKE_A_KEY, Vault, VaultError
+
+    if not settings.secret_key:
+        raise SettingsError(f"a hosted Sprout keeps Slack tokens sealed: set SPROUT_SECRET_KEY ({HOW_TO_MAKE_A_KEY})")
+    try:
+        return Vault.from_setting(settings.secret_key)
+    except VaultError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def cmd_secrets_new_key(settings: Settings, args: argparse.Namespace) -> int:
+    from db.vault import new_key
+
+    print(new_key())
+    return 0
+
+
+def cmd_secrets_rotate(settings: Settings, args: argparse.Namespace) -> int:
+    """Seal every stored token again with SPROUT_SECRET_KEY's first key (plain ones for the first time)."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.vault import VaultError, reseal_tokens
+
+    vault = vault_of(settings)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        upgrade(engine)
+        try:
+            changed = reseal_tokens(engine, vault.reseal)
+        except VaultError as exc:
+            raise SettingsError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print(f"{changed} stored tokens sealed with the first key of SPROUT_SECRET_KEY; the others can go")
+    return 0
 
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
@@ -1344,6 +1390,12 @@ def parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_sub.add_parser("upgrade", help="apply every migration (Alembic upgrade head)").set_defaults(func=cmd_db)
+    secrets_parser = sub.add_parser("secrets", help="the key sealing a hosted Sprout's Slack tokens")
+    secrets_sub = secrets_parser.add_subparsers(dest="secrets_command", metavar="ACTION", required=True)
+    secrets_sub.add_parser("new-key", help="print a new key for SPROUT_SECRET_KEY").set_defaults(
+        func=cmd_secrets_new_key)
+    secrets_sub.add_parser("rotate", help="seal every stored token with SPROUT_SECRET_KEY's first key "
+                                          "(keys comma-separated, newest first)").set_defaults(func=cmd_secrets_rotate)
 
     packs = sub.add_parser("packs", help="content packs")
     packs_sub = packs.add_subparsers(dest="packs_command", metavar="ACTION", required=True)
@@ -1411,7 +1463,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    from bot.library_logging import settle_library_logging
+    from bot.library_logging import redact_secrets_in_logs, settle_library_logging
     from db.engine import unreachable
     from db.migrate import UpgradeRefused
 
@@ -1423,6 +1475,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         settings = load_settings(environ)
         logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         settle_library_logging(settings.log_level)
+        redact_secrets_in_logs()  # tokens never reach a log, at any level
         # An upgrade (its plan, its backup) is always worth a line in the log, whatever the level.
         logging.getLogger("db.migrate").setLevel(min(logging.INFO, logging.getLevelName(settings.log_level)))
         if args.func.__name__ in WORKSPACE_COMMANDS:

@@ -91,7 +91,8 @@ def main() -> int:
                     free_port())
         install(database_url, teams)
         many = serve({**base, "DATABASE_URL": database_url, "SLACK_CLIENT_ID": CLIENT_ID,
-                      "SLACK_CLIENT_SECRET": "bench-secret"}, free_port())
+                      "SLACK_CLIENT_SECRET": "bench-secret",
+                      "SPROUT_SECRET_KEY": "8Jd0cS5Kpm0DzZtQm8pA7pN1VvO6d9Qe1m3iWfTbq2E="}, free_port())
 
     n = args.workspaces
     backend = "postgresql" if args.database_url else "sqlite"

@@ -10,6 +10,7 @@ signature too and says so.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -54,12 +55,53 @@ class Workspace:
     bot_user_id: str | None
 
 
-class Installations:
-    """Installed workspaces, kept by slack-sdk's SQLAlchemy installation store on Sprout's database."""
+# The token fields of slack-sdk's Installation and Bot: sealed on the way in, opened on the way out.
+TOKEN_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
 
-    def __init__(self, *, engine: Any, client_id: str) -> None:
+
+class SealedInstallationStore(SQLAlchemyInstallationStore):
+    """slack-sdk's SQLAlchemy installation store with every token sealed at rest (``db.vault.Vault``):
+    the rest of Sprout, Bolt's OAuth flow included, sees plain tokens; the database never does."""
+
+    def __init__(self, *, vault: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vault = vault
+
+    def _sealed(self, record):
+        record = copy.copy(record)
+        for field in TOKEN_FIELDS:
+            if hasattr(record, field):
+                setattr(record, field, self.vault.seal(getattr(record, field)))
+        return record
+
+    def _opened(self, record):
+        if record is None:
+            return None
+        for field in TOKEN_FIELDS:
+            if hasattr(record, field):
+                setattr(record, field, self.vault.open(getattr(record, field)))
+        return record
+
+    def save(self, installation: Installation) -> None:
+        super().save(self._sealed(installation))
+
+    def save_bot(self, bot) -> None:
+        super().save_bot(self._sealed(bot))
+
+    def find_bot(self, **kwargs: Any):
+        return self._opened(super().find_bot(**kwargs))
+
+    def find_installation(self, **kwargs: Any):
+        return self._opened(super().find_installation(**kwargs))
+
+
+class Installations:
+    """Installed workspaces, kept by slack-sdk's SQLAlchemy installation store on Sprout's database,
+    their tokens sealed with ``vault``."""
+
+    def __init__(self, *, engine: Any, client_id: str, vault: Any) -> None:
         self.client_id = client_id
-        self.store = SQLAlchemyInstallationStore(client_id=client_id, engine=engine, logger=log)
+        self.store = SealedInstallationStore(vault=vault, client_id=client_id, engine=engine, logger=log)
         self.states = SQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine, logger=log)
 
     def find(self, team_id: str) -> Workspace | None:

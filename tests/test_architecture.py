@@ -27,6 +27,7 @@ OWNERS = {
     "apscheduler": {"scheduler"},
     "sqlalchemy": {"db"},
     "alembic": {"db"},
+    "cryptography": {"db"},
 }
 
 

@@ -29,6 +29,7 @@ from sandbox.emulator import SlackEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hosted-signing-secret"
+KEY = "8Jd0cS5Kpm0DzZtQm8pA7pN1VvO6d9Qe1m3iWfTbq2E="  # a Fernet key: SPROUT_SECRET_KEY seals stored tokens
 MONDAY_0930_UTC = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 
 
@@ -49,7 +50,7 @@ class World:
         self.server = HttpServer(lambda environ, start: app_box["wsgi"](environ, start), port=0)
         self.settings = dataclasses.replace(
             app.Settings(), database_url=database_url, slack_signing_secret=SECRET, slack_api_url=self.cloud.api_url,
-            slack_client_id=self.cloud.client_id, slack_client_secret=self.cloud.client_secret,
+            slack_client_id=self.cloud.client_id, slack_client_secret=self.cloud.client_secret, secret_key=KEY,
             slack_redirect_uri=f"{self.server.url}/slack/oauth_redirect", slack_authorize_url=self.cloud.authorize_url,
             reminder_after_hours=0)
         self.hosted = app.Hosted(self.settings, clock=self.clock)
@@ -195,6 +196,7 @@ def test_a_restart_serves_every_installed_workspace_and_commands_name_their_work
 
     env = {"DATABASE_URL": world.database_url, "SLACK_CLIENT_ID": world.cloud.client_id,
            "SLACK_CLIENT_SECRET": world.cloud.client_secret, "SLACK_SIGNING_SECRET": SECRET,
+           "SPROUT_SECRET_KEY": KEY,
            "SLACK_API_URL": world.cloud.api_url, "PATH": "/usr/bin:/bin"}
     out = tmp_path / "deliveries.csv"
 
@@ -334,6 +336,7 @@ def test_python_app_py_run_hosted_serves_the_install_page_and_stops_on_sigterm(d
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "DATABASE_URL": database_url, "SLACK_CLIENT_ID": "1111.2222", "SLACK_CLIENT_SECRET": "c",
+           "SPROUT_SECRET_KEY": KEY,
            "SLACK_SIGNING_SECRET": SECRET, "PORT": str(port)}
     env.pop("SLACK_BOT_TOKEN", None)
     process = subprocess.Popen([sys.executable, "app.py", "run", "--host", "127.0.0.1"], cwd=ROOT, env=env,
