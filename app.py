@@ -788,6 +788,20 @@ class Hosted:
                 sprout = self.sprouts.get(team_id)
         return sprout.wsgi if sprout is not None else None
 
+    def rotate_tokens(self) -> list[str]:
+        """Refresh the bot tokens that expire within two hours (token rotation on), and serve each of those
+        workspaces with its new token; the teams refreshed."""
+        from slack_sdk import WebClient
+
+        with self._lock:
+            teams = sorted(self.sprouts)
+        refreshed = self.installations.refresh_expiring(
+            teams, client_secret=self.settings.slack_client_secret, client=WebClient(base_url=self.settings.slack_api_url))
+        for team in refreshed:
+            log.info("refreshed the bot token of %s", team)
+            self.serve(team)
+        return refreshed
+
     def each(self) -> list[tuple[str, Sprout]]:
         with self._lock:
             return sorted(self.sprouts.items())
@@ -833,6 +847,8 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
     # Installations made through another instance are picked up within a minute.
     scheduler.add_job(run_job, "interval", args=["sprout-discover", hosted.discover], seconds=60,
                       id="sprout-discover", replace_existing=True, max_instances=1, coalesce=True)
+    scheduler.add_job(run_job, "interval", args=["sprout-rotate-tokens", hosted.rotate_tokens], seconds=300,
+                      id="sprout-rotate-tokens", replace_existing=True, max_instances=1, coalesce=True)
     scheduler.start()
     server = HttpServer(hosted.wsgi, host=args.host or "0.0.0.0", port=args.port or settings.port).start()
     print(f"Sprout (hosted, {len(hosted.sprouts)} workspaces installed) is listening on {server.url}/slack/events; "

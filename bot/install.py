@@ -27,6 +27,8 @@ from slack_sdk import WebClient
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation import TokenRotator
+from slack_sdk.oauth.token_rotation.rotator import SlackTokenRotationError
 from slack_sdk.signature import SignatureVerifier
 
 from bot.http import EVENTS_PATH, MAX_BODY
@@ -117,6 +119,29 @@ class Installations:
     def team_ids(self) -> list[str]:
         """Every workspace this app is installed in."""
         return installed_team_ids(self.store.engine, self.client_id)
+
+    def refresh_expiring(
+        self, team_ids: Iterable[str], *, client_secret: str, client: WebClient, minutes_before: int = 120
+    ) -> list[str]:
+        """With token rotation on in the app's settings, bot tokens expire (12 hours): refresh each that
+        expires within ``minutes_before`` with slack-sdk's ``TokenRotator`` (what Bolt's authorize does) and
+        keep the new one (sealed). The teams whose token changed. A refresh Slack refuses is logged and
+        left for the next turn, while the old token still works."""
+        rotator = TokenRotator(client_id=self.client_id, client_secret=client_secret, client=client)
+        refreshed = []
+        for team_id in team_ids:
+            bot = self.store.find_bot(enterprise_id=None, team_id=team_id)
+            if bot is None or not bot.bot_refresh_token:
+                continue  # rotation off for this install: its token never expires
+            try:
+                fresh = rotator.perform_bot_token_rotation(bot=bot, minutes_before_expiration=minutes_before)
+            except SlackTokenRotationError as exc:
+                log.warning("could not refresh the bot token of %s: %s", team_id, exc.api_error.response.get("error"))
+                continue
+            if fresh is not None:
+                self.store.save_bot(fresh)
+                refreshed.append(team_id)
+        return refreshed
 
 
 def installer_app(

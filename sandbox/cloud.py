@@ -63,6 +63,9 @@ class SlackCloud:
         self._server: _PooledHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.installs: list[dict] = []  # every successful oauth.v2.access, for tests to read
+        self.rotation_expires_in: int | None = None  # token rotation off, as in a new app's settings
+        self._refresh_tokens: dict[str, str] = {}  # refresh token -> team (each is used once)
+        self.refreshes: list[str] = []  # the team of every rotating token handed out
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -192,7 +195,7 @@ class SlackCloud:
 
     def _workspace_for(self, query: str, headers: Any, body: bytes) -> SlackEmulator | None:
         token = self._token(query, headers, body)
-        return next((w for w in self._workspaces.values() if token and w.bot_token == token), None)
+        return next((w for w in self._workspaces.values() if token and w.knows_token(token)), None)
 
     def _oauth_access(self, query: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], bytes]:
         params = dict(parse_qsl(query))
@@ -213,6 +216,8 @@ class SlackCloud:
             return answer({"ok": False, "error": "invalid_client_id"})
         if client_secret != self.client_secret:
             return answer({"ok": False, "error": "bad_client_secret"})
+        if params.get("grant_type") == "refresh_token":
+            return answer(self._refresh(params.get("refresh_token") or ""))
         with self._lock:
             grant = self._grants.pop(params.get("code") or "", None)
         if grant is None or self.clock() - grant.issued_at > CODE_TTL_SECONDS:
@@ -232,8 +237,33 @@ class SlackCloud:
             "is_enterprise_install": False,
             "authed_user": {"id": grant.user_id},
         }
+        if self.rotation_expires_in is not None:
+            result.update(self._rotating(workspace))
         self.installs.append({"team_id": workspace.team_id, "user_id": grant.user_id, "scope": grant.scopes})
         return answer(result)
+
+    def enable_token_rotation(self, expires_in: int = 12 * 3600) -> None:
+        """As when token rotation is turned on in the app's settings: every install and refresh hands out
+        an access token that expires in ``expires_in`` seconds (Slack: 12 hours) and a refresh token."""
+        self.rotation_expires_in = expires_in
+
+    def _rotating(self, workspace: SlackEmulator) -> dict:
+        access, refresh = workspace.issue_rotating_token(self.rotation_expires_in)
+        with self._lock:
+            self._refresh_tokens[refresh] = workspace.team_id
+        self.refreshes.append(workspace.team_id)
+        return {"access_token": access, "refresh_token": refresh, "expires_in": self.rotation_expires_in}
+
+    def _refresh(self, refresh_token: str) -> dict:
+        """oauth.v2.access with grant_type=refresh_token: a new access token (and refresh token) for the old."""
+        with self._lock:
+            team_id = self._refresh_tokens.pop(refresh_token, None)
+        if team_id is None or self.rotation_expires_in is None:
+            return {"ok": False, "error": "invalid_refresh_token"}
+        workspace = self._workspaces[team_id]
+        return {"ok": True, "token_type": "bot", "scope": "", "bot_user_id": workspace.bot_user_id,
+                "app_id": workspace.app_id, "team": {"id": team_id, "name": workspace.team_name},
+                "enterprise": None, "is_enterprise_install": False, **self._rotating(workspace)}
 
     def _consent_page(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         error = self._authorize_error(query)

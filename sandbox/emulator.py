@@ -359,6 +359,7 @@ class SlackEmulator:
         self._history_max_limit: int | None = None  # 15 on Tier 1 (set_history_tier)
         self._endless_pages: str | None = None
         self._hold: list | None = None  # [method, calls left before holding, gate] (hold_answers)
+        self._token_expiry: dict[str, float] = {}  # rotating tokens: when each expires (inf: never)
         self._held = 0
         self._channel_rate: tuple[float, float] | None = None
         self._channel_buckets: dict[str, _Bucket] = {}
@@ -917,7 +918,7 @@ class SlackEmulator:
 
         with self._lock:
             failure, after_processing = self._injected_failure(method) or (None, False)
-        if failure and after_processing and method in self._methods and token == self.bot_token:
+        if failure and after_processing and method in self._methods and self.knows_token(token):
             with self._lock, contextlib.suppress(ApiError, _RateLimited):
                 self._methods[method](params)  # it happens; only the answer is lost
         if failure:
@@ -944,8 +945,10 @@ class SlackEmulator:
             if method != "api.test":
                 if not token:
                     raise ApiError("not_authed")
-                if token != self.bot_token:
+                if not self.knows_token(token):
                     raise ApiError("invalid_auth")
+                if self._token_expired(token):
+                    raise ApiError("token_expired")
             with self._lock:
                 self._check_rate_limits(method)
                 if method == self._endless_pages:  # the first page again, and always another to come
@@ -977,6 +980,28 @@ class SlackEmulator:
             self._held += 1
             gate = hold[2]
         gate.wait(timeout=120)
+
+    # -- token rotation (Slack's "rotating tokens": xoxe.xoxb- access tokens that expire, refresh tokens)
+    def knows_token(self, token: str | None) -> bool:
+        with self._lock:
+            return bool(token) and (token == self.bot_token or token in self._token_expiry)
+
+    def _token_expired(self, token: str) -> bool:
+        with self._lock:
+            expires = self._token_expiry.get(token)
+        return expires is not None and self.clock() >= expires
+
+    def issue_rotating_token(self, expires_in: int) -> tuple[str, str]:
+        """A new bot access token that expires in ``expires_in`` seconds, and the refresh token for it.
+        Earlier access tokens keep working until their own expiry, as Slack's do."""
+        with self._lock:
+            number = next(self._ids)
+            access = f"xoxe.xoxb-1-{self.team_id}-{number:06d}"
+            refresh = f"xoxe-1-{self.team_id}-{number:06d}"
+            self._token_expiry[self.bot_token] = self._token_expiry.get(self.bot_token, math.inf)
+            self.bot_token = access
+            self._token_expiry[access] = self.clock() + expires_in
+            return access, refresh
 
     def hold_answers(self, method: str, *, after: int = 0) -> None:
         """From the call after the first ``after`` on, ``method`` takes effect but its answer is held until

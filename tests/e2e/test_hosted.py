@@ -4,6 +4,7 @@ people, lessons and records stay in that workspace, even for a person with the s
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import re
 import subprocess
 import sys
@@ -385,10 +386,27 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
 
 def test_a_body_over_a_mebibyte_gets_413_before_it_is_read(world):
     world.install("T0ACME", "U0ADA")
+    host, port = world.server.host, world.server.port
     with Statements() as statements:
-        status = _post(f"{world.server.url}/slack/events", b"team_id=T0ACME&text=" + b"x" * (1024 * 1024 + 1),
-                       {"Content-Type": "application/x-www-form-urlencoded"})
-    assert status == 413
+        # Only the headers are sent: the answer comes without Sprout waiting for (or reading) the body.
+        connection = http.client.HTTPConnection(host, port, timeout=30)
+        connection.putrequest("POST", "/slack/events")
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.putheader("Content-Length", str(2 * 1024 * 1024))
+        connection.endheaders()
+        status = connection.getresponse().status
+        connection.close()
+        # A body with no length (chunked) is cut off at the same size.
+        chunked = http.client.HTTPConnection(host, port, timeout=30)
+        try:
+            chunked.request("POST", "/slack/events", body=iter([b"team_id=T0ACME&text=" + b"x" * (1024 * 1024)]),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"}, encode_chunked=True)
+            chunked_status = chunked.getresponse().status
+        except (BrokenPipeError, ConnectionResetError):
+            chunked_status = 413  # refused while the body was still being sent
+        finally:
+            chunked.close()
+    assert status == 413 and chunked_status == 413
     assert statements.seen == []
     assert lessons(world.acme, "U0SAME") == []
 

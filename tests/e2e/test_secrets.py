@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 import app
@@ -162,3 +164,34 @@ def test_no_token_or_secret_reaches_the_log_at_debug(database_url):
     assert "xoxb-acme-SECRET-1" not in log
     assert cloud.client_secret not in log
     assert not re.search(r"xox[bpe]-[A-Za-z0-9]", log), re.search(r".{80}xox[bpe]-.{40}", log)
+
+
+def test_with_token_rotation_on_a_workspace_keeps_working_past_its_tokens_expiry(world):
+    """Slack's rotating tokens (an hour here, 12 in Slack): the hosted Sprout refreshes a bot token that
+    expires within two hours with oauth.v2.access grant_type=refresh_token, keeps the new one sealed,
+    and serves the workspace with it once the first has expired."""
+    now = [time.time()]
+    world.acme.clock = lambda: now[0]
+    world.cloud.enable_token_rotation(expires_in=3600)
+    world.install("T0ACME", "U0ADA")
+    first = world.hosted.sprouts["T0ACME"].settings.slack_bot_token
+    assert first.startswith("xoxe.xoxb-")
+
+    now[0] += 3000  # 50 minutes on: the token expires within two hours
+    assert world.hosted.rotate_tokens() == ["T0ACME"]
+    second = world.hosted.sprouts["T0ACME"].settings.slack_bot_token
+    assert second.startswith("xoxe.xoxb-") and second != first
+    assert world.cloud.refreshes == ["T0ACME", "T0ACME"]  # the install's token, then the refresh
+    sealed = stored_tokens(world.database_url)
+    assert all(t.startswith("gAAAAA") for t in sealed)
+    assert {Fernet(KEY.encode()).decrypt(t.encode()).decode() for t in sealed} >= {second}
+
+    now[0] += 1000  # the first token has expired; the second has not
+    expired = WebClient(token=first, base_url=world.cloud.api_url)
+    with pytest.raises(SlackApiError) as refused:
+        expired.auth_test()
+    assert refused.value.response["error"] == "token_expired"
+    before = len(world.acme.calls())
+    assert "is now a facilitator" in world.command(world.acme, "U0ADA", "role <@U0SAME|sam> facilitator")
+    assert all(c["error"] != "token_expired" for c in world.acme.calls()[before:])
+    assert world.hosted.rotate_tokens() == ["T0ACME"]  # and again when the second nears its end
