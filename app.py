@@ -547,6 +547,7 @@ def _stop_on_signals() -> threading.Event:
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """The bot and its scheduler; without a token, the sandbox workspace in the browser."""
     from bot.http import HttpServer
+    from db.engine import ping
     from scheduler.runner import start_scheduler
 
     if settings.uses_emulator:
@@ -570,11 +571,16 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     server = None
     try:
         if settings.slack_app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.http import health_app
+            from bot.socket_mode import SocketState, socket_mode_handler
 
-            socket_handler = SocketModeHandler(sprout.bolt, settings.slack_app_token)
+            socket_handler = socket_mode_handler(sprout.bolt, settings.slack_app_token)
+            state = SocketState(socket_handler.client)
+            # /healthz on PORT as in HTTP mode, with the WebSocket's state: orchestrators need it most here.
+            server = HttpServer(health_app(lambda: ping(sprout.engine), socket=state.problem), host=host,
+                                port=args.port or settings.port).start()
             socket_handler.connect()
-            print("Sprout is running in Socket Mode. Ctrl-C stops it.", flush=True)
+            print(f"Sprout is running in Socket Mode (health: {server.url}/healthz). Ctrl-C stops it.", flush=True)
         else:
             server = HttpServer(sprout.wsgi, host=host, port=args.port or settings.port).start()
             print(f"Sprout is listening on {server.url}/slack/events (health: /healthz). Ctrl-C stops it.",

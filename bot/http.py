@@ -16,19 +16,29 @@ MAX_BODY = 1024 * 1024
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def health_app(healthy: Callable[[], bool | str]) -> WSGIApp:
+def health_app(healthy: Callable[[], bool | str], *, socket: Callable[[], str | None] | None = None) -> WSGIApp:
     """GET /healthz: 200 while the database answers, 503 when it does not (with the reason ``healthy``
-    gives instead of True); 404 for anything else."""
+    gives instead of True); 404 for anything else.
+
+    ``socket`` (Socket Mode): the WebSocket's state, "connected", or why not ("reconnecting …"): a
+    Sprout that cannot hear Slack is not healthy either, and says so."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") != "/healthz":
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found"]
         answer = healthy()
-        ok = answer is True
-        report = {"ok": ok, "database": "reachable" if ok else "unreachable"}
-        if not ok:
+        database_ok = answer is True
+        report: dict = {"ok": database_ok, "database": "reachable" if database_ok else "unreachable"}
+        if not database_ok:
             report["reason"] = answer if isinstance(answer, str) and answer else "the database did not answer"
+        if socket is not None:
+            state = socket()
+            report["socket_mode"] = state or "connected"
+            if state is not None:
+                report["ok"] = False
+                report.setdefault("reason", f"Socket Mode: {state}")
+        ok = report["ok"]
         body = json.dumps(report).encode()
         start_response("200 OK" if ok else "503 Service Unavailable",
                        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])

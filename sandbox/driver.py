@@ -84,13 +84,23 @@ class SlackDriver:
         self,
         *,
         emulator: SlackEmulator,
-        request_url: str,
-        signing_secret: str,
+        request_url: str | None = None,
+        signing_secret: str = "",
         verification_token: str = "sandbox-verification-token",
         clock: Callable[[], float] = time.time,
         timeout: float = 10.0,
+        socket_mode: bool = False,
     ) -> None:
+        """``socket_mode``: send everything down the emulator's Socket Mode connection, as envelopes,
+        instead of signed HTTP requests to ``request_url``; the app's acknowledgement is the answer."""
         self.emulator = emulator
+        self.socket_mode = socket_mode
+        self._local = threading.local()
+        self._message_state: dict[tuple[str, str], dict[str, dict]] = {}
+        if socket_mode:
+            self.request_url, self.signing_secret, self.verification_token = None, signing_secret, verification_token
+            self.clock, self.timeout = clock, timeout
+            return
         self.request_url = request_url
         self.signing_secret = signing_secret
         self.verification_token = verification_token
@@ -444,6 +454,30 @@ class SlackDriver:
             "X-Slack-Signature": self.sign(body, timestamp, secret=secret),
         }
 
+    def _send_over_socket(self, payload: Any, headers: dict[str, str]) -> DriverResponse:
+        """The envelope Slack would send for ``payload``, down the socket; the acknowledgement's payload is
+        the answer (status 504 when none came within Slack's 3 seconds, after Slack's own retries)."""
+        from sandbox.socket_mode import NotAcknowledged
+
+        if not isinstance(payload, dict):
+            raise ValueError("Socket Mode carries events, commands and interactions, not raw bodies")
+        if payload.get("type") == "url_verification":
+            raise ValueError("Socket Mode apps have no request URL to verify")
+        retry = int(headers.get("X-Slack-Retry-Num") or 0)
+        if "command" in payload:
+            kind, accepts = "slash_commands", True
+        elif payload.get("type") == "event_callback":
+            kind, accepts = "events_api", False
+        else:
+            kind, accepts = "interactive", payload.get("type") in ("view_submission", "block_suggestion")
+        socket = self.emulator.wait_for(lambda: self.emulator.socket, timeout=30)
+        try:
+            answer = socket.deliver(kind, payload, accepts_response_payload=accepts, first_attempt=retry)
+        except NotAcknowledged:
+            return DriverResponse(status=504, headers={}, body=b"", payload=payload)
+        body = json.dumps(answer).encode() if answer else b""
+        return DriverResponse(status=200, headers={"Content-Type": "application/json"}, body=body, payload=payload)
+
     def _send_payload(self, payload: dict) -> DriverResponse:
         body = urlencode({"payload": json.dumps(payload, separators=(",", ":"))}).encode()
         return self._send(body, "application/x-www-form-urlencoded", payload=payload)
@@ -457,6 +491,8 @@ class SlackDriver:
         signature: str = "valid",
         payload: Any = None,
     ) -> DriverResponse:
+        if self.socket_mode:
+            return self._send_over_socket(payload, extra or {})
         headers = {
             "Content-Type": content_type,
             "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)",

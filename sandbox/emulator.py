@@ -41,6 +41,7 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from sandbox import blockkit
+from sandbox.socket_mode import SocketModeServer
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ METHOD_TIERS = {
     "users.info": 4,
     "users.list": 2,
     "users.lookupByEmail": 3,
+    "apps.connections.open": 1,
     "views.open": 4,
     "views.push": 4,
     "views.update": 4,
@@ -310,8 +312,11 @@ class SlackEmulator:
         include_slackbot: bool = True,
         seed: int = 0,
         rate_tiers: Iterable[str] | None = DEFAULT_TIERED_METHODS,
+        app_token: str | None = None,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token  # Socket Mode's app-level token (xapp-…, connections:write)
+        self.socket: SocketModeServer | None = None  # started by the first apps.connections.open
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -441,6 +446,9 @@ class SlackEmulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        if self.socket is not None:
+            self.socket.stop()
+            self.socket = None
         self.release_answers()
         self._server.shutdown()
         self._server.server_close()
@@ -933,7 +941,7 @@ class SlackEmulator:
             return failure, {"Content-Type": "application/json; charset=utf-8"}, _dumps(body_out)
 
         handler = self._methods.get(method)
-        if handler is None:
+        if handler is None and method != "apps.connections.open":  # answered with the token, below
             self._record(method, params, status=404, error="unknown_method", at=now)
             return 404, _JSON, _dumps({"ok": False, "error": "unknown_method", "req_method": method})
 
@@ -942,9 +950,15 @@ class SlackEmulator:
         try:
             if parse_error is not None:
                 raise parse_error
+            if method == "apps.connections.open":
+                result = {"ok": True, **self._connections_open(token)}
+                self._record(method, params, status=status, error=None, at=now)
+                return status, {**_JSON, **extra_headers}, _dumps(result)
             if method != "api.test":
                 if not token:
                     raise ApiError("not_authed")
+                if self.app_token and token == self.app_token:
+                    raise ApiError("not_allowed_token_type")  # an app-level token only opens connections
                 if not self.knows_token(token):
                     raise ApiError("invalid_auth")
                 if self._token_expired(token):
@@ -980,6 +994,20 @@ class SlackEmulator:
             self._held += 1
             gate = hold[2]
         gate.wait(timeout=120)
+
+    # -- Socket Mode
+    def _connections_open(self, token: str | None) -> dict:
+        """apps.connections.open: a WebSocket URL for the app-level token (connections:write)."""
+        if not token:
+            raise ApiError("not_authed")
+        if token.startswith(("xoxb-", "xoxp-", "xoxe.")) and self.knows_token(token):
+            raise ApiError("not_allowed_token_type")
+        if not self.app_token or token != self.app_token:
+            raise ApiError("invalid_auth")
+        with self._lock:
+            if self.socket is None:
+                self.socket = SocketModeServer(host=self.host, app_id=self.app_id).start()
+            return {"url": self.socket.issue_url()}
 
     # -- token rotation (Slack's "rotating tokens": xoxe.xoxb- access tokens that expire, refresh tokens)
     def knows_token(self, token: str | None) -> bool:
