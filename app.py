@@ -544,6 +544,17 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
+def _wait_until_stopped(stop: threading.Event) -> None:
+    """Block the main thread until a signal sets `stop`.
+
+    Never a bare `stop.wait()`: the kernel may deliver SIGTERM to any thread, and Python runs the
+    handler only when the main thread next wakes up. A main thread parked in an untimed lock wait
+    would then never see the signal (a sandbox under load once ignored SIGTERM for good).
+    """
+    while not stop.wait(0.25):
+        pass
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     """The bot and its scheduler; without a token, the sandbox workspace in the browser."""
     from bot.http import HttpServer
@@ -585,7 +596,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             server = HttpServer(sprout.wsgi, host=host, port=args.port or settings.port).start()
             print(f"Sprout is listening on {server.url}/slack/events (health: /healthz). Ctrl-C stops it.",
                   flush=True)
-        stop.wait()
+        _wait_until_stopped(stop)
     finally:
         sprout.dispatcher.stop()  # at once: a fan-out in progress gives back what it has not handed to Slack
         scheduler.shutdown(wait=True)
@@ -860,7 +871,7 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Sprout (hosted, {len(hosted.sprouts)} workspaces installed) is listening on {server.url}/slack/events; "
           f"install it at {server.url}{INSTALL_PATH}. Ctrl-C stops it.", flush=True)
     try:
-        stop.wait()
+        _wait_until_stopped(stop)
     finally:
         for _team, sprout in hosted.each():
             sprout.dispatcher.stop()
@@ -954,7 +965,7 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
                 f"on {host}, reachable from other computers")
             print(f"Sprout sandbox: http://{shown}:{server.port}/sandbox (no SLACK_BOT_TOKEN, so a local workspace; "
                   f"listening {where}; Ctrl-C stops it)", flush=True)
-            stop.wait()
+            _wait_until_stopped(stop)
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)

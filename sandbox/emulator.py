@@ -2440,7 +2440,9 @@ def main(argv: list[str] | None = None) -> None:
     emulator.start()
     print(f"Slack emulator: {emulator.api_url}  (bot token {args.bot_token})", flush=True)
     try:
-        threading.Event().wait()
+        forever = threading.Event()
+        while not forever.wait(0.25):  # timed: Ctrl-C may land on another thread (see app.py)
+            pass
     except KeyboardInterrupt:
         pass
     finally:
