@@ -30,14 +30,14 @@ def socket_mode_handler(bolt: App, app_token: str) -> SocketModeHandler:
 class SocketState:
     """What /healthz says of the WebSocket: None while connected (or back within ``GRACE_SECONDS``)."""
 
-    def __init__(self, client, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.client = client
+    def __init__(self, socket_client, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.socket_client = socket_client
         self.monotonic = monotonic
         self._down_since: float | None = None
         self._lock = threading.Lock()
 
     def problem(self) -> str | None:
-        connected = self.client.is_connected()
+        connected = self.socket_client.is_connected()
         with self._lock:
             if connected:
                 self._down_since = None
