@@ -4,8 +4,8 @@ The install pages (``/slack/install`` and ``/slack/oauth_redirect``) are Bolt's 
 installations and OAuth states in slack-sdk's SQLAlchemy stores on Sprout's own database (their tables
 come from migration 0007). Every request to ``/slack/events`` is sent to the Bolt app of the workspace it
 comes from (its ``team_id``), which checks its signature and answers as a single-workspace Sprout would;
-a request from a workspace that has not installed Sprout is answered by the installer app, which checks the
-signature too and says so.
+a request from a workspace that has not installed Sprout is answered from memory (a command with a line
+saying so, anything else with 503), never with a database query per request.
 """
 
 from __future__ import annotations
@@ -266,10 +266,35 @@ def workspace_router(
             return _answer(start_response, "401 Unauthorized", b"invalid request")
         environ = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
         team = team_of(body, environ.get("CONTENT_TYPE", ""))
-        app = workspace_app(team) if team else None
-        return (app or install)(environ, start_response)
+        if not team:  # url_verification, ssl_check: the installer app answers them
+            return install(environ, start_response)
+        app = workspace_app(team)
+        if app is None:
+            # Signed by Slack for a workspace not served here: not installed, uninstalled, or installed through
+            # another instance a moment ago. No database is asked (``workspace_app`` looks at most every few
+            # seconds). A person who typed a command is told; anything else gets 503, so Slack sends an event
+            # again later, when the workspace is served if it was installed.
+            if _is_command(body, environ.get("CONTENT_TYPE", "")):
+                reply = json.dumps({"response_type": "ephemeral", "text": NOT_INSTALLED}).encode()
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(reply)))])
+                return [reply]
+            return _answer(start_response, "503 Service Unavailable", b"this workspace is not served here")
+        return app(environ, start_response)
 
     return application
+
+
+NOT_INSTALLED = ("Sprout is not installed in this workspace (or was removed from it): "
+                 "ask a Slack admin to add it from Sprout's install page.")
+
+
+def _is_command(body: bytes, content_type: str) -> bool:
+    if "json" in content_type:
+        return False
+    try:
+        return "command" in parse_qs(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
 
 
 def _answer(start_response: Callable, status: str, body: bytes) -> list[bytes]:

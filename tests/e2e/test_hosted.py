@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -423,3 +424,26 @@ def test_a_forged_request_naming_an_installed_team_is_refused_before_any_query(w
 
     # The same request, signed with the app's secret, is served: the door is shut only to forgeries.
     assert world.driver(world.acme).command("U0SAME", "/learn", "next").status == 200
+
+
+def test_signed_requests_from_a_workspace_not_installed_cost_a_look_up_in_memory(world):
+    world.install("T0ACME", "U0ADA")
+    stranger = world.driver(world.globex)  # signed with the app's secret, from a team that never installed
+    started = time.monotonic()
+    with Statements() as statements:
+        answers = [stranger.command("U0GLO", "/learn", "next").status for _ in range(1000)]
+    elapsed = time.monotonic() - started
+    # 503, so Slack sends an event again later; the database is asked at most once per LOOK_FOR_INSTALLS_EVERY
+    # (a workspace installed through another instance a moment ago), never once per request.
+    assert set(answers) == {200}  # a command: the person is told that Sprout is not installed there
+    events = [stranger.app_home_opened("U0GLO").status for _ in range(3)]
+    assert set(events) == {503}  # Slack sends an event again later: served then, if it was installed
+    looks = 1 + int(elapsed // world.hosted.LOOK_FOR_INSTALLS_EVERY)
+    queries = [s for s in statements.seen if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]
+    assert len(queries) <= looks, f"{len(queries)} queries in {elapsed:.1f} s: {queries[:3]}"
+    assert all("FROM slack_bots" in q for q in queries), queries
+    told = world.globex.wait_for(lambda: world.globex.ephemerals("U0GLO"))[-1].get("text", "")
+    assert "not installed" in told
+
+    world.install("T0GLOBEX", "U0GLO")  # once installed, the same request is served
+    assert stranger.command("U0GLO", "/learn", "next").status == 200
