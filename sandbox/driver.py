@@ -95,19 +95,17 @@ class SlackDriver:
         instead of signed HTTP requests to ``request_url``; the app's acknowledgement is the answer."""
         self.emulator = emulator
         self.socket_mode = socket_mode
-        self._local = threading.local()
-        self._message_state: dict[tuple[str, str], dict[str, dict]] = {}
-        if socket_mode:
-            self.request_url, self.signing_secret, self.verification_token = None, signing_secret, verification_token
-            self.clock, self.timeout = clock, timeout
-            return
-        self.request_url = request_url
+        self.request_url = None if socket_mode else request_url
         self.signing_secret = signing_secret
         self.verification_token = verification_token
         # The bot compares the signature timestamp with its own wall clock, so this stays real
         # time even when the emulator runs on simulated time.
         self.clock = clock
         self.timeout = timeout
+        self._local = threading.local()
+        self._message_state: dict[tuple[str, str], dict[str, dict]] = {}
+        if socket_mode:
+            return
         parts = urlsplit(request_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"request_url must be an http(s) URL, not {request_url!r}")
@@ -115,8 +113,6 @@ class SlackDriver:
         self._host = parts.hostname
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._local = threading.local()
-        self._message_state: dict[tuple[str, str], dict[str, dict]] = {}
 
     # ------------------------------------------------------------------ slash commands
     def command(

@@ -60,11 +60,9 @@ class SocketModeServer:
         self._waiters: dict[str, _Waiter] = {}
         self._changed = threading.Condition(self._lock)
         self.delivered: list[dict] = []  # every envelope sent, retries included
-        self.acks: list[dict] = []  # every acknowledgement received
         self.misses: list[dict] = []  # envelopes not acknowledged within 3 seconds
         self.connections_opened = 0
         self._acks_to_lose = 0
-        self.lost_acks: list[str] = []  # acknowledgements that never reached "Slack" (lose_acks)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="emulator-socket-mode", daemon=True)
         self._runner: web.AppRunner | None = None
@@ -132,7 +130,7 @@ class SocketModeServer:
                     continue
                 envelope_id = data.get("envelope_id") if isinstance(data, dict) else None
                 if envelope_id:
-                    self._acknowledged(envelope_id, data.get("payload"), connection.number)
+                    self._acknowledged(envelope_id, data.get("payload"))
         finally:
             with self._changed:
                 if connection in self._connections:
@@ -140,13 +138,10 @@ class SocketModeServer:
                 self._changed.notify_all()
         return ws
 
-    def _acknowledged(self, envelope_id: str, payload: Any, number: int) -> None:
+    def _acknowledged(self, envelope_id: str, payload: Any) -> None:
         with self._lock:
-            self.acks.append({"envelope_id": envelope_id, "payload": payload, "connection": number,
-                              "at": time.monotonic()})
-            if self._acks_to_lose > 0:
+            if self._acks_to_lose > 0:  # lost on the way: "Slack" never hears it
                 self._acks_to_lose -= 1
-                self.lost_acks.append(envelope_id)
                 return
             waiter = self._waiters.get(envelope_id)
         if waiter is not None:
@@ -170,14 +165,14 @@ class SocketModeServer:
         return True
 
     def deliver(
-        self, kind: str, payload: dict, *, accepts_response_payload: bool = False, redeliver: bool | None = None,
-        connection_timeout: float = 30.0, first_attempt: int = 0,
+        self, kind: str, payload: dict, *, accepts_response_payload: bool = False, connection_timeout: float = 30.0,
+        first_attempt: int = 0,
     ) -> Any:
         """Send an envelope and wait for its acknowledgement; the response payload the app acked with.
 
-        ``redeliver``: send it again when no acknowledgement comes in 3 seconds (Slack does for
-        events_api, the default). Raises ``NotAcknowledged`` when none ever comes."""
-        redeliver = kind == "events_api" if redeliver is None else redeliver
+        An events_api envelope is sent again when no acknowledgement comes in 3 seconds, as Slack does; a
+        command or a click is not. Raises ``NotAcknowledged`` when none ever comes."""
+        redeliver = kind == "events_api"
         attempt = first_attempt
         while True:
             envelope_id = str(uuid.uuid4())

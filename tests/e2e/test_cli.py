@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import app
 from db.engine import make_engine
 from db.models import Enrollment, Learner
 from sandbox.emulator import SlackEmulator
+from tests.e2e.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs\n"
@@ -140,12 +140,6 @@ def test_demo_with_its_defaults_runs_a_week_with_reviews(capsys):
     # Wednesday brings the first review DMs: the simulated learners answer them too.
     assert "🔁 Quick review" in out and "✅ Done —" in out
     assert "the week in records" in out and "outbox: {'sent':" in out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize(("command", "stop"), [([], signal.SIGINT), (["run"], signal.SIGTERM)],

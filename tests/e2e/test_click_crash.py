@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -20,15 +19,10 @@ from db.store import Store
 from learning.roster import parse_roster
 from sandbox.driver import SlackDriver
 from sandbox.emulator import SlackEmulator
+from tests.e2e.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNER = "U0CLICK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(env: dict) -> subprocess.Popen:

@@ -7,15 +7,11 @@ database is back the fan-out finishes: every learner holds exactly one copy and 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +27,7 @@ from learning.roster import parse_roster
 from sandbox.driver import SlackDriver
 from sandbox.emulator import SlackEmulator
 from tests import pg_cluster
+from tests.e2e.processes import free_port, health
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNERS = 150
@@ -51,20 +48,6 @@ def cluster():
         yield cluster
     finally:
         cluster.destroy()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def health(port: int) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def wait(predicate, *, timeout: float, what: str, process: subprocess.Popen | None = None):

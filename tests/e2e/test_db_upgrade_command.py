@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from db.engine import make_engine
 from db.migrate import current_revision, revisions, upgrade
 from sandbox.emulator import SlackEmulator
 from tests.db.records_of_every_kind import fill, read_all
+from tests.e2e.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = revisions()[-1]
@@ -70,12 +70,6 @@ def test_db_upgrade_prints_its_plan_and_backs_an_sqlite_file_up_first(database_u
     assert f"the schema is at revision {HEAD}: nothing to do" in capsys.readouterr().out
     if database_url.startswith("sqlite"):
         assert len(list(database.parent.glob(f"{database.name}.bak-*"))) == 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_run_copies_an_sqlite_database_before_it_upgrades_it(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ from db.migrate import upgrade
 from db.store import Store
 from learning.roster import parse_roster
 from sandbox.emulator import SlackEmulator
+from tests.e2e.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNERS = 200
 EVERY_DAY = "mon,tue,wed,thu,fri,sat,sun"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_sigterm_mid_fan_out_exits_promptly_and_the_rest_goes_out_once_later(database_url):

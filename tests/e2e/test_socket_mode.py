@@ -3,16 +3,12 @@ apps.connections.open, and every command, click and event arrives as a Socket Mo
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,24 +19,11 @@ from db.engine import make_engine
 from db.models import Answer, Feedback
 from sandbox.driver import SlackDriver
 from sandbox.emulator import SlackEmulator
+from tests.e2e.processes import free_port, health
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_TOKEN = "xapp-1-A0SPROUT-1-socket"
 PACKS = ROOT / "tests" / "e2e" / "packs"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def health(port: int) -> tuple[int, dict]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 @contextmanager
