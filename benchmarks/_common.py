@@ -124,3 +124,59 @@ def copies_per_learner(api_url: str, learners: int, stamps: list[float] | None =
                 break
         counts[user_id(i)] = n
     return counts
+
+
+class Results:
+    """What a benchmark prints, kept: each run is appended to ``benchmarks/results/<name>.txt`` with the
+    commit, the date, the machine and the command line, and ends with its targets judged, which also decide
+    the exit code. Several runs in one file are what a range in the README is taken from."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lines: list[str] = []
+        self.targets: list[tuple[str, bool]] = []
+
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+        self.lines.append(line)
+
+    def target(self, description: str, ok: bool) -> bool:
+        self.targets.append((description, bool(ok)))
+        return ok
+
+    def finish(self) -> int:
+        failed = [d for d, ok in self.targets if not ok]
+        self.say("targets:")
+        for description, ok in self.targets:
+            self.say(f"  {'PASS' if ok else 'FAIL'}  {description}")
+        self.say(f"verdict: {'FAIL' if failed else 'PASS'} ({len(self.targets) - len(failed)}/{len(self.targets)})")
+        folder = ROOT / "benchmarks" / "results"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{self.name}.txt").open("a", encoding="utf-8") as out:
+            out.write(f"=== {' '.join(['python', *sys.argv])}\n")
+            out.write(f"{machine()}\n")
+            out.write("\n".join(self.lines) + "\n\n")
+        return 1 if failed else 0
+
+
+def machine() -> str:
+    """The commit (``+dirty`` with uncommitted changes), the date and the machine, for a results file."""
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except OSError:
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    memory_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return (f"commit {commit} · {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')} · {os.cpu_count()} CPUs · "
+            f"{memory_kib / 1024 / 1024:.0f} GiB · Python {sys.version.split()[0]}")
