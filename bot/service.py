@@ -55,11 +55,30 @@ class LessonView:
     state: DeliveryState
 
 
-@dataclass(frozen=True)
-class AnswerOutcome:
-    view: LessonView
-    recorded: bool
-    grade: Grade
+class _Drawn:
+    """What a click's outcome carries to draw its message: the lesson as recorded, read when first asked
+    for, after the click's transaction committed and its ack went out, not while the write lock is held."""
+
+    def __init__(self, load: Callable[[], LessonView]) -> None:
+        self._load = load
+        self._view: LessonView | None = None
+
+    @property
+    def view(self) -> LessonView:
+        if self._view is None:
+            self._view = self._load()
+        return self._view
+
+
+def _nothing() -> None:
+    return None
+
+
+class AnswerOutcome(_Drawn):
+    def __init__(self, load: Callable[[], LessonView], recorded: bool, grade: Grade) -> None:
+        super().__init__(load)
+        self.recorded = recorded
+        self.grade = grade
 
 
 @dataclass(frozen=True)
@@ -88,10 +107,10 @@ class ReviewOutcome:
     grade: Grade
 
 
-@dataclass(frozen=True)
-class FeedbackOutcome:
-    view: LessonView
-    recorded: bool
+class FeedbackOutcome(_Drawn):
+    def __init__(self, load: Callable[[], LessonView], recorded: bool) -> None:
+        super().__init__(load)
+        self.recorded = recorded
 
 
 @dataclass(frozen=True)
@@ -372,33 +391,41 @@ class LearningService:
         return LessonView(pack, lesson, state)
 
     def answer(
-        self, slack_user_id: str, delivery_id: int, question_id: str, response: int | list[int] | str, now: datetime
+        self, slack_user_id: str, delivery_id: int, question_id: str, response: int | list[int] | str, now: datetime,
+        *, kept: Callable[[], None] = _nothing,
     ) -> AnswerOutcome:
-        """Record a lesson question's answer once; the first answer also starts its review card."""
+        """Record a lesson question's answer once; the first answer also starts its review card and may
+        complete a certificate, all in one transaction, with ``kept`` (what the caller must remember of it,
+        such as a message to redraw) when an answer was recorded.
+
+        Reads that decide nothing about the write come before the transaction: on SQLite it holds the
+        database's one write lock, which every click in a burst waits for in turn."""
         view = self.lesson_view(delivery_id, slack_user_id)
         question = view.lesson.question(question_id)
         if question is None:
             raise Gone("This question is no longer part of the lesson.")
         result = _grade(question, response)
-        recorded = self.store.record_answer(
-            delivery_id=delivery_id,
-            learner_id=view.state.learner_id,
-            question_id=question.id,
-            prompt=question.prompt,
-            choice=result.choice,
-            correct=result.correct,
-            now=now,
-        )
-        if recorded:
-            waited = now - view.state.sent_at if view.state.sent_at else None
-            self.store.create_card(
-                learner_id=view.state.learner_id, pack_id=view.pack.id, lesson_id=view.lesson.id,
-                question_id=question.id, now=now,
-                state=first_answer(rating_for(result.correct, answered_after=waited), now,
-                                   desired_retention=self.review_retention),
+        waited = now - view.state.sent_at if view.state.sent_at else None
+        card = first_answer(rating_for(result.correct, answered_after=waited), now,
+                            desired_retention=self.review_retention)
+        with self.store.unit_of_work():
+            recorded = self.store.record_answer(
+                delivery_id=delivery_id,
+                learner_id=view.state.learner_id,
+                question_id=question.id,
+                prompt=question.prompt,
+                choice=result.choice,
+                correct=result.correct,
+                now=now,
             )
-            self.check_certificate(view.state.learner_id, view.pack, now)
-        return AnswerOutcome(self.lesson_view(delivery_id), recorded, result)
+            if recorded:
+                self.store.create_card(
+                    learner_id=view.state.learner_id, pack_id=view.pack.id, lesson_id=view.lesson.id,
+                    question_id=question.id, now=now, state=card,
+                )
+                self.check_certificate(view.state.learner_id, view.pack, now)
+                kept()
+        return AnswerOutcome(lambda: self.lesson_view(delivery_id), recorded, result)
 
     def question_for(self, slack_user_id: str, ref: dict, question_id: str):
         """The question a button or modal points at, lesson or review, checked to be the person's own."""
@@ -414,23 +441,33 @@ class LearningService:
             raise Gone("This question is no longer part of the lesson.")
         return question
 
-    def reason(self, slack_user_id: str, delivery_id: int, reason: str, now: datetime) -> FeedbackOutcome:
+    def _feedback(self, delivery_id: int, record: Callable[[], bool], kept: Callable[[], None]) -> FeedbackOutcome:
+        """``record`` and ``kept`` in one transaction (see ``answer``)."""
+        with self.store.unit_of_work():
+            recorded = record()
+            if recorded:
+                kept()
+        return FeedbackOutcome(lambda: self.lesson_view(delivery_id), recorded)
+
+    def reason(self, slack_user_id: str, delivery_id: int, reason: str, now: datetime, *,
+               kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         if reason not in FEEDBACK_REASONS:
             raise Gone("That choice is not available any more.")
         self.lesson_view(delivery_id, slack_user_id)
-        recorded = self.store.record_reason(delivery_id=delivery_id, reason=reason, now=now)
-        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+        return self._feedback(delivery_id, lambda: self.store.record_reason(delivery_id=delivery_id, reason=reason,
+                                                                            now=now), kept)
 
-    def reflect(self, slack_user_id: str, delivery_id: int, text: str, now: datetime) -> FeedbackOutcome:
+    def reflect(self, slack_user_id: str, delivery_id: int, text: str, now: datetime, *,
+                kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         text = text.strip()
         if not text:
             raise SproutError("Write something, or press Cancel.")
         view = self.lesson_view(delivery_id, slack_user_id)
         if not view.lesson.reflect:
             raise Gone("This lesson no longer asks for a reflection.")
-        recorded = self.store.record_reflection(delivery_id=delivery_id, learner_id=view.state.learner_id,
-                                                prompt=view.lesson.reflect, text=text, now=now)
-        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+        return self._feedback(delivery_id, lambda: self.store.record_reflection(
+            delivery_id=delivery_id, learner_id=view.state.learner_id, prompt=view.lesson.reflect, text=text,
+            now=now), kept)
 
     def open_link(self, slack_user_id: str, delivery_id: int, link_index: int, now: datetime) -> bool:
         """The "experienced" record: the learner opened one of the lesson's links."""
@@ -459,8 +496,11 @@ class LearningService:
         return ReviewView(session, items, pack)
 
     def review_answer(
-        self, slack_user_id: str, session_id: int, card_id: int, response: int | list[int] | str, now: datetime
+        self, slack_user_id: str, session_id: int, card_id: int, response: int | list[int] | str, now: datetime,
+        *, kept: Callable[[], None] = _nothing,
     ) -> ReviewOutcome:
+        """A review question's answer, the card's next state and a renewed certificate, in one transaction
+        with ``kept`` (see ``answer``)."""
         view = self.review_view(session_id, slack_user_id)
         item = next((i for i in view.items if i.card.id == card_id), None)
         if item is None:
@@ -469,13 +509,17 @@ class LearningService:
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention)
-        recorded = self.store.record_review(
-            session_id=session_id, card=item.card, learner_id=view.session.learner_id, prompt=item.question.prompt,
-            response=result.choice, correct=result.correct, rating=rating, new_state=new_state, now=now,
-        )
-        view = self.review_view(session_id)
-        if recorded and view.session.kind == "recert" and view.finished and view.pack and view.pack.certificate:
-            self._renew_after_recert(view, now)
+        with self.store.unit_of_work():
+            recorded = self.store.record_review(
+                session_id=session_id, card=item.card, learner_id=view.session.learner_id,
+                prompt=item.question.prompt, response=result.choice, correct=result.correct, rating=rating,
+                new_state=new_state, now=now,
+            )
+            view = self.review_view(session_id)  # inside: whether the review is finished decides a renewal
+            if recorded and view.session.kind == "recert" and view.finished and view.pack and view.pack.certificate:
+                self._renew_after_recert(view, now)
+            if recorded:
+                kept()
         return ReviewOutcome(view, recorded, result)
 
     def _renew_after_recert(self, view: ReviewView, now: datetime) -> None:
@@ -512,24 +556,22 @@ class LearningService:
             channel=learner.dm_channel_id or learner.slack_user_id,
         )
 
-    def rate(self, slack_user_id: str, delivery_id: int, rating: int, now: datetime) -> FeedbackOutcome:
+    def rate(self, slack_user_id: str, delivery_id: int, rating: int, now: datetime, *,
+             kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         if not 1 <= rating <= 5:
             raise SproutError("A rating is from 1 to 5.")
         view = self.lesson_view(delivery_id, slack_user_id)
-        recorded = self.store.record_rating(
-            delivery_id=delivery_id, learner_id=view.state.learner_id, rating=rating, now=now
-        )
-        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+        return self._feedback(delivery_id, lambda: self.store.record_rating(
+            delivery_id=delivery_id, learner_id=view.state.learner_id, rating=rating, now=now), kept)
 
-    def comment(self, slack_user_id: str, delivery_id: int, text: str, now: datetime) -> FeedbackOutcome:
+    def comment(self, slack_user_id: str, delivery_id: int, text: str, now: datetime, *,
+                kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         text = text.strip()
         if not text:
             raise SproutError("The comment is empty.")
         view = self.lesson_view(delivery_id, slack_user_id)
-        recorded = self.store.record_comment(
-            delivery_id=delivery_id, learner_id=view.state.learner_id, comment=text, now=now
-        )
-        return FeedbackOutcome(self.lesson_view(delivery_id), recorded)
+        return self._feedback(delivery_id, lambda: self.store.record_comment(
+            delivery_id=delivery_id, learner_id=view.state.learner_id, comment=text, now=now), kept)
 
     # -- home -------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.engine import reading
 from db.models import (
     Answer,
     Certificate,
@@ -212,7 +213,7 @@ class Reporting:
             .where(*where)
             .order_by(Learner.id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [Person(*row[:-1], reports=int(row[-1])) for row in conn.execute(stmt)]
 
     def person(self, slack_user_id: str) -> Person | None:
@@ -224,7 +225,7 @@ class Reporting:
         return {p.id: p for p in self._people(Learner.id.in_(ids))} if ids else {}
 
     def teams(self) -> list[str]:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return list(conn.execute(
                 select(Learner.team).where(Learner.team.is_not(None), Learner.active.is_(True))
                 .group_by(Learner.team).order_by(Learner.team)
@@ -251,7 +252,7 @@ class Reporting:
     def existing_keys(self, keys: Sequence[str]) -> set[str]:
         """Which of these outbox dedupe keys are already queued (or sent): the planner skips them."""
         found: set[str] = set()
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for start in range(0, len(keys), 500):
                 chunk = list(keys[start : start + 500])
                 found.update(conn.execute(select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk)))
@@ -261,7 +262,7 @@ class Reporting:
     def claimed_with(self, worker: str, claimed_at: datetime, kinds: Sequence[str]) -> list[ClaimedMessage]:
         """The outbox messages of these kinds that ``worker`` claimed at ``claimed_at`` and is still sending:
         the rest of a dispatcher's batch, which a renderer may prepare at once."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(
                 select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.attempts,
                        OutboxMessage.learner_id, OutboxMessage.payload, OutboxMessage.claimed_at,
@@ -275,7 +276,7 @@ class Reporting:
 
     def sent_message(self, dedupe_key: str) -> tuple[str, str] | None:
         """Where and when the outbox message with this key went, once it has been sent."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             row = conn.execute(
                 select(OutboxMessage.sent_channel, OutboxMessage.sent_ts)
                 .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "sent")
@@ -285,7 +286,7 @@ class Reporting:
     # -- organisation settings -----------------------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return conn.execute(select(OrgSetting.value).where(OrgSetting.key == key)).scalar()
 
     def set_setting(self, key: str, value: str, now: datetime, *, by: str | None = None) -> None:
@@ -478,7 +479,7 @@ class Reporting:
         """Per scope key: (this week, the week before)."""
         if not scopes:
             return {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(self.team_weeks_statement(scopes)).all()
         out = {}
         for row in rows:
@@ -539,7 +540,7 @@ class Reporting:
             .order_by(m.c.scope_key, Learner.name, Learner.id)
         )
         out: dict[str, list[MemberWeek]] = {s_.key: [] for s_ in scopes}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for key, lid, uid, name, since_at, paused, n, right, expires, cert in conn.execute(stmt):
                 out[key].append(MemberWeek(lid, uid, name, since_at, paused, int(n), int(right), expires, cert))
         return out
@@ -575,7 +576,7 @@ class Reporting:
             ).label("rank"),
         ).subquery()
         out: dict[str, list[MissedQuestion]] = {x.key: [] for x in scopes}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for r in conn.execute(select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.scope_key,
                                                                                         ranked.c.rank)):
                 out[r.scope_key].append(MissedQuestion(r.pack_id, r.lesson_id, r.question_id, r.prompt, int(r.wrong),
@@ -604,7 +605,7 @@ class Reporting:
             .subquery()
         )
         out: dict[str, list[Comment]] = {x.key: [] for x in scopes}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for r in conn.execute(select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.scope_key,
                                                                                         ranked.c.rank)):
                 out[r.scope_key].append(Comment(r.pack_id, r.lesson_id, r.comment, r.rating, r.commented_at))
@@ -629,7 +630,7 @@ class Reporting:
             .subquery()
         )
         out: dict[str, list[CertificateEarned]] = {x.key: [] for x in scopes}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for r in conn.execute(select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.scope_key,
                                                                                         ranked.c.rank)):
                 out[r.scope_key].append(CertificateEarned(r.learner_name, r.name, r.pack_id, r.issued_at))
@@ -664,7 +665,7 @@ class Reporting:
             .group_by(weeks.c.scope_key, weeks.c.week_no)
         )
         counts: dict[tuple[str, int], tuple[int, int, int]] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             for key, number, lessons, n, right in conn.execute(stmt):
                 counts[(key, int(number))] = (int(lessons), int(n), int(right))
         return {
@@ -690,7 +691,7 @@ class Reporting:
             return and_(col >= since, col < until)
 
         def run(stmt) -> dict[str, tuple]:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 return {row[0]: tuple(row[1:]) for row in conn.execute(stmt)}
 
         def grouped(base, pack_column, *columns, learner, where, joins=()):
@@ -756,7 +757,7 @@ class Reporting:
             .where(Delivery.status == "sent", Delivery.sent_at >= since, Delivery.sent_at < until, answered)
             .group_by(group, Delivery.pack_id, Delivery.lesson_id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [(g, p, lesson, int(n)) for g, p, lesson, n in conn.execute(stmt)]
 
     def item_sums(self, since: datetime, until: datetime) -> list[ItemSums]:
@@ -811,7 +812,7 @@ class Reporting:
             .group_by(tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)
             .order_by(tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)
         )
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             return [
                 ItemSums(p, lesson, q, prompt, int(n), int(right), int(n_paired), float(sx), float(sy), float(sy2),
                          float(sxy), wordings=int(wordings))
@@ -845,7 +846,7 @@ class Reporting:
             .subquery()
         )
         latest: dict[tuple[str, str], list[str]] = {}
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             rows = conn.execute(stmt).all()
             for r in conn.execute(select(ranked).where(ranked.c.rank <= comments).order_by(ranked.c.rank)):
                 latest.setdefault((r.pack_id, r.lesson_id), []).append(r.comment)
@@ -859,7 +860,7 @@ class Reporting:
     def totals(self, since: datetime, until: datetime) -> TeamWeek:
         """The whole organisation over the period (active learners counted once across packs)."""
         answered = exists().where(Answer.delivery_id == Delivery.id)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:
             people = conn.execute(select(func.count()).where(Learner.active.is_(True))).scalar() or 0
             enrolled = conn.execute(
                 select(func.count(distinct(Enrollment.learner_id)))

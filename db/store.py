@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
 from db.cohorts import CohortRecords
+from db.engine import reading
 from db.facilitation import FacilitationRecords
 from db.learning_records import LearningRecords, lesson_key
 from db.models import (
@@ -280,7 +281,7 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
     def _connect(self) -> Iterator[Connection]:
         work = self._work.get()
         if work is None:
-            with self.engine.connect() as conn:
+            with reading(self.engine) as conn:
                 yield conn
             return
         yield work.conn  # reads inside a unit of work see what it has written so far

@@ -26,16 +26,13 @@ def _value(body: dict) -> dict:
         raise Gone("That button no longer works; it may come from an older version of Sprout.") from None
 
 
-def keep(deps: Deps, kind: str, ref_id: int, now, use_case: Callable[[], Any]) -> Any:
-    """Run ``use_case`` in one unit of work with the mark that its message (``kind``, ``ref_id``) must be
-    redrawn: the records of a click, and the note that Slack does not show them yet, commit together.
-    Called before the ack, so an acknowledged click is a kept record."""
+def keep(deps: Deps, kind: str, ref_id: int, now, use_case: Callable[[Callable[[], None]], Any]) -> Any:
+    """Run ``use_case``, handing it the mark that its message (``kind``, ``ref_id``) must be redrawn, which
+    the use case makes in its own transaction when it records something: the records of a click, and the
+    note that Slack does not show them yet, commit together. Called before the ack, so an acknowledged
+    click is a kept record."""
     store = deps.service.store
-    with store.unit_of_work():
-        outcome = use_case()
-        if getattr(outcome, "recorded", outcome):
-            store.mark_redraw(kind, ref_id, now)
-    return outcome
+    return use_case(lambda: store.mark_redraw(kind, ref_id, now))
 
 
 def show(deps: Deps, kind: str, ref_id: int, since, draw: Callable[[], bool]) -> None:
@@ -82,11 +79,12 @@ def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, questi
     if "d" in ref:
         kind, ref_id, update = "lesson", int(ref["d"]), update_lesson
         outcome = keep(deps, kind, ref_id, now,
-                       lambda: deps.service.answer(user_id, ref_id, question_id, response, now))
+                       lambda kept: deps.service.answer(user_id, ref_id, question_id, response, now, kept=kept))
     else:
         kind, ref_id, update = "review", int(ref["s"]), update_review
         outcome = keep(deps, kind, ref_id, now,
-                       lambda: deps.service.review_answer(user_id, ref_id, int(ref["k"]), response, now))
+                       lambda kept: deps.service.review_answer(user_id, ref_id, int(ref["k"]), response, now,
+                                                              kept=kept))
     if ack is not None:
         ack()
     show(deps, kind, ref_id, now, lambda: update(client, outcome.view, body))
@@ -146,7 +144,8 @@ def register(app: App, *, deps: Deps) -> None:
         value, now = _value(body), deps.clock()
         delivery_id = int(value["d"])
         outcome = keep(deps, "lesson", delivery_id, now,
-                       lambda: deps.service.reason(body["user"]["id"], delivery_id, str(value["r"]), now))
+                       lambda kept: deps.service.reason(body["user"]["id"], delivery_id, str(value["r"]), now,
+                                                        kept=kept))
         ack()
         show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view, body))
 
@@ -166,7 +165,8 @@ def register(app: App, *, deps: Deps) -> None:
         value, now = _value(body), deps.clock()
         delivery_id = int(value["d"])
         outcome = keep(deps, "lesson", delivery_id, now,
-                       lambda: deps.service.rate(body["user"]["id"], delivery_id, int(value["r"]), now))
+                       lambda kept: deps.service.rate(body["user"]["id"], delivery_id, int(value["r"]), now,
+                                                      kept=kept))
         ack()
         if not outcome.recorded:
             respond(text="You already rated this lesson — thanks!", response_type="ephemeral",

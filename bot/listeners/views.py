@@ -24,7 +24,7 @@ def register(app: App, *, deps: Deps) -> None:
         try:
             delivery_id = int(blocks.decode(view.get("private_metadata") or "")["d"])
             outcome = keep(deps, "lesson", delivery_id, now,
-                           lambda: deps.service.comment(body["user"]["id"], delivery_id, text, now))
+                           lambda kept: deps.service.comment(body["user"]["id"], delivery_id, text, now, kept=kept))
         except (KeyError, ValueError):
             ack(response_action="errors", errors={"comment": "This comment form has expired; please reopen it."})
             return
@@ -75,7 +75,7 @@ def register(app: App, *, deps: Deps) -> None:
         try:
             delivery_id = int(blocks.decode(view.get("private_metadata") or "")["d"])
             outcome = keep(deps, "lesson", delivery_id, now,
-                           lambda: deps.service.reflect(body["user"]["id"], delivery_id, text, now))
+                           lambda kept: deps.service.reflect(body["user"]["id"], delivery_id, text, now, kept=kept))
         except (KeyError, ValueError):
             ack(response_action="errors", errors={"reflection": "This form has expired; please reopen it."})
             return
