@@ -1353,17 +1353,20 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 class progress:
-    """A rich progress bar when a person is watching, nothing otherwise."""
+    """A rich progress bar when a person is watching (stdout or else stderr is a terminal), nothing otherwise:
+    piped or redirected, only the summary line is printed."""
 
     def __init__(self, description: str, *, total: int | None) -> None:
         self.description, self.total = description, total
         self._progress = None
 
     def __enter__(self):
-        if sys.stdout.isatty():
+        terminal = next((stream for stream in (sys.stdout, sys.stderr) if stream.isatty()), None)
+        if terminal is not None:
+            from rich.console import Console
             from rich.progress import Progress
 
-            self._progress = Progress(transient=True)
+            self._progress = Progress(console=Console(file=terminal), transient=True)
             self._progress.start()
             task = self._progress.add_task(self.description, total=self.total)
             return lambda n=1: self._progress.advance(task, n)

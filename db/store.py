@@ -379,50 +379,111 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
             ).all()
         return [(r.id, r.slack_user_id) for r in rows]
 
+    IMPORT_BATCH = 5000  # rows per round of statements; the progress hook is called once per batch
+    _ROSTER_FIELDS = ("name", "email", "role", "manager_slack_user_id", "team", "timezone")
+
     def import_roster(
         self, entries: Sequence[RosterRow], now: datetime, *, progress: Callable[[int], None] | None = None
     ) -> tuple[int, int, int]:
         """Upsert learners and their enrollments in one transaction: all of the file or none of it.
 
-        Returns (learners created, learners updated, enrollments created).
+        Returns (learners created, learners updated, enrollments created). Rows go in batches of three
+        statements (insert the new learners, update the known ones, insert the enrollments not there yet),
+        so a 100,000-row roster is seconds of SQL rather than 250,000 statements built one by one. A
+        learner named twice counts as created then updated, and the later row's values win, as row by row.
         """
         created = updated = enrolled = 0
         with self._begin() as conn:
             existing = {row.slack_user_id: row.id for row in conn.execute(select(Learner.slack_user_id, Learner.id))}
-            for entry in entries:
+            for start in range(0, len(entries), self.IMPORT_BATCH):
+                batch = entries[start : start + self.IMPORT_BATCH]
+                new: dict[str, RosterRow] = {}
+                known: dict[str, RosterRow] = {}
+                for entry in batch:
+                    if entry.slack_user_id in existing or entry.slack_user_id in new:
+                        known[entry.slack_user_id] = entry
+                        updated += 1
+                    else:
+                        new[entry.slack_user_id] = entry
+                        created += 1
+                for slack_user_id in [s for s in new if s in known]:  # named twice: created with the later row
+                    new[slack_user_id] = known.pop(slack_user_id)
+                if new:
+                    existing.update(self._insert_learners(conn, list(new.values()), now))
+                if known:
+                    self._update_learners(conn, [(existing[e.slack_user_id], e) for e in known.values()], now)
+                pairs = list(dict.fromkeys(
+                    (existing[entry.slack_user_id], pack_id) for entry in batch for pack_id in entry.packs
+                ))
+                if pairs:
+                    enrolled += self._insert_enrollments(conn, pairs, now)
                 if progress is not None:
-                    progress(1)
-                values = {
-                    "name": entry.name,
-                    "email": entry.email,
-                    "role": entry.role,
-                    "manager_slack_user_id": entry.manager_slack_user_id,
-                    "team": entry.team,
-                    "timezone": entry.timezone,
-                    "active": True,
-                    "updated_at": now,
-                }
-                learner_id = existing.get(entry.slack_user_id)
-                if learner_id is None:
-                    learner_id = conn.execute(
-                        insert(Learner)
-                        .values(slack_user_id=entry.slack_user_id, created_at=now, **values)
-                        .returning(Learner.id)
-                    ).scalar_one()
-                    existing[entry.slack_user_id] = learner_id
-                    created += 1
-                else:
-                    conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
-                    updated += 1
-                for pack_id in entry.packs:
-                    inserted = conn.execute(
-                        self._insert(Enrollment)
-                        .values(learner_id=learner_id, pack_id=pack_id, status="active", enrolled_at=now)
-                        .on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
-                        .returning(Enrollment.id)
-                    ).scalar()
-                    enrolled += inserted is not None
+                    progress(len(batch))
         return created, updated, enrolled
+
+    def _insert_learners(self, conn: Connection, entries: list[RosterRow], now: datetime) -> list[tuple[str, int]]:
+        """Insert roster rows as new learners; their (Slack user id, learner id)."""
+        learners = Learner.__table__
+        fields = ("slack_user_id", *self._ROSTER_FIELDS)
+        if conn.dialect.name == "postgresql":
+            # One statement of arrays: insertmanyvalues' long VALUES lists cost more to build than to run.
+            rows, at = self._unnest(fields), bindparam("now", type_=UTCDateTime())
+            statement = insert(learners).from_select(
+                [*fields, "active", "created_at", "updated_at"], select(*rows.c, true(), at, at)
+            )
+            params: Any = {f"u_{f}": [getattr(e, f) for e in entries] for f in fields} | {"now": now}
+        else:
+            statement = insert(learners).values(active=True, created_at=now, updated_at=now)
+            params = [{f: getattr(e, f) for f in fields} for e in entries]
+        returned = conn.execute(statement.returning(learners.c.slack_user_id, learners.c.id), params)
+        return [(slack_user_id, learner_id) for slack_user_id, learner_id in returned]
+
+    def _update_learners(self, conn: Connection, known: list[tuple[int, RosterRow]], now: datetime) -> None:
+        """Overwrite known learners with their roster rows; a roster row makes an inactive learner active."""
+        learners = Learner.__table__
+        fields = self._ROSTER_FIELDS
+        if conn.dialect.name == "postgresql":
+            rows = self._unnest(("id", *fields))
+            statement = (
+                update(learners)
+                .where(learners.c.id == rows.c.id)
+                .values({f: rows.c[f] for f in fields} | {"active": True, "updated_at": now})
+            )
+            params: Any = {"u_id": [i for i, _ in known]} | {f"u_{f}": [getattr(e, f) for _, e in known]
+                                                             for f in fields}
+        else:
+            statement = (
+                update(learners)
+                .where(learners.c.id == bindparam("b_id"))
+                .values({f: bindparam(f"b_{f}") for f in fields} | {"active": True, "updated_at": now})
+            )
+            params = [{"b_id": i, **{f"b_{f}": getattr(e, f) for f in fields}} for i, e in known]
+        conn.execute(statement, params)
+
+    def _insert_enrollments(self, conn: Connection, pairs: list[tuple[int, str]], now: datetime) -> int:
+        """Enroll (learner id, pack id) pairs that are not enrolled yet; how many were new."""
+        enrollments = Enrollment.__table__
+        if conn.dialect.name == "postgresql":
+            rows = self._unnest(("learner_id", "pack_id"))
+            statement = self._insert(enrollments).from_select(
+                ["learner_id", "pack_id", "status", "enrolled_at"],
+                select(rows.c.learner_id, rows.c.pack_id, literal("active"), bindparam("now", type_=UTCDateTime())),
+            )
+            params: Any = {"u_learner_id": [i for i, _ in pairs], "u_pack_id": [p for _, p in pairs], "now": now}
+        else:
+            statement = self._insert(enrollments).values(status="active", enrolled_at=now)
+            params = [{"learner_id": i, "pack_id": p} for i, p in pairs]
+        statement = statement.on_conflict_do_nothing(index_elements=["learner_id", "pack_id"])
+        return len(conn.execute(statement.returning(enrollments.c.id), params).all())
+
+    @staticmethod
+    def _unnest(names: Sequence[str]):
+        """PostgreSQL: ``unnest(:u_a, :u_b, …) AS t(a, b, …)``, one typed array parameter per column."""
+        arrays = [
+            sa_cast(bindparam(f"u_{name}"), postgresql.ARRAY(Integer if name in ("id", "learner_id") else String))
+            for name in names
+        ]
+        return func.unnest(*arrays).table_valued(*names).render_derived()
 
     # -- enrollments ---------------------------------------------------------------------
 

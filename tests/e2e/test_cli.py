@@ -96,6 +96,41 @@ def test_roster_import_is_all_or_nothing_and_upserts(engine, database_url, tmp_p
     assert count(database_url, Learner) == 2 and count(database_url, Enrollment) == 2
 
 
+def import_in_a_process(database_url, roster, *, stdout):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.Popen([sys.executable, "app.py", "roster", "import", str(roster)], cwd=ROOT, env=env,
+                            stdout=stdout, stderr=subprocess.PIPE)
+
+
+def test_roster_import_draws_a_bar_on_a_terminal_and_only_the_summary_otherwise(database_url, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(HEADER + "".join(f"U0P{i:05d},Person {i},,learner,,,Europe/Berlin,security-basics\n"
+                                       for i in range(12_000)))  # more than two batches
+    piped = import_in_a_process(database_url, roster, stdout=subprocess.PIPE)
+    out, err = piped.communicate(timeout=120)
+    assert piped.returncode == 0, err
+    assert out.decode() == f"{roster}: 12000 added, 0 updated, 12000 new enrollments\n"
+    assert b"\x1b[" not in err and b"Importing" not in err
+
+    controller, terminal = os.openpty()
+    watched = import_in_a_process(database_url, roster, stdout=terminal)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert watched.wait(timeout=120) == 0, watched.stderr.read()
+    watched.stderr.close()
+    assert b"Importing 12000 people" in seen and b"\x1b[" in seen  # drawn, then cleared (transient)
+    assert seen.rstrip().endswith(f"{roster}: 0 added, 12000 updated, 0 new enrollments".encode())
+
+
 def next_tuesday_0830_utc(now: datetime) -> str:
     day = now.date() + timedelta(days=1)
     while day.weekday() != 1:
