@@ -353,6 +353,9 @@ class Sprout:
                 log.debug("error while closing", exc_info=True)
 
 
+DRAWING_THREADS = 4
+
+
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64,
           engine=None, verified_upstream: bool = False) -> Sprout:
     """The composition root: engine, store, packs, Slack clients, scheduler, Bolt, HTTP app.
@@ -477,9 +480,13 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners.append(functools.partial(facilitator.register, facilitation=facilitation))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
+    # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
+    # hand it their drawing, and before the database.
+    drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
+    closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
                 home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
-                message_handlers=(facilitation.prompts.on_message,))
+                message_handlers=(facilitation.prompts.on_message,), drawing=drawing)
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>

@@ -268,7 +268,9 @@ def main() -> int:
         bare = start([sys.executable, "benchmarks/clicks.py", "--serve-bare", str(bare_port), api_url])
         try:
             warm_up(bare_port, warm)
+            bare_cpu = cpu_seconds(bare.pid)
             bare_latencies, _, bare_failed = burst(bare_port, bodies, args.concurrency)
+            bare_cpu = cpu_seconds(bare.pid) - bare_cpu
         finally:
             stop(bare)
 
@@ -306,7 +308,8 @@ def main() -> int:
         shown = [d * 1000 for d in delays.values()]
         results.say(f"  message updated after its click: p50 {statistics.median(shown):.0f} ms, "
                     f"p99 {percentile(shown, 99):.0f} ms, max {max(shown):.0f} ms; {within}/{n} within 2 s")
-    results.say(f"  sprout CPU per click, its ack and drawing included: {cpu / n * 1000:.1f} ms")
+    results.say(f"  CPU per click: bare app {bare_cpu / n * 1000:.1f} ms, sprout {cpu / n * 1000:.1f} ms (its ack "
+                "and drawing included)")
     results.say(f"  answers recorded once: {recorded_once}/{n} (learners with more: "
                 f"{sum(1 for v in answers.values() if v > 1)})")
     errors = [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line]

@@ -58,6 +58,10 @@ class CardState:
         return None if self.last_review is None else self.due - self.last_review
 
 
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def first_answer(rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
     """A new card from the learner's first answer to a question (in the lesson itself)."""
     return review(None, rating, now, desired_retention=desired_retention)
@@ -65,7 +69,9 @@ def first_answer(rating: int, now: datetime, *, desired_retention: float = 0.9) 
 
 def review(state: CardState | None, rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
     """The card after an answer rated ``rating`` at ``now``."""
-    card = Card.from_dict(json.loads(state.fsrs)) if state is not None else Card(due=now)
+    # A new card's id is the moment it was made, from ``now``: fsrs would otherwise read the clock and
+    # sleep a millisecond so that no two cards it makes share one (the database has ids of its own).
+    card = Card.from_dict(json.loads(state.fsrs)) if state is not None else Card(card_id=_millis(now), due=now)
     elapsed = None if state is None or state.last_review is None else now - state.last_review
     card, _log = scheduler(desired_retention).review_card(card, Rating(rating), review_datetime=now)
     correct = rating != AGAIN

@@ -78,6 +78,10 @@ class Deps:
     # Extra Home-tab sections for someone, e.g. a facilitator's announcements: (user id, now) -> blocks.
     home_sections: tuple[Callable[[str, datetime], list], ...] = ()
     home: HomeRefresher = field(default_factory=HomeRefresher)
+    # Where messages are drawn after a click's ack (``bot.listeners.actions.later``): a few threads of
+    # their own, so drawing never competes on equal terms with clicks still waiting for their ack. None
+    # draws in the listener's thread.
+    drawing: Any = None
     # What a ``message`` event means to a feature, e.g. a reply in a discussion prompt's thread:
     # (event, now) -> anything; each runs in the unit of work that records the event as handled.
     message_handlers: tuple[Callable[[dict, datetime], Any], ...] = ()

@@ -34,40 +34,6 @@ CATCHING_UP = "Sprout is catching up — please try again in a minute."
 # waiting for the listener (which carries on).
 ACK_DEADLINE_SECONDS = 2.5
 _NEEDED = ("body", "respond", "client", "ack", "context")
-# How long work that follows an ack (drawing a message, a Home tab) gives way to clicks still waiting for
-# theirs, at most: after a 09:30 delivery a burst of clicks comes at once, and one CPU serves them all.
-GIVE_WAY_SECONDS = 0.5
-
-
-class AckFirst:
-    """Clicks waiting for their ack go before the work that follows other clicks' acks.
-
-    Python runs one thread at a time, so when fifty clicks arrive together, the thirty that were acked
-    and are now drawing their messages share the CPU with the twenty still recording theirs, and every
-    ack waits for everyone's drawing. A listener's work after its ``ack()`` waits (up to
-    ``GIVE_WAY_SECONDS``) until no click is waiting for its ack: the person who clicked last is answered as
-    soon as the records are kept, and the messages are drawn a moment later."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._waiting = 0
-
-    def arrived(self) -> None:
-        with self._changed:
-            self._waiting += 1
-
-    def acked(self) -> None:
-        with self._changed:
-            self._waiting -= 1
-            if self._waiting == 0:
-                self._changed.notify_all()
-
-    def give_way(self, limit: float = GIVE_WAY_SECONDS) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self._waiting == 0, timeout=limit)
-
-
-ACK_FIRST = AckFirst()  # one per process: the CPU is the process's
 
 
 def tell(body: dict, respond: Any, client: Any, message: str) -> None:
@@ -105,23 +71,14 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         acked = threading.Event()
         lock = threading.Lock()
 
-        def ack(*args: Any, **options: Any) -> bool:
+        def ack(*args: Any, **options: Any) -> Any:
             with lock:
-                if acked.is_set():
-                    return False
-                try:
+                if not acked.is_set():
                     bolt_ack(*args, **options)
-                finally:
                     acked.set()
-                    ACK_FIRST.acked()
-                return True
-
-        def ack_then_give_way(*args: Any, **options: Any) -> None:
-            if ack(*args, **options):
-                ACK_FIRST.give_way()
 
         def run() -> None:
-            given = {**kwargs, "ack": ack_then_give_way}
+            given = {**kwargs, "ack": ack}
             try:
                 func(**{name: given[name] for name in names if name in given})
             except SproutError as exc:
@@ -138,23 +95,14 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
                     message = SORRY
                 tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), message)
             finally:
-                if not acked.is_set():  # a listener that never acks: Bolt answers with an empty 200
-                    with lock:
-                        if not acked.is_set():
-                            acked.set()
-                            ACK_FIRST.acked()
+                acked.set()  # a listener that never acks: Bolt answers with an empty 200
 
         context = kwargs.get("context")
         runner = getattr(context, "listener_runner", None) if context is not None else None
-        ACK_FIRST.arrived()
         if runner is None:  # not dispatched by Bolt's App (a direct call): run here
             run()
             return None
-        try:
-            runner.listener_executor.submit(run)
-        except BaseException:  # the pool is shut down: nothing will ack
-            ACK_FIRST.acked()
-            raise
+        runner.listener_executor.submit(run)
         if not acked.wait(ACK_DEADLINE_SECONDS):
             log.warning("listener %s did not ack within %.1f s: answered without it", func.__name__,
                         ACK_DEADLINE_SECONDS)
