@@ -84,13 +84,29 @@ class Enrollment(Base):
     starts_on: Mapped[date | None] = mapped_column(Date)  # no lesson before this local date (a cohort's start)
     start_lesson_id: Mapped[str | None] = mapped_column(String(64))  # begin here (joining a cohort mid-way)
     track_id: Mapped[str | None] = mapped_column(String(64))
+    # When the planner next needs to look at this enrollment; NULL: not worked out yet. Cleared by triggers
+    # (migration 0010) whenever a time zone, lesson time or days, pause or status it came from changes, and
+    # ``schedule_changes`` counted up, so a planner that read the old values cannot write a stale time back.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    schedule_changes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     __table_args__ = (
         UniqueConstraint("learner_id", "pack_id"),
         # on_demand: lessons pulled by search, without following the pack's schedule
         CheckConstraint("status IN ('active', 'completed', 'left', 'on_demand')", name="status"),
         Index("ix_enrollments_status", "status"),
+        Index("ix_enrollments_due", "status", "next_due_at"),
     )
+
+
+class PlannedSchedule(Base):
+    """Each pack's schedule (time, days, default time zone) as the planner last saw it: when a pack's file or
+    the default time zone changes, the planner works out its enrollments' next due times again."""
+
+    __tablename__ = "planned_schedules"
+
+    pack_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    basis: Mapped[str] = mapped_column(String(200))
 
 
 class Delivery(Base):

@@ -51,6 +51,7 @@ from db.models import (
     LinkOpen,
     OutboxMessage,
     PendingRedraw,
+    PlannedSchedule,
     ProcessedEvent,
     Reflection,
     ReviewSession,
@@ -114,6 +115,8 @@ class PlanningRow:
     last_local_date: date | None
     starts_on: date | None = None
     start_lesson_id: str | None = None
+    next_due_at: datetime | None = None
+    schedule_changes: int = 0
 
 
 @dataclass(frozen=True)
@@ -595,14 +598,23 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                     conn.execute(select(func.pg_advisory_unlock(key)))
                     conn.commit()
 
-    def planning_rows(self, now: datetime) -> list[PlanningRow]:
-        """Every active enrollment of an active, unpaused learner, with its last scheduled day."""
+    def planning_rows(self, now: datetime, *, due_only: bool = True) -> list[PlanningRow]:
+        """The active enrollments of active, unpaused learners that may be due at ``now``: those whose
+        ``next_due_at`` has come or is not worked out yet (an index range of ``ix_enrollments_due``, so an idle
+        tick reads nothing); with ``due_only=False``, all of them. Each with its last scheduled day."""
         last_day = (
-            select(Delivery.enrollment_id, func.max(Delivery.local_date).label("last_local_date"))
-            .where(Delivery.kind == "scheduled")
-            .group_by(Delivery.enrollment_id)
-            .subquery()
+            select(func.max(Delivery.local_date))
+            .where(Delivery.enrollment_id == Enrollment.id, Delivery.kind == "scheduled")
+            .correlate(Enrollment)
+            .scalar_subquery()
         )
+        conditions = [
+            Enrollment.status == "active",
+            Learner.active.is_(True),
+            or_(Learner.paused_until.is_(None), Learner.paused_until <= now),
+        ]
+        if due_only:
+            conditions.append(or_(Enrollment.next_due_at.is_(None), Enrollment.next_due_at <= now))
         stmt = (
             select(
                 Enrollment.id,
@@ -617,21 +629,56 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
                 Learner.resumed_at,
                 Enrollment.enrolled_at,
                 Enrollment.pack_id,
-                last_day.c.last_local_date,
+                last_day.label("last_local_date"),
                 Enrollment.starts_on,
                 Enrollment.start_lesson_id,
+                Enrollment.next_due_at,
+                Enrollment.schedule_changes,
             )
             .join(Learner, Learner.id == Enrollment.learner_id)
-            .outerjoin(last_day, last_day.c.enrollment_id == Enrollment.id)
-            .where(
-                Enrollment.status == "active",
-                Learner.active.is_(True),
-                or_(Learner.paused_until.is_(None), Learner.paused_until <= now),
-            )
+            .where(*conditions)
             .order_by(Enrollment.id)
         )
         with self._connect() as conn:
             return [PlanningRow(*row) for row in conn.execute(stmt)]
+
+    def set_next_due(self, values: Sequence[tuple[int, int, datetime]]) -> int:
+        """Record (enrollment id, ``schedule_changes`` as read, next due instant) for each enrollment; one whose
+        schedule changed since it was read keeps its cleared value. Returns how many were written."""
+        if not values:
+            return 0
+        written = 0
+        stmt = (
+            update(Enrollment.__table__)
+            .where(Enrollment.__table__.c.id == bindparam("e_id"),
+                   Enrollment.__table__.c.schedule_changes == bindparam("seen"))
+            .values(next_due_at=bindparam("due"))
+        )
+        with self._begin() as conn:
+            for start in range(0, len(values), 5000):
+                chunk = values[start : start + 5000]
+                result = conn.execute(stmt, [{"e_id": i, "seen": seen, "due": due} for i, seen, due in chunk])
+                written += max(result.rowcount, 0)
+        return written
+
+    def replan_changed_schedules(self, bases: dict[str, str]) -> list[str]:
+        """``bases``: each loaded pack's schedule as text. The packs whose schedule differs from the one the
+        planner last saw (a pack file edited, the default time zone changed, a pack added back) have their
+        enrollments' next due times cleared, to be worked out again; returns those packs."""
+        with self._begin() as conn:
+            seen = dict(conn.execute(select(PlannedSchedule.pack_id, PlannedSchedule.basis)).all())
+            changed = sorted(pack for pack, basis in bases.items() if seen.get(pack) != basis)
+            if not changed:
+                return []
+            conn.execute(
+                update(Enrollment)
+                .where(Enrollment.pack_id.in_(changed))
+                .values(next_due_at=None, schedule_changes=Enrollment.schedule_changes + 1)
+            )
+            upsert = self._insert(PlannedSchedule).values([{"pack_id": p, "basis": bases[p]} for p in changed])
+            conn.execute(upsert.on_conflict_do_update(index_elements=["pack_id"],
+                                                      set_={"basis": upsert.excluded.basis}))
+        return changed
 
     def queue_deliveries(self, deliveries: Sequence[NewDelivery], now: datetime) -> list[int]:
         """Insert deliveries and their outbox messages in bulk; a delivery a unique key already holds is skipped.

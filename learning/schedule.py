@@ -132,3 +132,37 @@ def due_slot(
     if last_local_date is not None and last_local_date >= slot.local_date:
         return None
     return slot
+
+
+def next_due_at(
+    after: datetime,
+    *,
+    tz: ZoneInfo,
+    at: time,
+    days: tuple[str, ...],
+    not_before: datetime,
+    last_local_date: date | None,
+    starts_on: date | None = None,
+) -> datetime:
+    """The first instant after ``after`` at which ``due_slot`` (with these same inputs) returns a slot.
+
+    Until then nothing can fall due, so the planner need not look at the enrollment before it; a
+    slot already past at ``after`` that was not due then will not become due later the same day,
+    because nothing it was refused for (``not_before``, ``last_local_date``, ``starts_on``) moves
+    without the stored instant being cleared.
+
+    >>> from datetime import UTC
+    >>> friday = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    >>> next_due_at(friday, tz=ZoneInfo("UTC"), at=time(9, 30), days=("mon", "fri"),
+    ...             not_before=friday, last_local_date=date(2026, 12, 4)).isoformat()
+    '2026-12-07T09:30:00+00:00'
+    """
+    start = max(after, not_before - timedelta(microseconds=1))  # next_slot is strictly after its argument
+    first_day = max(last_local_date + timedelta(days=1) if last_local_date else date.min, starts_on or date.min)
+    if first_day > date.min:
+        start = max(start, local_instant(first_day, time(0, 0), tz) - timedelta(microseconds=1))
+    while True:
+        slot = next_slot(start, tz=tz, at=at, days=days)
+        if slot.local_date >= first_day:
+            return slot.due_at
+        start = slot.due_at

@@ -13,6 +13,7 @@ from learning.schedule import (
     UnknownTimeZone,
     due_slot,
     local_instant,
+    next_due_at,
     next_slot,
     parse_days,
     parse_hhmm,
@@ -53,7 +54,7 @@ class Planner:
     def next_due(self, now: datetime) -> datetime | None:
         """The earliest instant after ``now`` at which some lesson falls due (the sandbox's "jump")."""
         earliest: datetime | None = None
-        for row in self.store.planning_rows(now):
+        for row in self.store.planning_rows(now, due_only=False):
             schedule = self._schedule(row)
             if schedule is None:
                 continue
@@ -73,9 +74,19 @@ class Planner:
                 return PlanResult()
             return self._plan(now)
 
+    def schedule_basis(self) -> dict[str, str]:
+        """Each loaded pack's schedule, and the default time zone, as the text the planner stores beside it."""
+        return {pack.id: f"{pack.schedule.time} {','.join(pack.schedule.days)} {self.default_timezone}"
+                for pack in self.catalog}
+
     def _plan(self, now: datetime) -> PlanResult:
+        """Only enrollments whose stored ``next_due_at`` has come (or is not worked out yet) are read; each is
+        then judged by the same rules as always (``due_slot``), and its next due instant written back."""
         result = PlanResult()
+        self.store.replan_changed_schedules(self.schedule_basis())
         due: list[tuple[PlanningRow, object]] = []
+        later: list[tuple[int, int, datetime]] = []  # (enrollment, schedule_changes as read, next due)
+        schedules = {}
         for row in self.store.planning_rows(now):
             schedule = self._schedule(row)
             if schedule is None:
@@ -85,9 +96,25 @@ class Planner:
             slot = due_slot(now, tz=tz, at=at, days=days, not_before=not_before, last_local_date=row.last_local_date)
             if slot is not None and (row.starts_on is None or slot.local_date >= row.starts_on):
                 due.append((row, slot))
-        if not due:
-            return result
+                schedules[row.enrollment_id] = (tz, at, days, not_before)
+            else:
+                later.append((row.enrollment_id, row.schedule_changes,
+                              next_due_at(now, tz=tz, at=at, days=days, not_before=not_before,
+                                          last_local_date=row.last_local_date, starts_on=row.starts_on)))
+        if due:
+            self._queue(due, now, result)
+            finished = set(result.completed)
+            for row, slot in due:
+                if row.enrollment_id in finished:
+                    continue
+                tz, at, days, not_before = schedules[row.enrollment_id]
+                later.append((row.enrollment_id, row.schedule_changes,
+                              next_due_at(now, tz=tz, at=at, days=days, not_before=not_before,
+                                          last_local_date=slot.local_date, starts_on=row.starts_on)))
+        self.store.set_next_due(later)
+        return result
 
+    def _queue(self, due: list, now: datetime, result: PlanResult) -> None:
         delivered = self.store.delivered_lessons(row.enrollment_id for row, _ in due)
         new: list[NewDelivery] = []
         for row, slot in due:
@@ -112,4 +139,3 @@ class Planner:
             )
         result.queued = self.store.queue_deliveries(new, now)
         self.store.complete_enrollments(result.completed, now)
-        return result
