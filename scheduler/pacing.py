@@ -141,35 +141,25 @@ class AdaptiveRate:
     """Slack's workspace limit for chat.postMessage, found rather than guessed: additive increase while Slack
     accepts, multiplicative decrease on a 429 (AIMD, as TCP finds a link's capacity).
 
-    ``rate`` is calls a second for the whole workspace (instances take their ``share`` of it). Until the
-    first 429 it rises by ``start`` a second of sending (a quick start: 10/s reaches 40/s in three seconds);
-    after a 429 it probes upwards by ``probe`` of the cut rate a second, so it spends its time just under
-    the limit rather than bouncing off it. It never goes above ``ceiling`` (a configured
-    SLACK_RATE_PER_MINUTE) nor below ``floor``.
-
-    The cut is ``decrease`` of the lower of the rate and what Slack actually took since the last pause
-    (calls accepted over the time they took): Slack's bucket lets a burst through above its limit, so the
-    rate that draws the first 429 can be well above the limit, and cutting from it alone would take several
-    429s to get under. Only time spent sending at the pace counts towards a rise: calls further apart than
-    a few turns (a quiet hour, the last retries of a fan-out) say nothing about the limit and raise nothing.
-    Time is the ``monotonic`` clock passed in.
+    ``rate`` is calls a second for the whole workspace (instances take their share of it). Until the first
+    429 it rises by ``start`` a second of sending (a quick start: 10/s reaches 40/s in three seconds); after a
+    429 it is cut to ``decrease`` of the rate that drew it and then probes upwards by ``probe`` of that rate
+    a second, so it spends its time just under the limit rather than bouncing off it. It never goes above
+    ``ceiling`` (a configured SLACK_RATE_PER_MINUTE) nor below ``floor``. Time is the ``monotonic`` clock
+    passed in; only time spent sending counts (a gap between calls counts for at most ``MAX_STEP`` seconds),
+    so an idle night does not turn into a burst in the morning.
 
     >>> clock = [0.0]
     >>> pace = AdaptiveRate(start=10, monotonic=lambda: clock[0])
-    >>> for _ in range(20):  # Slack takes ten a second, for two seconds
-    ...     clock[0] += 0.1
-    ...     _ = pace.accepted()
-    >>> round(pace.rate)  # two seconds of sending at the pace: 20/s more
-    30
+    >>> clock[0] = 1.0; pace.accepted()
+    20.0
     >>> pace.rate_limited(retry_after=2)  # cut, and wait two seconds before calling again
     2.0
-    >>> round(pace.rate, 1)  # 85% of the ten a second Slack took
-    8.5
+    >>> pace.rate
+    17.0
     """
 
     MAX_STEP = 1.0
-    SATURATED_TURNS = 4  # calls further apart than this many turns at the pace: not sending at the pace
-    MIN_ESTIMATE_SECONDS = 1.0  # what Slack took over less time than this says too little to cut from
 
     def __init__(
         self,
@@ -189,48 +179,35 @@ class AdaptiveRate:
         self.decrease, self.probe = decrease, probe
         self._monotonic = monotonic
         self.rate = self._bounded(start)
-        # The quick start's step; after a 429, or from a rate learned before, the probe's.
+        self._quick = start  # the quick start's step; after a 429 (or from a learned rate) the probe's
         self._step = self.rate * probe if learned else start
         self._last = monotonic()
         self._calm_from = self._last  # 429s before this answer calls made before the last cut: cut once
-        self._since, self._taken = self._last, 0  # what Slack took since sending at the pace began
         self.cuts = 0
 
     def _bounded(self, rate: float) -> float:
         rate = max(self.floor, rate)
         return min(rate, self.ceiling) if self.ceiling is not None else rate
 
-    def accepted(self, share: float = 1.0) -> float:
-        """Slack accepted a call (this instance paces at ``share`` of the rate): the rate grows with the
-        time spent sending at the pace since the previous call."""
+    def accepted(self) -> float:
+        """Slack accepted a call: the rate grows with the time spent sending since the last one."""
         now = self._monotonic()
-        gap = now - self._last
-        self._last = max(self._last, now)
-        if gap < 0:
-            return self.rate  # within a pause: a call made before it
-        if gap > self.SATURATED_TURNS / (self.rate * share):
-            self._since, self._taken = now, 1  # not sending at the pace: nothing learned, count afresh
-            return self.rate
-        self._taken += 1
-        self.rate = self._bounded(self.rate + self._step * min(gap, self.MAX_STEP))
+        elapsed = min(max(now - self._last, 0.0), self.MAX_STEP)
+        self._last = now
+        self.rate = self._bounded(self.rate + self._step * elapsed)
         return self.rate
 
-    def rate_limited(self, retry_after: float | None, share: float = 1.0) -> float:
+    def rate_limited(self, retry_after: float | None) -> float:
         """Slack answered 429: cut the rate (once for the calls already on their way) and return how long
         nobody may call — Slack's Retry-After, or a second when it gave none."""
         wait = float(retry_after) if retry_after and retry_after > 0 else 1.0
         now = self._monotonic()
         if now >= self._calm_from:
-            base = self.rate
-            took = now - self._since
-            if took >= self.MIN_ESTIMATE_SECONDS and self._taken:
-                base = min(base, self._taken / took / share)
-            self.rate = self._bounded(base * self.decrease)
+            self.rate = self._bounded(self.rate * self.decrease)
             self._step = self.rate * self.probe
             self.cuts += 1
             # Calls in flight when the limit was hit come back 429 too: they do not cut again.
             self._calm_from = now + wait
-            self._since, self._taken = now + wait, 0
         self._last = max(self._last, now + wait)  # the pause is not time spent sending
         return wait
 
@@ -251,11 +228,11 @@ class AdaptiveBucket(TokenBucket):
             self.rate = self.full_rate * self.share
 
     def accepted(self) -> None:
-        self.pace.accepted(self.share)
+        self.pace.accepted()
         self._follow()
 
     def rate_limited(self, retry_after: float | None) -> float:
-        wait = self.pace.rate_limited(retry_after, self.share)
+        wait = self.pace.rate_limited(retry_after)
         self._follow()
         self.pause(wait)
         return wait

@@ -15,21 +15,18 @@ class Clock:
         return self.now
 
 
-def send_for(pace: AdaptiveRate, clock: Clock, seconds: float) -> int:
-    """Calls at the pace for ``seconds``, each accepted by Slack; how many were made."""
-    end, n = clock.now + seconds, 0
-    while clock.now + 1 / pace.rate <= end + 1e-9:
-        clock.now += 1 / pace.rate
+def send_for(pace: AdaptiveRate, clock: Clock, seconds: float, every: float = 0.1) -> None:
+    """Slack accepts a call every ``every`` seconds for ``seconds``."""
+    for _ in range(round(seconds / every)):
+        clock.now += every
         pace.accepted()
-        n += 1
-    return n
 
 
 def test_the_rate_grows_while_slack_accepts():
     clock = Clock()
     pace = AdaptiveRate(start=10, monotonic=clock)
     send_for(pace, clock, 3)
-    assert pace.rate == pytest.approx(40, rel=0.01)  # the quick start: its starting rate more each second
+    assert pace.rate == pytest.approx(40)  # the quick start: its starting rate more each second
     before = pace.rate
     send_for(pace, clock, 1)
     assert pace.rate > before
@@ -37,34 +34,13 @@ def test_the_rate_grows_while_slack_accepts():
 
 def test_a_429_cuts_the_rate_and_the_probe_after_it_is_gentle():
     clock = Clock()
-    pace = AdaptiveRate(start=40, learned=True, decrease=0.85, probe=0.01, monotonic=clock)
-    send_for(pace, clock, 5)
-    reached = pace.rate
-    assert reached == pytest.approx(40 * 1.05, rel=0.01)  # from a learned rate, 1% of it a second
+    pace = AdaptiveRate(start=10, decrease=0.85, probe=0.01, monotonic=clock)
+    send_for(pace, clock, 3)
     assert pace.rate_limited(retry_after=1) == 1.0
-    assert reached * 0.85 * 0.97 < pace.rate < reached * 0.85  # from what Slack took: about the rate
-    cut = pace.rate
+    assert pace.rate == pytest.approx(34)
     clock.now += 1  # the Retry-After
     send_for(pace, clock, 10)
-    assert pace.rate == pytest.approx(cut * 1.1, rel=0.01)  # 1% of the cut rate a second: ten seconds, 10%
-
-
-def test_after_a_quick_start_the_cut_is_from_what_slack_took_not_the_rate_reached():
-    clock = Clock()
-    pace = AdaptiveRate(start=10, monotonic=clock)
-    taken = send_for(pace, clock, 3)
-    assert pace.rate == pytest.approx(40, rel=0.01)
-    pace.rate_limited(retry_after=1)
-    assert pace.rate == pytest.approx(0.85 * taken / 3, rel=0.02)
-
-
-def test_calls_far_apart_raise_nothing():
-    clock = Clock()
-    pace = AdaptiveRate(start=40, monotonic=clock)
-    for _ in range(100):  # the last retries of a fan-out: one every two seconds
-        clock.now += 2
-        pace.accepted()
-    assert pace.rate == 40
+    assert pace.rate == pytest.approx(34 * 1.1)  # 1% of the cut rate a second: ten seconds, 10%
 
 
 def test_the_429s_of_calls_already_on_their_way_cut_once():
@@ -72,7 +48,7 @@ def test_the_429s_of_calls_already_on_their_way_cut_once():
     pace = AdaptiveRate(start=40, monotonic=clock)
     for _ in range(8):  # eight sends in flight all come back 429
         pace.rate_limited(retry_after=1)
-    assert pace.rate == pytest.approx(34) and pace.cuts == 1  # too little taken yet to say: from the rate
+    assert pace.rate == pytest.approx(34) and pace.cuts == 1
     clock.now += 1.5
     pace.rate_limited(retry_after=1)  # a 429 after the pause is news: cut again
     assert pace.cuts == 2 and pace.rate == pytest.approx(34 * 0.85)
