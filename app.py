@@ -50,7 +50,8 @@ class Settings:
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
     senders: int = 8  # sends in flight at once, over as many keep-alive connections
-    rate_per_minute: int = 600  # chat.postMessage across the workspace; Slack allows "several hundred"
+    # chat.postMessage across the workspace: a ceiling for the pace learned from Slack's 429s; None, none
+    rate_per_minute: int | None = None
     burst: int = 20
     # conversations.history/.replies (look-ups after a doubtful send): Tier 3 for an organisation's own
     # app, Tier 1 (one a minute, 15 messages) for one distributed outside the Marketplace (hosted).
@@ -240,7 +241,8 @@ class Settings:
             admin_user_ids=admins,
             default_timezone=default_tz,
             senders=integer("SPROUT_SENDERS", 8, 1, 64),
-            rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000),
+            rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000)
+            if get("SLACK_RATE_PER_MINUTE") else None,
             burst=integer("SLACK_RATE_BURST", 20, 1, 10000),
             reminder_after_hours=number("REMINDER_AFTER_HOURS", 4, 0, 72),
             lease_seconds=integer("SPROUT_LEASE_SECONDS", 30, 1, 3600),
@@ -379,13 +381,14 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from content_packs.tracks import TRACKS_FOLDER, TrackCatalog
     from db.engine import make_engine, ping
     from db.migrate import upgrade
+    from db.pacing import LearnedPaces
     from db.reporting import Reporting
     from db.store import Store
     from learning.clock import SystemClock
     from scheduler.announcements import FacilitationPlanner
     from scheduler.digests import DigestPlanner
-    from scheduler.dispatcher import ChannelPacer, Dispatcher
-    from scheduler.pacing import HISTORY_LIMIT, MethodPacer, TokenBucket, history_bursts, method_rates
+    from scheduler.dispatcher import POST_METHOD, ChannelPacer, Dispatcher
+    from scheduler.pacing import HISTORY_LIMIT, MethodPacer, history_bursts, method_rates, workspace_pace
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
@@ -438,6 +441,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     reporting = Reporting(engine)
     digests = Digests(reporting=reporting, catalog=catalog, default_timezone=settings.default_timezone,
                       report_url=settings.report_url, admin_user_ids=settings.admin_user_ids)
+    learned_paces = LearnedPaces(engine)
     dispatcher = Dispatcher(
         store=store,
         sender=messenger,
@@ -447,7 +451,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
                                             kinds=renderers), digests),
         clock=clock,
         workers=settings.senders,
-        bucket=TokenBucket(settings.rate_per_minute / 60, settings.burst),
+        bucket=workspace_pace(ceiling_per_minute=settings.rate_per_minute, burst=settings.burst,
+                              learned_per_minute=learned_paces.per_minute(POST_METHOD)),
+        learned_paces=learned_paces,
         channel_pacer=ChannelPacer(),
         method_pacer=MethodPacer(method_rates(history_per_minute=settings.history_per_minute),
                                  bursts=history_bursts(settings.history_tier)),

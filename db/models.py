@@ -505,6 +505,17 @@ class Worker(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class LearnedPace(Base):
+    """The rate Slack was found to accept for a Web API method in this workspace (its database or schema):
+    where a restart or another instance starts pacing from instead of the cautious default."""
+
+    __tablename__ = "learned_paces"
+
+    method: Mapped[str] = mapped_column(String(64), primary_key=True)
+    per_minute: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProcessedEvent(Base):
     """Events API deliveries already handled, so Slack's retries are processed once."""
 

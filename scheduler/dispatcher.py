@@ -47,8 +47,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db.engine import database_unavailable
+from db.pacing import LearnedPaces
 from db.store import OutboxItem, Store
-from scheduler.pacing import MethodPacer, TokenBucket
+from scheduler.pacing import AdaptiveBucket, MethodPacer, TokenBucket
 from scheduler.sending import (
     METADATA_EVENT_TYPE,
     Interrupted,
@@ -68,6 +69,9 @@ INTERRUPTED = AMBIGUOUS + "interrupted"  # handed to Slack by a process that die
 LOOK_BACK = timedelta(days=2)  # how far back to look for a message whose hand-over time is not recorded
 # Slack's clock and ours differ by a little: a look-up starts this long before the recorded hand-over.
 CLOCK_SKEW = timedelta(seconds=60)
+
+
+POST_METHOD = "chat.postMessage"  # the method of the workspace bucket (``bucket``)
 
 
 def wall_clock() -> datetime:
@@ -278,9 +282,12 @@ class Dispatcher:
         lease_clock: Clock = wall_clock,
         retry_base: float = 1.0,
         history_limit: int = 15,
+        learned_paces: LearnedPaces | None = None,
     ) -> None:
         self.store = store
         self.history_limit = history_limit  # messages a look-up asks for (Tier 1 allows 15)
+        self.learned_paces = learned_paces  # where an adaptive pace keeps what it learned
+        self._kept_pace: float | None = None
         self.sender = sender
         self.render = render
         self.clock = clock
@@ -323,6 +330,17 @@ class Dispatcher:
         for bucket in (self.bucket, self.method_pacer):
             if bucket is not None:
                 bucket.set_share(1 / senders)
+        self._keep_pace(now)
+
+    def _keep_pace(self, now: datetime) -> None:
+        """Keep the rate an adaptive pace has learned, when it moved, for a restart or another instance."""
+        if not isinstance(self.bucket, AdaptiveBucket) or self.learned_paces is None:
+            return
+        learned = self.bucket.learned_per_minute()
+        if self._kept_pace is not None and abs(learned - self._kept_pace) < 0.01 * self._kept_pace:
+            return
+        self.learned_paces.keep(POST_METHOD, learned, now=now)
+        self._kept_pace = learned
 
     def start_heartbeat(self) -> None:
         """Keep this dispatcher's claims (and its share of the limits) fresh from a background thread.
@@ -484,7 +502,13 @@ class Dispatcher:
     MAX_RENDER_CHUNK = 100  # ... and at most, when sending much faster
 
     def rate(self) -> float:
-        """New messages a second this instance may send now (its share of the workspace's limit)."""
+        """New messages a second this instance may send now (its share of the workspace's limit); for an
+        adaptive pace, what it may reach within a run (four times now, up to its ceiling), so that the
+        window sized from it does not hold back a rate that grows."""
+        if isinstance(self.bucket, AdaptiveBucket):
+            ceiling = self.bucket.pace.ceiling
+            reach = self.bucket.rate * 4
+            return min(reach, ceiling * self.bucket.share) if ceiling is not None else reach
         return self.bucket.rate if self.bucket is not None else float("inf")
 
     def chunk_size(self, rate: float | None = None) -> int:
@@ -665,11 +689,16 @@ class Dispatcher:
                     if exc.method is not None and self.method_pacer.paces(exc.method):
                         self.method_pacer.pause(exc.method, exc.retry_after or 1.0)
                         continue
+                    if isinstance(self.bucket, AdaptiveBucket):
+                        self.bucket.rate_limited(exc.retry_after)  # slower from now on, after Retry-After
+                        continue
                     if self.bucket is not None:
                         self.bucket.pause(exc.retry_after or 1.0)
                         continue
                 self._failed_attempt(item, exc, result)
                 return
+            if isinstance(self.bucket, AdaptiveBucket):
+                self.bucket.accepted()
             run.recorder.add(item, sent.channel, sent.ts)
             result.sent += 1
             return

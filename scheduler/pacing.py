@@ -135,3 +135,126 @@ class MethodPacer:
     def rate_per_minute(self, method: str) -> float:
         bucket = self._buckets.get(method)
         return bucket.rate * 60 if bucket is not None else float("inf")
+
+
+class AdaptiveRate:
+    """Slack's workspace limit for chat.postMessage, found rather than guessed: additive increase while Slack
+    accepts, multiplicative decrease on a 429 (AIMD, as TCP finds a link's capacity).
+
+    ``rate`` is calls a second for the whole workspace (instances take their share of it). Until the first
+    429 it rises by ``start`` a second of sending (a quick start: 10/s reaches 40/s in three seconds); after a
+    429 it is cut to ``decrease`` of the rate that drew it and then probes upwards by ``probe`` of that rate
+    a second, so it spends its time just under the limit rather than bouncing off it. It never goes above
+    ``ceiling`` (a configured SLACK_RATE_PER_MINUTE) nor below ``floor``. Time is the ``monotonic`` clock
+    passed in; only time spent sending counts (a gap between calls counts for at most ``MAX_STEP`` seconds),
+    so an idle night does not turn into a burst in the morning.
+
+    >>> clock = [0.0]
+    >>> pace = AdaptiveRate(start=10, monotonic=lambda: clock[0])
+    >>> clock[0] = 1.0; pace.accepted()
+    20.0
+    >>> pace.rate_limited(retry_after=2)  # cut, and wait two seconds before calling again
+    2.0
+    >>> pace.rate
+    17.0
+    """
+
+    MAX_STEP = 1.0
+
+    def __init__(
+        self,
+        *,
+        start: float,
+        ceiling: float | None = None,
+        floor: float = 0.2,
+        decrease: float = 0.85,
+        probe: float = 0.01,
+        learned: bool = False,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if start <= 0 or not 0 < decrease < 1:
+            raise ValueError("start must be positive and decrease between 0 and 1")
+        self.ceiling = ceiling
+        self.floor = floor
+        self.decrease, self.probe = decrease, probe
+        self._monotonic = monotonic
+        self.rate = self._bounded(start)
+        self._quick = start  # the quick start's step; after a 429 (or from a learned rate) the probe's
+        self._step = self.rate * probe if learned else start
+        self._last = monotonic()
+        self._calm_from = self._last  # 429s before this answer calls made before the last cut: cut once
+        self.cuts = 0
+
+    def _bounded(self, rate: float) -> float:
+        rate = max(self.floor, rate)
+        return min(rate, self.ceiling) if self.ceiling is not None else rate
+
+    def accepted(self) -> float:
+        """Slack accepted a call: the rate grows with the time spent sending since the last one."""
+        now = self._monotonic()
+        elapsed = min(max(now - self._last, 0.0), self.MAX_STEP)
+        self._last = now
+        self.rate = self._bounded(self.rate + self._step * elapsed)
+        return self.rate
+
+    def rate_limited(self, retry_after: float | None) -> float:
+        """Slack answered 429: cut the rate (once for the calls already on their way) and return how long
+        nobody may call — Slack's Retry-After, or a second when it gave none."""
+        wait = float(retry_after) if retry_after and retry_after > 0 else 1.0
+        now = self._monotonic()
+        if now >= self._calm_from:
+            self.rate = self._bounded(self.rate * self.decrease)
+            self._step = self.rate * self.probe
+            self.cuts += 1
+            # Calls in flight when the limit was hit come back 429 too: they do not cut again.
+            self._calm_from = now + wait
+        self._last = max(self._last, now + wait)  # the pause is not time spent sending
+        return wait
+
+
+class AdaptiveBucket(TokenBucket):
+    """A token bucket whose full rate is an ``AdaptiveRate``: ``accepted`` after each call Slack took,
+    ``rate_limited`` on a 429 (which also pauses every caller for Retry-After). ``set_share`` applies to
+    the learned rate as to a fixed one."""
+
+    def __init__(self, pace: AdaptiveRate, burst: int, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(pace.rate, burst, monotonic=monotonic)
+        self.pace = pace
+
+    def _follow(self) -> None:
+        with self._lock:
+            self._refill(self._monotonic())
+            self.full_rate = self.pace.rate
+            self.rate = self.full_rate * self.share
+
+    def accepted(self) -> None:
+        self.pace.accepted()
+        self._follow()
+
+    def rate_limited(self, retry_after: float | None) -> float:
+        wait = self.pace.rate_limited(retry_after)
+        self._follow()
+        self.pause(wait)
+        return wait
+
+    def learned_per_minute(self) -> float:
+        """The workspace's rate as learned so far (not this instance's share)."""
+        return self.pace.rate * 60
+
+
+# Where a workspace with nothing learned yet starts: 10 messages a second, which Slack has always accepted
+# ("several hundred a minute") — the old fixed default.
+START_PER_MINUTE = 600.0
+
+
+def workspace_pace(*, ceiling_per_minute: float | None, learned_per_minute: float | None, burst: int) -> AdaptiveBucket:
+    """The chat.postMessage pace for a workspace. From the rate learned before (a restart, another instance),
+    probing gently from there; else from a configured ceiling, which the admin says Slack allows; else from
+    ``START_PER_MINUTE``, rising quickly until the first 429. Never above the ceiling."""
+    ceiling = ceiling_per_minute / 60 if ceiling_per_minute else None
+    if learned_per_minute:
+        start = learned_per_minute / 60
+    else:
+        start = ceiling if ceiling is not None else START_PER_MINUTE / 60
+    start = min(start, ceiling) if ceiling is not None else start
+    return AdaptiveBucket(AdaptiveRate(start=start, ceiling=ceiling, learned=bool(learned_per_minute)), burst)

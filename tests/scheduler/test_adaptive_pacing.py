@@ -1,0 +1,99 @@
+"""Finding Slack's workspace limit: additive increase while Slack accepts, multiplicative decrease on a 429."""
+
+from __future__ import annotations
+
+import pytest
+
+from scheduler.pacing import START_PER_MINUTE, AdaptiveBucket, AdaptiveRate, workspace_pace
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def send_for(pace: AdaptiveRate, clock: Clock, seconds: float, every: float = 0.1) -> None:
+    """Slack accepts a call every ``every`` seconds for ``seconds``."""
+    for _ in range(round(seconds / every)):
+        clock.now += every
+        pace.accepted()
+
+
+def test_the_rate_grows_while_slack_accepts():
+    clock = Clock()
+    pace = AdaptiveRate(start=10, monotonic=clock)
+    send_for(pace, clock, 3)
+    assert pace.rate == pytest.approx(40)  # the quick start: its starting rate more each second
+    before = pace.rate
+    send_for(pace, clock, 1)
+    assert pace.rate > before
+
+
+def test_a_429_cuts_the_rate_and_the_probe_after_it_is_gentle():
+    clock = Clock()
+    pace = AdaptiveRate(start=10, decrease=0.85, probe=0.01, monotonic=clock)
+    send_for(pace, clock, 3)
+    assert pace.rate_limited(retry_after=1) == 1.0
+    assert pace.rate == pytest.approx(34)
+    clock.now += 1  # the Retry-After
+    send_for(pace, clock, 10)
+    assert pace.rate == pytest.approx(34 * 1.1)  # 1% of the cut rate a second: ten seconds, 10%
+
+
+def test_the_429s_of_calls_already_on_their_way_cut_once():
+    clock = Clock()
+    pace = AdaptiveRate(start=40, monotonic=clock)
+    for _ in range(8):  # eight sends in flight all come back 429
+        pace.rate_limited(retry_after=1)
+    assert pace.rate == pytest.approx(34) and pace.cuts == 1
+    clock.now += 1.5
+    pace.rate_limited(retry_after=1)  # a 429 after the pause is news: cut again
+    assert pace.cuts == 2 and pace.rate == pytest.approx(34 * 0.85)
+
+
+def test_the_rate_never_goes_above_a_configured_ceiling():
+    clock = Clock()
+    pace = AdaptiveRate(start=10, ceiling=40, monotonic=clock)
+    send_for(pace, clock, 60)
+    assert pace.rate == 40
+
+
+def test_time_without_sending_does_not_raise_the_rate():
+    clock = Clock()
+    pace = AdaptiveRate(start=10, monotonic=clock)
+    pace.accepted()
+    clock.now += 8 * 3600  # a night without lessons
+    pace.accepted()
+    assert pace.rate <= 10 + 10 * AdaptiveRate.MAX_STEP
+
+
+def test_the_pause_of_retry_after_is_not_counted_as_time_spent_sending():
+    clock = Clock()
+    pace = AdaptiveRate(start=20, monotonic=clock)
+    pace.rate_limited(retry_after=30)
+    cut = pace.rate
+    clock.now += 30
+    pace.accepted()
+    assert pace.rate == pytest.approx(cut)
+
+
+def test_a_429_pauses_every_caller_for_retry_after_and_slows_the_bucket():
+    clock = Clock()
+    bucket = AdaptiveBucket(AdaptiveRate(start=40, monotonic=clock), 2, monotonic=clock)
+    bucket.rate_limited(retry_after=3)
+    assert bucket.reserve() >= 3.0  # nobody calls before Retry-After has passed
+    assert bucket.rate == pytest.approx(34)
+    bucket.set_share(1 / 2)  # two instances sending: each at half of what was learned
+    assert bucket.rate == pytest.approx(17)
+    assert bucket.learned_per_minute() == pytest.approx(34 * 60)
+
+
+def test_where_a_workspace_starts():
+    assert workspace_pace(ceiling_per_minute=None, learned_per_minute=None, burst=2).rate == START_PER_MINUTE / 60
+    assert workspace_pace(ceiling_per_minute=2400, learned_per_minute=None, burst=2).rate == 40
+    learned = workspace_pace(ceiling_per_minute=None, learned_per_minute=2100, burst=2)
+    assert learned.rate == 35
+    assert workspace_pace(ceiling_per_minute=1200, learned_per_minute=2100, burst=2).rate == 20  # the ceiling holds
