@@ -1,7 +1,7 @@
 """the rate Slack was found to accept per Web API method, kept across restarts and instances
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-07
 
 Adds one table and changes no existing row.
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import db.types
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
