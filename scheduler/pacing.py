@@ -151,7 +151,10 @@ class AdaptiveRate:
 
     >>> clock = [0.0]
     >>> pace = AdaptiveRate(start=10, monotonic=lambda: clock[0])
-    >>> clock[0] = 1.0; pace.accepted()
+    >>> for n in range(1, 11): clock[0] = n / 10; rate = pace.accepted()  # ten calls in a second, at the pace
+    >>> round(pace.rate, 1)
+    20.0
+    >>> clock[0] = 60.0; round(pace.accepted(), 1)  # a call a minute later tested nothing: no rise
     20.0
     >>> pace.rate_limited(retry_after=2)  # cut, and wait two seconds before calling again
     2.0
@@ -192,7 +195,12 @@ class AdaptiveRate:
     def accepted(self) -> float:
         """Slack accepted a call: the rate grows with the time spent sending since the last one."""
         now = self._monotonic()
-        elapsed = min(max(now - self._last, 0.0), self.MAX_STEP)
+        # Only time spent sending at the pace counts: a call more than two of the pace's intervals after the
+        # one before did not find the pace limiting, and raises nothing. Otherwise the sparse retries at the
+        # end of a fan-out, each "accepted", would raise a rate nothing was testing, and the rate kept for
+        # the next start with it.
+        gap = max(now - self._last, 0.0)
+        elapsed = min(gap, self.MAX_STEP) if gap <= 2.0 / self.rate else 0.0
         self._last = now
         self.rate = self._bounded(self.rate + self._step * elapsed)
         return self.rate
