@@ -300,6 +300,7 @@ class Sprout:
     redrawer: Any = None  # bot.redraw.Redrawer: messages a click changed that Slack may not show yet
     lrs: Any = None  # scheduler.lrs.LrsForwarder when XAPI_LRS_URL is set
     facilitation: Any = None  # bot.listeners.facilitator.Facilitation: announcements and prompts (Home blocks)
+    first_runs: Any = None  # scheduler.first_runs.FirstRuns: the jobs due at start not run yet (/healthz)
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
     _closers: list = field(default_factory=list)
@@ -388,6 +389,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.announcements import FacilitationPlanner
     from scheduler.digests import DigestPlanner
     from scheduler.dispatcher import POST_METHOD, ChannelPacer, Dispatcher
+    from scheduler.first_runs import FirstRuns
     from scheduler.pacing import HISTORY_LIMIT, MethodPacer, history_bursts, method_rates, workspace_pace
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
@@ -509,7 +511,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         verified_upstream=verified_upstream,
     )
     redrawer = Redrawer(service=service, store=store, client=client, lease=timedelta(seconds=settings.lease_seconds))
-    wsgi = wsgi_app(bolt, healthy=lambda: ping(engine))
+    first_runs = FirstRuns()
+    wsgi = wsgi_app(bolt, healthy=lambda: ping(engine), starting=first_runs.waiting)
     return Sprout(
         settings=settings,
         engine=engine,
@@ -536,6 +539,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         redrawer=redrawer,
         lrs=lrs,
         facilitation=facilitation,
+        first_runs=first_runs,
         cohorts=cohorts,
         tracks=tracks,
         _closers=closers,
@@ -589,7 +593,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     sprout.dispatcher.start_heartbeat()
     scheduler = start_scheduler(plan=sprout.plan, dispatch=sprout.dispatcher.dispatch,
-                                plan_every=args.interval, dispatch_every=2)
+                                plan_every=args.interval, dispatch_every=2, first_runs=sprout.first_runs)
     add_background_jobs(scheduler, sprout)
     socket_handler = None
     server = None
@@ -632,6 +636,8 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     from bot.admin import packs_signature
     from scheduler.runner import run_job
 
+    if sprout.first_runs is not None:  # the two below that run at once
+        sprout.first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
     scheduler.add_job(run_job, args=["sprout-redraw-at-start" + suffix,
                                      lambda: sprout.redrawer.catch_up(sprout.clock())],
                       id="sprout-redraw-at-start" + suffix, replace_existing=True)  # once, now
@@ -716,7 +722,7 @@ class Hosted:
             on_installed=self.installed)
         self.wsgi = workspace_router(installer=installer, workspace_app=self.wsgi_of,
                                      signing_secret=settings.slack_signing_secret,
-                                     extra=health_app(lambda: ping(self.engine)))
+                                     extra=health_app(lambda: ping(self.engine), starting=self.first_jobs_waiting))
         self._looked_for_installs = 0.0  # when a request from an unknown workspace last made us look
         self.discover()
 
@@ -832,6 +838,10 @@ class Hosted:
             self.serve(team)
         return refreshed
 
+    def first_jobs_waiting(self) -> int:
+        """Across the workspaces served: the scheduler jobs due at their start that have not run yet."""
+        return sum(sprout.first_runs.waiting() for _, sprout in self.each() if sprout.first_runs is not None)
+
     def each(self) -> list[tuple[str, Sprout]]:
         with self._lock:
             return sorted(self.sprouts.items())
@@ -867,7 +877,7 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
     def schedule(team: str, sprout: Sprout) -> None:
         sprout.dispatcher.start_heartbeat()
         add_tick_jobs(scheduler, plan=sprout.plan, dispatch=sprout.dispatcher.dispatch, plan_every=args.interval,
-                      dispatch_every=2, suffix=f"-{team}")
+                      dispatch_every=2, suffix=f"-{team}", first_runs=sprout.first_runs)
         add_background_jobs(scheduler, sprout, suffix=f"-{team}")
 
     hosted.on_serve.append(schedule)

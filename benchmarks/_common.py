@@ -40,6 +40,7 @@ def emulator_process(users: int, *extra: str):
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     url = f"http://127.0.0.1:{port}/api/"
+    _EMULATOR_PIDS[url] = process.pid
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -52,8 +53,21 @@ def emulator_process(users: int, *extra: str):
     try:
         yield url
     finally:
+        _EMULATOR_PIDS.pop(url, None)
         process.terminate()
         process.wait(timeout=10)
+
+
+_EMULATOR_PIDS: dict[str, int] = {}
+
+
+def emulator_rss_mb(api_url: str) -> float:
+    """The resident memory of the emulator process serving ``api_url`` (it keeps every message it is sent)."""
+    with open(f"/proc/{_EMULATOR_PIDS[api_url]}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 @contextmanager

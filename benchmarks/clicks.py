@@ -16,11 +16,11 @@ lesson message updated within 2 s of its click.
 from __future__ import annotations
 
 import argparse
-import os
 import hashlib
 import hmac
 import http.client
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -170,7 +170,8 @@ def warm_up(port: int, bodies: list[tuple[str, bytes]]) -> None:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of process ``pid`` so far (Linux)."""
-    fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

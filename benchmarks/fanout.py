@@ -1,32 +1,54 @@
-"""Benchmarks 1 and 3 of the delivery engine: fan-out overhead and memory.
+"""Benchmarks 1 and 3 of the delivery engine: fan-out time, CPU and memory of a whole ``tick``.
 
-One lesson to N enrolled learners through ``python app.py tick``, against the emulator (in its
-own process, no rate limit), beside a bare sequential slack-sdk ``chat_postMessage`` loop sending
-the same N already-rendered messages to the same emulator in the same run.
+One lesson to N enrolled learners through ``python app.py tick``, timed from the process's start to its exit
+(start-up, migrations check, planning, fan-out), against the emulator (in its own process, no rate limit),
+beside two baselines sending the same N already-rendered messages to the same learners in the same run:
+
+- the sequential slack-sdk ``WebClient`` loop, which opens a new connection for every call (``urllib``);
+  the same loop over one keep-alive connection (``AsyncWebClient``, one call at a time) is shown beside it;
+- ``--senders`` (8) concurrent ``AsyncWebClient`` senders sharing one keep-alive ``aiohttp`` session: as
+  fast as this emulator can be sent to from Python, with nothing else to do.
+
+The baselines run before Sprout and again after it, and each is the mean of its two runs.
 
     python benchmarks/fanout.py [--learners 10000] [--database-url postgresql+psycopg://…]
 
-Targets: Sprout at least as fast as the bare loop; at most 2 ms of Sprout CPU per delivery;
-peak RSS of the Sprout process under 250 MB.
+Targets: the whole tick ≤ 0.6× the sequential loop's time and ≤ 1.0× the concurrent baseline's; at most
+1 ms of Sprout CPU per delivery (the tick process's own, start-up included); peak RSS of the tick under
+200 MB; no copy lost or duplicated.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
-import resource
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from _common import ROOT, TOKEN, copies_per_learner, database, emulator_process, enroll, sprout_env, user_id
+from _common import (
+    ROOT,
+    TOKEN,
+    Results,
+    copies_per_learner,
+    database,
+    emulator_process,
+    emulator_rss_mb,
+    enroll,
+    sprout_env,
+    user_id,
+)
 
 AT = "2026-11-30T09:30:00Z"
 
 
 def rendered_lesson():
-    """The message Sprout sends, rendered once (the bare loop gets it for free)."""
+    """The message Sprout sends, rendered once (the baselines get it for free)."""
     from bot.blocks import lesson_message
     from content_packs.loader import BUNDLED_DIR, load_packs
     from db.store import DeliveryState
@@ -40,19 +62,77 @@ def rendered_lesson():
     return lesson_message(pack, lesson, state)
 
 
-def bare_loop(api_url: str, learners: int) -> float:
+@dataclass
+class Run:
+    seconds: float
+    cpu: float  # of this (client) process
+
+
+def timed(send) -> Run:
+    cpu = time.process_time()
+    started = time.perf_counter()
+    send()
+    return Run(time.perf_counter() - started, time.process_time() - cpu)
+
+
+def sequential(api_url: str, learners: int, message) -> Run:
+    """slack-sdk's ``WebClient``, one call after another: ``urllib`` opens a connection for each."""
     from slack_sdk import WebClient
 
-    from bot.library_logging import settle_library_logging
-
-    # As Sprout runs: slack-sdk formats no debug lines it would drop (bot/library_logging.py).
-    settle_library_logging(logging.WARNING)
-    message = rendered_lesson()
     client = WebClient(token=TOKEN, base_url=api_url)
-    started = time.perf_counter()
-    for i in range(1, learners + 1):
-        client.chat_postMessage(channel=user_id(i), text=message.text, blocks=message.blocks)
-    return time.perf_counter() - started
+
+    def send():
+        for i in range(1, learners + 1):
+            client.chat_postMessage(channel=user_id(i), text=message.text, blocks=message.blocks)
+
+    return timed(send)
+
+
+def concurrent(api_url: str, learners: int, message, senders: int) -> Run:
+    """``senders`` ``AsyncWebClient`` coroutines sharing one keep-alive aiohttp session (one: sequential)."""
+    import aiohttp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    async def fan_out():
+        async with aiohttp.ClientSession() as session:
+            client = AsyncWebClient(token=TOKEN, base_url=api_url, session=session)
+            queue = iter(range(1, learners + 1))
+
+            async def sender():
+                for i in queue:  # one shared iterator: each learner is taken by exactly one sender
+                    answer = await client.chat_postMessage(channel=user_id(i), text=message.text,
+                                                           blocks=message.blocks)
+                    if not answer["ok"]:
+                        raise RuntimeError(answer)
+
+            await asyncio.gather(*(sender() for _ in range(senders)))
+
+    return timed(lambda: asyncio.run(fan_out()))
+
+
+@dataclass
+class Tick:
+    seconds: float
+    cpu: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def sprout_tick(env: dict[str, str]) -> Tick:
+    """``python app.py tick`` from fork to exit, with the CPU and peak memory of that process alone."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen([sys.executable, "app.py", "tick", "--at", AT], cwd=ROOT, env=env,
+                                   stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Tick(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode,
+                    out.read(), err.read())
 
 
 def main() -> int:
@@ -62,48 +142,74 @@ def main() -> int:
     parser.add_argument("--senders", type=int, default=8)
     args = parser.parse_args()
     n = args.learners
+    r = Results("fanout")
+
+    from bot.library_logging import settle_library_logging
+
+    # As Sprout runs: slack-sdk formats no debug lines it would drop (bot/library_logging.py).
+    settle_library_logging(logging.WARNING)
+    message = rendered_lesson()
+
+    def baselines() -> dict[str, Run]:
+        return {"sequential": sequential(api_url, n, message),
+                "keep-alive": concurrent(api_url, n, message, 1),
+                "concurrent": concurrent(api_url, n, message, args.senders)}
 
     with emulator_process(n, "--rate-tiers", "none") as api_url, database(args.database_url) as database_url:
         enroll(database_url, n)
-        # The bare loop runs before Sprout and again after it, and the two are averaged: on a shared machine
-        # the speed drifts by a tenth within a minute, which one baseline run would put into the ratio.
-        bare_before = bare_loop(api_url, n)
-
+        emulator_start_mb = emulator_rss_mb(api_url)
+        # Before Sprout and again after it, averaged: on a shared machine the speed drifts by a tenth within a
+        # minute, which one baseline run would put into the ratio.
+        before = baselines()
+        emulator_before_mb = emulator_rss_mb(api_url)
         env = sprout_env(database_url, api_url, SLACK_RATE_PER_MINUTE="10000000", SLACK_RATE_BURST="10000",
                          SPROUT_SENDERS=str(args.senders))
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        result = subprocess.run([sys.executable, "app.py", "tick", "--at", AT], cwd=ROOT, env=env,
-                                capture_output=True, text=True)
-        elapsed = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if result.returncode != 0:
-            print(result.stderr, file=sys.stderr)
+        tick = sprout_tick(env)
+        if tick.returncode != 0:
+            print(tick.stderr, file=sys.stderr)
             return 1
-        bare_after = bare_loop(api_url, n)
-        baseline = (bare_before + bare_after) / 2
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        peak_mb = after.ru_maxrss / 1024
+        after = baselines()
+        emulator_after_mb = emulator_rss_mb(api_url)
 
         stamps: list[float] = []
-        copies = copies_per_learner(api_url, n, stamps)  # the bare loop's messages carry no metadata
+        copies = copies_per_learner(api_url, n, stamps)  # the baselines' messages carry no metadata
         lost = sum(1 for c in copies.values() if c == 0)
         duplicates = sum(max(0, c - 1) for c in copies.values())
         fan_out = max(stamps) - min(stamps) if len(stamps) > 1 else float("nan")
 
+    mean = {k: (before[k].seconds + after[k].seconds) / 2 for k in before}
+    client_cpu = {k: (before[k].cpu + after[k].cpu) / 2 / n * 1000 for k in before}
     backend = "postgresql" if args.database_url else "sqlite"
-    print(f"fan-out of one lesson to {n} learners ({backend}, {args.senders} senders, emulator in its own process)")
-    print(f"  bare slack-sdk loop      {n / baseline:8.0f} msg/s   ({baseline:.1f} s: the mean of "
-          f"{n / bare_before:.0f} msg/s before Sprout and {n / bare_after:.0f} after)")
-    print(f"  sprout fan-out           {n / fan_out:8.0f} msg/s   ({fan_out:.1f} s from the first message to the last)")
-    print(f"  ratio sprout / bare      {baseline / fan_out:8.2f}       target ≥ 1.00")
-    print(f"  sprout tick, end to end  {n / elapsed:8.0f} msg/s   ({elapsed:.1f} s: process start, migrations check, "
-          f"planning {n} deliveries, fan-out; ratio {baseline / elapsed:.2f})")
-    print(f"  sprout CPU per delivery  {cpu / n * 1000:8.2f} ms    target ≤ 2 ms (start-up included)")
-    print(f"  sprout peak RSS          {peak_mb:8.0f} MB    target < 250 MB")
-    print(f"  lost / duplicate copies  {lost} / {duplicates}")
-    print(f"  tick said: {result.stdout.strip()}")
-    return 0
+    r.say(f"fan-out of one lesson to {n} learners ({backend}, {args.senders} senders, emulator in its own process, "
+          f"load average {os.getloadavg()[0]:.2f})")
+    labels = {"sequential": "sequential WebClient loop",
+              "keep-alive": "sequential, keep-alive",
+              "concurrent": f"{args.senders} concurrent AsyncWebClient"}
+    for key, label in labels.items():
+        r.say(f"  {label:32}{n / mean[key]:8.0f} msg/s  {mean[key]:6.1f} s  (mean of {n / before[key].seconds:.0f} "
+              f"msg/s before Sprout and {n / after[key].seconds:.0f} after; client CPU {client_cpu[key]:.2f} ms/msg)")
+    r.say(f"  {'sprout tick, start to exit':32}{n / tick.seconds:8.0f} msg/s  {tick.seconds:6.1f} s  "
+          f"(process start, migrations check, planning {n} deliveries, fan-out)")
+    r.say(f"  {'sprout fan-out, first to last':32}{n / fan_out:8.0f} msg/s  {fan_out:6.1f} s  "
+          f"(the emulator's timestamps of the first and last lesson)")
+    seq_ratio = tick.seconds / mean["sequential"]
+    conc_ratio = tick.seconds / mean["concurrent"]
+    r.say(f"  tick time / sequential loop's      {seq_ratio:6.2f}   (/ keep-alive sequential: "
+          f"{tick.seconds / mean['keep-alive']:.2f})")
+    r.say(f"  tick time / concurrent baseline's  {conc_ratio:6.2f}   (fan-out alone: {fan_out / mean['concurrent']:.2f})")
+    cpu_ms = tick.cpu / n * 1000
+    r.say(f"  sprout CPU per delivery        {cpu_ms:8.2f} ms   ({tick.cpu:.1f} s of the tick process, start-up included)")
+    r.say(f"  sprout peak RSS                {tick.peak_rss_mb:8.0f} MB")
+    r.say(f"  lost / duplicate copies        {lost} / {duplicates}")
+    r.say(f"  emulator RSS                   {emulator_start_mb:.0f} MB at start, {emulator_before_mb:.0f} MB after "
+          f"the first baselines, {emulator_after_mb:.0f} MB at the end ({7 * n} messages held)")
+    r.say(f"  tick said: {tick.stdout.strip()}")
+    r.target("whole tick ≤ 0.6× the sequential WebClient loop's time", seq_ratio <= 0.6)
+    r.target(f"whole tick ≤ 1.0× the {args.senders} concurrent AsyncWebClient senders' time", conc_ratio <= 1.0)
+    r.target("≤ 1 ms of Sprout CPU per delivery", cpu_ms <= 1.0)
+    r.target("peak RSS of the tick < 200 MB", tick.peak_rss_mb < 200)
+    r.target("no copy lost, none duplicated", lost == 0 and duplicates == 0 and len(copies) == n)
+    return r.finish()
 
 
 if __name__ == "__main__":

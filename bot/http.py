@@ -16,12 +16,18 @@ MAX_BODY = 1024 * 1024
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-def health_app(healthy: Callable[[], bool | str], *, socket: Callable[[], str | None] | None = None) -> WSGIApp:
+def health_app(
+    healthy: Callable[[], bool | str], *, socket: Callable[[], str | None] | None = None,
+    starting: Callable[[], int] | None = None,
+) -> WSGIApp:
     """GET /healthz: 200 while the database answers, 503 when it does not (with the reason ``healthy``
     gives instead of True); 404 for anything else.
 
     ``socket`` (Socket Mode): the WebSocket's state, "connected", or why not ("reconnecting …"): a
-    Sprout that cannot hear Slack is not healthy either, and says so."""
+    Sprout that cannot hear Slack is not healthy either, and says so.
+
+    ``starting``: how many scheduler jobs due at start have not run yet (``first_jobs_waiting``; 0 once the
+    first planning and sending are done). It does not make the answer unhealthy."""
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "") != "/healthz":
@@ -38,6 +44,8 @@ def health_app(healthy: Callable[[], bool | str], *, socket: Callable[[], str | 
             if state is not None:
                 report["ok"] = False
                 report.setdefault("reason", f"Socket Mode: {state}")
+        if starting is not None:
+            report["first_jobs_waiting"] = starting()
         ok = report["ok"]
         body = json.dumps(report).encode()
         start_response("200 OK" if ok else "503 Service Unavailable",
@@ -47,10 +55,13 @@ def health_app(healthy: Callable[[], bool | str], *, socket: Callable[[], str | 
     return application
 
 
-def wsgi_app(bolt: App, *, healthy: Callable[[], bool], extra: dict[str, WSGIApp] | None = None) -> WSGIApp:
+def wsgi_app(
+    bolt: App, *, healthy: Callable[[], bool], extra: dict[str, WSGIApp] | None = None,
+    starting: Callable[[], int] | None = None,
+) -> WSGIApp:
     slack = SlackRequestHandler(bolt, path=EVENTS_PATH)
     routes = dict(extra or {})
-    health = health_app(healthy)
+    health = health_app(healthy, starting=starting)
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

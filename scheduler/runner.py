@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from db.engine import database_unavailable
+from scheduler.first_runs import FirstRuns
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ def run_job(name: str, job: Callable[[], object]) -> None:
 
 
 def start_scheduler(
-    *, plan: Callable[[], object], dispatch: Callable[[], object], plan_every: int = 60, dispatch_every: int = 2
+    *, plan: Callable[[], object], dispatch: Callable[[], object], plan_every: int = 60, dispatch_every: int = 2,
+    first_runs: FirstRuns | None = None,
 ) -> BackgroundScheduler:
     """Plan every minute and send every few seconds, each never overlapping itself (in-memory job store).
 
@@ -36,7 +38,8 @@ def start_scheduler(
     seconds, not at the next minute.
     """
     scheduler = BackgroundScheduler(timezone=UTC)
-    add_tick_jobs(scheduler, plan=plan, dispatch=dispatch, plan_every=plan_every, dispatch_every=dispatch_every)
+    add_tick_jobs(scheduler, plan=plan, dispatch=dispatch, plan_every=plan_every, dispatch_every=dispatch_every,
+                  first_runs=first_runs)
     scheduler.start()
     return scheduler
 
@@ -49,9 +52,12 @@ def add_tick_jobs(
     plan_every: int = 60,
     dispatch_every: int = 2,
     suffix: str = "",
+    first_runs: FirstRuns | None = None,
 ) -> None:
     """The planning and sending jobs of one workspace (``suffix`` tells a hosted Sprout's workspaces apart);
-    adding them again replaces them."""
+    adding them again replaces them. Both run at once; ``first_runs`` is told to wait for them."""
+    if first_runs is not None:
+        first_runs.expect(scheduler, (PLAN_JOB_ID + suffix, DISPATCH_JOB_ID + suffix))
     now = datetime.now(UTC)
     for job_id, job, every in ((PLAN_JOB_ID, plan, plan_every), (DISPATCH_JOB_ID, dispatch, dispatch_every)):
         scheduler.add_job(
