@@ -190,7 +190,8 @@ def machine() -> str:
             return ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
+    # The results files themselves do not count: a second run after the first has appended is the same code.
+    if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"):
         commit += "+dirty"
     memory_kib = 0
     try:
