@@ -25,7 +25,7 @@ a about am an and any anyone are as at be can could did do does doing find for f
 got had has have help hi hello hey how i i'm im in is it its know learn lesson lessons let me mean
 more my need of on or please should show so some someone tell than thanks thank that the their them
 then there these this to up us use using want was way we were what whats when where which who why
-will with would you your
+will with would you your what's how's where's who's it's that's there's don't can't i've i'd
 """
 FILLER = frozenset(_FILLER_WORDS.split())
 MAX_WORDS = 8
@@ -52,7 +52,9 @@ def plain_text(slack_text: str) -> str:
         target, name = match.group(1), match.group(2)
         if name:
             return ("@" if target.startswith("@") else "#" if target.startswith("#") else "") + name
-        return target.lstrip("@#!")
+        if target.startswith(("@", "#")):
+            return ""  # a bare <@U123> or <#C123>: an id, not words
+        return target.lstrip("!")
 
     return html.unescape(_LINK.sub(label, slack_text or "")).strip()
 
@@ -65,7 +67,7 @@ def search_words(text: str) -> str:
     >>> search_words("what is this?")
     ''
     """
-    words = [w.strip("'’") for w in _WORD.findall(text.lower())]
+    words = [w.strip("'") for w in _WORD.findall(text.lower().replace("’", "'"))]
     return " ".join([w for w in words if w and w not in FILLER][:MAX_WORDS])
 
 
