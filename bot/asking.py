@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.blocks import Block, RenderedMessage, button, context, encode, search_results, section
+from bot.blocks import MAX_BLOCKS, Block, RenderedMessage, button, context, encode, search_results, section
 from bot.mrkdwn import escape, quote, split_text, truncate
 from bot.service import LearningService
 from bot.text import render
@@ -64,6 +64,8 @@ def direct_message(event: dict) -> DirectMessage | None:
     user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
     if not (user and channel and ts):
         return None
+    if event.get("subtype") == "file_share" and not (event.get("text") or "").strip():
+        return None  # a file with nothing said: not a question, and not a call for help
     thread_ts = event.get("thread_ts")
     return DirectMessage(user, channel, ts, thread_ts if thread_ts and thread_ts != ts else None,
                          event.get("text") or "")
@@ -211,9 +213,12 @@ def no_match_reply(text: str, message: DirectMessage, *, partial: Sequence[Any] 
     return RenderedMessage(said, blocks)
 
 
-def passed_message(passed: Passed, text: str) -> RenderedMessage:
+def passed_message(passed: Passed, text: str, *, shown: Sequence[Block] | None = None) -> RenderedMessage:
+    """The offer once taken: what it said (and the lessons it showed, ``shown``), the button replaced by
+    where the question went."""
     said = render("dm_passed.md.j2", new=passed.new, channel=passed.to_channel, asked=truncate(text, 150))
-    return RenderedMessage(said, [section(said, block_id="passed")])
+    kept = [b for b in shown or () if b.get("block_id") not in ("ask-facilitators", "passed")]
+    return RenderedMessage(said, [*kept, section(said, block_id="passed")][-MAX_BLOCKS:])
 
 
 def question_message(q: Any) -> RenderedMessage:

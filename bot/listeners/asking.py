@@ -13,12 +13,12 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.asking import ASK_FACILITATORS_ACTION, Asking, passed_message
+from bot.blocks import decode
 from bot.listeners import CommandContext, Deps, Subcommand
-from bot.listeners.actions import _value
 from bot.listeners.errors import friendly
 from bot.mrkdwn import escape, truncate
 from bot.prompts import SlackChannels
-from learning.errors import SproutError
+from learning.errors import Gone, SproutError
 
 _MENTION = re.compile(r"^<#([CG][A-Z0-9]+)(?:\|[^>]*)?>$")
 _NAME = re.compile(r"^#([a-z0-9][a-z0-9._\-]{0,79})$")
@@ -29,10 +29,13 @@ def register(app: App, *, deps: Deps, asking: Asking) -> None:
     @app.action(ASK_FACILITATORS_ACTION)
     @friendly
     def ask_facilitators(ack: Ack, body: dict, client: WebClient) -> None:
-        value = _value(body)
+        try:
+            value = decode(body["actions"][0]["value"])
+        except (KeyError, IndexError, ValueError):
+            raise Gone("That button no longer works; type your question again.") from None
         passed = asking.pass_question(body["user"]["id"], value, deps.clock())
         ack()  # after the record and its copies are committed
-        answer = passed_message(passed, str(value.get("q") or ""))
+        answer = passed_message(passed, str(value.get("q") or ""), shown=(body.get("message") or {}).get("blocks"))
         container = body.get("container") or {}
         client.chat_update(channel=container.get("channel_id"), ts=container.get("message_ts"), text=answer.text,
                            blocks=answer.blocks)

@@ -110,7 +110,8 @@ def test_no_match_offers_to_pass_the_question_on_and_facilitators_get_it_once(wo
     assert len(questions_to(world, FAC.user_id)) == 1
     assert count(world, LearnerQuestion) == 1
     assert count(world, OutboxMessage, OutboxMessage.kind == QUESTION) == 1
-    assert offer["value"]
+    assert not buttons(world.emulator.message(reply["channel"], reply["ts"]), ASK_FACILITATORS_ACTION)
+    assert len(offer["value"]) <= 2000
 
 
 def test_a_question_only_partly_matched_shows_those_lessons_and_still_offers_to_pass_it_on(world):
@@ -118,6 +119,11 @@ def test_a_question_only_partly_matched_shows_those_lessons_and_still_offers_to_
     assert "No lesson covers all of" in text_of(reply)
     assert 1 <= len(buttons(reply, "send_lesson")) <= 3
     assert buttons(reply, ASK_FACILITATORS_ACTION)
+    world.driver.click(ANN, {"channel": reply["channel"], "ts": reply["ts"]}, action_id=ASK_FACILITATORS_ACTION)
+    taken = world.emulator.wait_for(lambda: "Passed on" in text_of(world.emulator.message(reply["channel"], reply["ts"]))
+                                    and world.emulator.message(reply["channel"], reply["ts"]))
+    assert buttons(taken, "send_lesson") == buttons(reply, "send_lesson"), "the lessons shown stay"
+    assert not buttons(taken, ASK_FACILITATORS_ACTION)
 
 
 def test_slack_retries_of_a_message_get_one_answer(world):
@@ -132,7 +138,7 @@ def test_slack_retries_of_a_message_get_one_answer(world):
     assert count(world, OutboxMessage, OutboxMessage.kind == DM_REPLY) == 1
 
 
-def test_edits_deletions_and_bot_messages_get_no_answer(world):
+def test_edits_deletions_bot_messages_and_bare_files_get_no_answer(world):
     reply = reply_to(world, ANN, NOWHERE)
     typed = [m for m in world.emulator.dm_messages(ANN) if m.get("user") == ANN][-1]
     answers = len(from_sprout(world, ANN))
@@ -142,6 +148,9 @@ def test_edits_deletions_and_bot_messages_get_no_answer(world):
                                "channel": reply["channel"], "channel_type": "im", "ts": "1764417600.000100"}
                               ).status == 200
     assert world.driver.delete_message(ANN, reply["channel"], typed["ts"]).status == 200
+    assert world.driver.event({"type": "message", "subtype": "file_share", "user": ANN, "text": "", "files": [],
+                               "channel": reply["channel"], "channel_type": "im", "ts": "1764417600.000200"}
+                              ).status == 200  # a file with nothing said
     world.sprout.dispatcher.dispatch()
     assert len(from_sprout(world, ANN)) == answers
     assert count(world, OutboxMessage, OutboxMessage.kind == DM_REPLY) == 1
