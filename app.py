@@ -368,10 +368,12 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.admin import Admin, admin_subcommands, privacy_renderer
+    from bot.asking import Asking
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
+    from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
@@ -486,6 +488,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers.update(facilitation.announcements.renderers())  # announcement, announcement_reminder
     renderers.update(facilitation.prompts.renderers())  # prompt
     listeners.append(functools.partial(facilitator.register, facilitation=facilitation))
+    asking = Asking(service=service, store=store)  # the DM: answers, lessons found, questions passed on
+    renderers.update(asking.renderers())  # dm_reply, learner_question
+    listeners.append(functools.partial(asking_listeners.register, asking=asking))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
@@ -494,9 +499,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
                 home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
-                message_handlers=(facilitation.prompts.on_message,), drawing=drawing)
+                message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing)
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
+    subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
