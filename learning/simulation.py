@@ -414,9 +414,11 @@ def table(comparison: Comparison) -> list[str]:
 
 
 def verdict_lines(v: Verdict) -> list[str]:
+    name = MODELS[v.model].name
     mean, low, high = v.margin
     if v.sprout is None:
-        return [f"{v.model}: best fixed rule {v.best_fixed} asks {v.budget:.1f} review questions a week; no Sprout "
-                f"setting asks as few (nearest: {v.nearest})"]
-    return [f"{v.model}: best fixed rule {v.best_fixed} at {v.budget:.1f} review questions a week; {v.sprout} within "
-            f"that: day-{v.days} recall {mean:+.1%} (95% CI {low:+.1%} to {high:+.1%}) over the fixed rule"]
+        return [f"{name}: the best fixed rule, {v.best_fixed}, asks {v.budget:.1f} review questions a week; no Sprout "
+                f"setting asks as few (nearest in workload: {v.nearest})"]
+    interval = "one seed, no interval" if math.isnan(low) else f"95% CI {low:+.1%} to {high:+.1%} over seeds"
+    return [f"{name}: the best fixed rule, {v.best_fixed}, asks {v.budget:.1f} review questions a week; {v.sprout} "
+            f"asks no more: day-{v.days} recall {mean:+.1%} beside it ({interval})"]
