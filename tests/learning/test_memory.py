@@ -41,7 +41,7 @@ def test_learners_and_questions_differ_in_the_fsrs_truth():
     memory = FSRSMemory(np.random.default_rng(1), 50, 40)
     starts = [memory.first_exposure(learner, 0, True)[0] for learner in range(50)]
     assert max(starts) / min(starts) > 3
-    assert 0.1 <= memory.decay.min() and memory.decay.max() <= 0.8
+    assert memory.decay.min() >= 0.1 and memory.decay.max() <= 0.8
 
 
 def test_dhp_recall_halves_every_half_life():
