@@ -419,6 +419,7 @@ def verdict_lines(v: Verdict) -> list[str]:
     if v.sprout is None:
         return [f"{name}: the best fixed rule, {v.best_fixed}, asks {v.budget:.1f} review questions a week; no Sprout "
                 f"setting asks as few (nearest in workload: {v.nearest})"]
-    interval = "one seed, no interval" if math.isnan(low) else f"95% CI {low:+.1%} to {high:+.1%} over seeds"
+    interval = ("one seed, no interval" if math.isnan(low)
+                else f"95% CI {low * 100:+.1f} to {high * 100:+.1f} over seeds")
     return [f"{name}: the best fixed rule, {v.best_fixed}, asks {v.budget:.1f} review questions a week; {v.sprout} "
-            f"asks no more: day-{v.days} recall {mean:+.1%} beside it ({interval})"]
+            f"asks no more: day-{v.days} recall {mean * 100:+.1f} percentage points beside it ({interval})"]
