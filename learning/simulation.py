@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -423,3 +424,26 @@ def verdict_lines(v: Verdict) -> list[str]:
                 else f"95% CI {low * 100:+.1f} to {high * 100:+.1f} over seeds")
     return [f"{name}: the best fixed rule, {v.best_fixed}, asks {v.budget:.1f} review questions a week; {v.sprout} "
             f"asks no more: day-{v.days} recall {mean * 100:+.1f} percentage points beside it ({interval})"]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What a desired retention costs and keeps, from the simulator: for the retention dial."""
+
+    retention: float
+    per_week: float  # review questions a learner a week
+    recall: float  # expected recall at ``days``
+
+
+@lru_cache(maxsize=64)
+def forecast(retention: float, *, learners: int = 100, questions: int = 40, days: int = 90, seed: int = 1,
+             per_review: int = REVIEW_QUESTIONS, model: str = "fsrs") -> Forecast:
+    """Review questions a learner a week and expected recall at ``days`` for Sprout at ``retention``, from a
+    small simulated cohort (FSRS-6 learners around the default parameters, unless ``model`` says "dhp");
+    cached, as the same question is asked of the same settings again and again.
+
+    A forecast for a typical cohort, not for one workspace: the simulated learners' parameters are drawn
+    around FSRS-6's defaults."""
+    truth = cohort(model, learners=learners, questions=questions, seed=seed)
+    run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review), days=days)
+    return Forecast(retention, run.per_week, run.at(days))

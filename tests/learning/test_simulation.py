@@ -13,6 +13,7 @@ from learning.simulation import (
     SproutReview,
     cohort,
     compare,
+    forecast,
     ladder_gap,
     lesson_days,
     qstream_gap,
@@ -76,3 +77,11 @@ def test_sprout_asks_at_most_a_review_dms_worth_a_day_most_overdue_first():
         policy.start(q, False, START + timedelta(hours=q))  # a miss: due the next day
     due = policy.due(START + timedelta(days=3))
     assert due == [0, 1, 2]
+
+
+def test_the_retention_forecast_costs_more_reviews_and_keeps_more_at_a_higher_retention():
+    low = forecast(0.8, learners=30, questions=20, days=60)
+    high = forecast(0.9, learners=30, questions=20, days=60)
+    assert high.per_week > low.per_week > 0
+    assert 0 < low.recall < high.recall < 1
+    assert forecast(0.8, learners=30, questions=20, days=60) is low, "the same settings are simulated once"
