@@ -8,9 +8,12 @@ being in the DM (through the outbox), and the event's answer (Slack wants it wit
 
     python benchmarks/dm.py [--learners 300] [--concurrency 20] [--database-url postgresql+psycopg://…]
 
-Target: every message answered once; the reply p95 under 1 s. A PostgreSQL database must be empty: the
-emulator starts afresh, so its channel ids and message ts repeat, and a reply's dedupe key
-(``dm_reply:<channel>:<ts>``) from an earlier run would hold.
+Baseline, in the same run and at the same concurrency: a bare slack-sdk ``chat.postMessage`` to each
+learner's DM, the Slack part of a reply with nothing of Sprout's.
+
+Targets (the exit code): every message answered once; the reply p95 under 1 s. A PostgreSQL run gets a
+fresh schema (the emulator starts afresh, so its channel ids and message ts repeat, and a reply's dedupe
+key ``dm_reply:<channel>:<ts>`` from an earlier run would hold). Raw output: benchmarks/results/dm.txt.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ import argparse
 import dataclasses
 import statistics
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import Results, database  # noqa: E402
 
 import app  # noqa: E402
 from learning.clock import SimulatedClock  # noqa: E402
@@ -35,14 +39,29 @@ from sandbox.workspace import LocalWorkspace  # noqa: E402
 SAID = ("help", "how do I spot a phishing email?", "Who waters the zorblax in the Lisbon office?")
 
 
-def main() -> None:
+def bare_replies(api_url: str, token: str, users: list[str], concurrency: int) -> list[float]:
+    """Seconds for each of a bare ``chat.postMessage`` to ``users``' DMs, ``concurrency`` at a time."""
+    from slack_sdk import WebClient
+
+    client = WebClient(token=token, base_url=api_url)
+
+    def one(uid: str) -> float:
+        start = time.perf_counter()
+        client.chat_postMessage(channel=uid, text="Here are the lessons on that.")
+        return time.perf_counter() - start
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        return sorted(pool.map(one, users))
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--learners", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--database-url")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/dm.db"
+    r = Results("dm")
+    with database(args.database_url) as url:
         clock = SimulatedClock(datetime(2026, 11, 29, 12, tzinfo=UTC))
         settings = dataclasses.replace(app.Settings(), database_url=url, rate_per_minute=1_000_000, burst=10_000)
         with LocalWorkspace(build=app.build, settings=settings, clock=clock,
@@ -69,19 +88,28 @@ def main() -> None:
             with ThreadPoolExecutor(args.concurrency) as pool:
                 timings = list(pool.map(one, range(len(ids))))
             wall = time.perf_counter() - began
-            replies = sum(len([m for m in ws.emulator.dm_messages(uid) if m.get("bot_id")]) for uid in ids)
+            replies = [len([m for m in ws.emulator.dm_messages(uid) if m.get("bot_id")]) for uid in ids]
+            bare_ids = [f"U0B{i:05d}" for i in range(args.learners)]
+            for uid in bare_ids:
+                ws.emulator.add_user(uid, name=uid, real_name=uid, tz="UTC")
+            bare = bare_replies(ws.emulator.api_url, ws.emulator.bot_token, bare_ids, args.concurrency)
     acks = sorted(a for a, _ in timings)
     answered = sorted(r for _, r in timings)
 
     def pct(values: list[float], p: float) -> float:
         return values[min(len(values) - 1, int(p * len(values)))] * 1000
 
-    print(f"database: {url.split(':')[0]} · {args.learners} messages, {args.concurrency} at a time, {wall:.1f} s")
-    print(f"event answered: p50 {pct(acks, 0.5):.0f} ms · p95 {pct(acks, 0.95):.0f} ms · max {acks[-1] * 1000:.0f} ms")
-    print(f"reply in the DM: p50 {pct(answered, 0.5):.0f} ms · p95 {pct(answered, 0.95):.0f} ms · "
+    backend = "postgresql" if args.database_url else "sqlite"
+    r.say(f"database: {backend} · {args.learners} messages, {args.concurrency} at a time, {wall:.1f} s")
+    r.say(f"  event answered:   p50 {pct(acks, 0.5):5.0f} ms · p95 {pct(acks, 0.95):5.0f} ms · max {acks[-1] * 1000:.0f} ms")
+    r.say(f"  reply in the DM:  p50 {pct(answered, 0.5):5.0f} ms · p95 {pct(answered, 0.95):5.0f} ms · "
           f"max {answered[-1] * 1000:.0f} ms · mean {statistics.mean(answered) * 1000:.0f} ms")
-    print(f"replies: {replies} for {args.learners} messages")
+    r.say(f"  bare chat.postMessage (baseline): p50 {pct(bare, 0.5):5.0f} ms · p95 {pct(bare, 0.95):5.0f} ms")
+    r.say(f"  replies: {sum(replies)} for {args.learners} messages")
+    r.target("every message answered once", all(n == 1 for n in replies))
+    r.target("reply p95 under 1 s", pct(answered, 0.95) < 1000)
+    return r.finish()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -49,13 +49,17 @@ def tell(body: dict, respond: Any, client: Any, message: str) -> None:
         log.exception("could not tell the user: %s", message)
 
 
-def _with_injected(listener: Callable[..., Any], original: inspect.Signature, needed: tuple[str, ...]) -> None:
+def _with_injected(
+    listener: Callable[..., Any], original: inspect.Signature, needed: tuple[str, ...], provided: tuple[str, ...] = ()
+) -> None:
     """Bolt injects arguments by name (read with inspect.getfullargspec): ask for what the listener needs
-    plus what the wrapper needs."""
+    plus what the wrapper needs, less what the wrapper gives it itself (``provided``), which Bolt does not
+    know and would warn about on every call."""
     names = list(original.parameters)
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     extra = [inspect.Parameter(n, kind) for n in needed if n not in names]
-    params = [p.replace(kind=kind, default=inspect.Parameter.empty) for p in original.parameters.values()]
+    params = [p.replace(kind=kind, default=inspect.Parameter.empty) for p in original.parameters.values()
+              if p.name not in provided]
     listener.__signature__ = original.replace(parameters=params + extra)  # type: ignore[attr-defined]
     del listener.__wrapped__  # so inspect.signature reads __signature__, not the wrapped function
 
@@ -156,7 +160,7 @@ def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable
             if event_id and not entered:
                 store.mark_event_processed(event_id, clock())
 
-        _with_injected(listener, original, ("body",))
+        _with_injected(listener, original, ("body",), provided=("once",))
         return listener
 
     return wrap

@@ -204,3 +204,13 @@ def test_an_admin_sends_learner_questions_to_a_channel(world):
     assert len(posted) == 1 and "zorblax" in text_of(posted[0])
     world.emulator.wait_for(lambda: f"<#{channel}>" in text_of(world.emulator.message(reply["channel"], reply["ts"])))
     assert not questions_to(world, FAC.user_id), "the channel instead of DMs"
+
+
+def test_bolt_is_asked_only_for_arguments_it_knows(world, caplog):
+    """The once-per-event wrapper hands its listeners ``once`` itself; Bolt must not be asked for it (it warned
+    "once is not a valid argument" on every message)."""
+    import logging
+
+    with caplog.at_level(logging.WARNING):
+        assert "help" in text_of(reply_to(world, ANN, "help")).lower()
+    assert not [r for r in caplog.records if "is not a valid argument" in r.getMessage()]
