@@ -638,7 +638,7 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     when their files change, draw messages left undrawn (at once, then every ten seconds) and forget
     old event ids (daily)."""
     from bot.admin import packs_signature
-    from scheduler.runner import run_job
+    from scheduler.runner import add_roster_sync_job, run_job
 
     if sprout.first_runs is not None:  # the two below that run at once
         sprout.first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
@@ -667,6 +667,9 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
 
     scheduler.add_job(run_job, "interval", args=["sprout-packs" + suffix, reload_when_changed], seconds=5,
                       id="sprout-packs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
+    if not sprout.settings.uses_emulator:  # the sandbox's people are the emulator's: nothing to catch up
+        add_roster_sync_job(scheduler, suffix=suffix, every_hours=sprout.settings.roster_sync_hours,
+                            sync=lambda: sprout.admin.sync_roster(sprout.bolt.client, sprout.clock()))
 
 
 # -- a hosted Sprout: installed in many workspaces ----------------------------------------------------
