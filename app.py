@@ -372,10 +372,12 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from concurrent.futures import ThreadPoolExecutor
 
     from bot.admin import Admin, admin_subcommands, privacy_renderer
+    from bot.asking import Asking
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
+    from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
@@ -490,6 +492,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers.update(facilitation.announcements.renderers())  # announcement, announcement_reminder
     renderers.update(facilitation.prompts.renderers())  # prompt
     listeners.append(functools.partial(facilitator.register, facilitation=facilitation))
+    asking = Asking(service=service, store=store)  # the DM: answers, lessons found, questions passed on
+    renderers.update(asking.renderers())  # dm_reply, learner_question
+    listeners.append(functools.partial(asking_listeners.register, asking=asking))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
@@ -498,9 +503,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
                 home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
-                message_handlers=(facilitation.prompts.on_message,), drawing=drawing)
+                message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing)
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
+    subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
@@ -1154,6 +1160,23 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                     verbose=not args.quiet)
 
 
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> int:
+    """Simulated learners under no review, the anchors' fixed rules and Sprout (REVIEW_RETENTION and
+    REVIEW_QUESTIONS as configured, beside other retentions): a table of expected recall and workload."""
+    from learning.memory import MODELS
+    from learning.simulation import compare, table, verdict_lines
+
+    retentions = sorted({*(args.retention or (0.8, 0.85, 0.9, 0.95)), settings.review_retention})
+    for model in ("fsrs", "dhp") if args.model == "both" else (args.model,):
+        comparison = compare(model, learners=args.learners, questions=args.questions, days=args.days,
+                             seeds=range(args.seed, args.seed + args.seeds), retentions=retentions,
+                             per_review=settings.review_questions)
+        print(f"ground truth {MODELS[model].name}: {args.learners} learners × {args.seeds} seed(s), "
+              f"{args.questions} questions, {args.days} days, {settings.review_questions} questions a review DM")
+        print("\n".join([*table(comparison), *verdict_lines(comparison.verdict()), ""]))
+    return 0
+
+
 def vault_of(settings: Settings):
     """The vault sealing a hosted Sprout's Slack tokens; a hosted Sprout without a key does not start."""
     from db.vault import HOW_TO_MAKE_A_KEY, Vault, VaultError
@@ -1469,6 +1492,19 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7, help="random seed for the learners' answers")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=cmd_demo)
+
+    simulate = sub.add_parser("simulate", help="simulated learners' memory under Sprout's reviews and fixed rules: "
+                              "expected recall and review questions a week (no Slack, no database)")
+    simulate.add_argument("--learners", type=int, default=500, help="learners in a cohort (default 500)")
+    simulate.add_argument("--questions", type=int, default=40, help="one-question lessons in the pack (default 40)")
+    simulate.add_argument("--days", type=int, default=90, help="days simulated (default 90)")
+    simulate.add_argument("--seed", type=int, default=1, help="the first cohort's random seed (default 1)")
+    simulate.add_argument("--seeds", type=int, default=1, help="cohorts, each with its own seed (default 1)")
+    simulate.add_argument("--retention", type=float, nargs="+",
+                          help="Sprout desired retentions to compare (default 0.8 0.85 0.9 0.95, and REVIEW_RETENTION)")
+    simulate.add_argument("--model", choices=("fsrs", "dhp", "both"), default="fsrs",
+                          help="the learners' memory: FSRS-6 with drawn parameters, or DHP half-life (default fsrs)")
+    simulate.set_defaults(func=cmd_simulate)
 
     report = sub.add_parser("report", help="the organisation report: one self-contained HTML page")
     report.add_argument("--out", default="report.html", help="the HTML file to write (default: report.html)")

@@ -70,6 +70,13 @@ def emulator_rss_mb(api_url: str) -> float:
     return float("nan")
 
 
+def emulator_cpu_s(api_url: str) -> float:
+    """CPU seconds (user and system) the emulator process serving ``api_url`` has used so far."""
+    with open(f"/proc/{_EMULATOR_PIDS[api_url]}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def database(url: str | None):
     """A fresh SQLite file, or a fresh schema in the PostgreSQL database ``url`` names."""
@@ -183,7 +190,8 @@ def machine() -> str:
             return ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    if git("status", "--porcelain", "--untracked-files=no"):
+    # The results files themselves do not count: a second run after the first has appended is the same code.
+    if git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results"):
         commit += "+dirty"
     memory_kib = 0
     try:

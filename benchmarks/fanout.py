@@ -37,6 +37,7 @@ from _common import (
     Results,
     copies_per_learner,
     database,
+    emulator_cpu_s,
     emulator_process,
     emulator_rss_mb,
     enroll,
@@ -66,6 +67,7 @@ def rendered_lesson():
 class Run:
     seconds: float
     cpu: float  # of this (client) process
+    server_cpu: float = 0.0  # of the emulator process, over the same run
 
 
 def timed(send) -> Run:
@@ -120,12 +122,17 @@ class Tick:
     stderr: str
 
 
-def sprout_tick(env: dict[str, str]) -> Tick:
-    """``python app.py tick`` from fork to exit, with the CPU and peak memory of that process alone."""
+def sprout_tick(env: dict[str, str], profile: str | None = None) -> Tick:
+    """``python app.py tick`` from fork to exit, with the CPU and peak memory of that process alone.
+
+    With ``profile``, the tick runs under ``py-spy record`` (raw stacks, native frames off) and the figures are
+    py-spy's process tree's, so they are for finding where the time goes, not for the targets."""
+    command = [sys.executable, "app.py", "tick", "--at", AT]
+    if profile:
+        command = ["py-spy", "record", "--format", "raw", "--rate", "500", "--output", profile, "--", *command]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "app.py", "tick", "--at", AT], cwd=ROOT, env=env,
-                                   stdout=out, stderr=err, text=True)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -140,6 +147,7 @@ def main() -> int:
     parser.add_argument("--learners", type=int, default=10_000)
     parser.add_argument("--database-url", help="PostgreSQL URL (a fresh schema is used); default: SQLite file")
     parser.add_argument("--senders", type=int, default=8)
+    parser.add_argument("--profile", metavar="FILE", help="run the tick under py-spy (raw stacks) and skip the baselines")
     args = parser.parse_args()
     n = args.learners
     r = Results("fanout")
@@ -159,7 +167,9 @@ def main() -> int:
                           ("keep-alive", lambda url: concurrent(url, n, message, 1)),
                           ("concurrent", lambda url: concurrent(url, n, message, args.senders))):
             with emulator_process(n, "--rate-tiers", "none") as url:
+                server = emulator_cpu_s(url)
                 runs[name] = run(url)
+                runs[name].server_cpu = emulator_cpu_s(url) - server
         return runs
 
     with emulator_process(n, "--rate-tiers", "none") as api_url, database(args.database_url) as database_url:
@@ -167,11 +177,18 @@ def main() -> int:
         emulator_start_mb = emulator_rss_mb(api_url)
         # Before Sprout and again after it, averaged: on a shared machine the speed drifts by a tenth within a
         # minute, which one baseline run would put into the ratio.
+        if args.profile:
+            tick = sprout_tick(sprout_env(database_url, api_url, SLACK_RATE_PER_MINUTE="10000000",
+                                          SLACK_RATE_BURST="10000", SPROUT_SENDERS=str(args.senders)), args.profile)
+            print(tick.stdout, tick.stderr[-2000:], f"{tick.seconds:.1f} s", sep="\n")
+            return tick.returncode
         before = baselines()
         emulator_before_mb = emulator_rss_mb(api_url)  # Sprout's emulator, still fresh
         env = sprout_env(database_url, api_url, SLACK_RATE_PER_MINUTE="10000000", SLACK_RATE_BURST="10000",
                          SPROUT_SENDERS=str(args.senders))
+        server = emulator_cpu_s(api_url)
         tick = sprout_tick(env)
+        tick_server_cpu = emulator_cpu_s(api_url) - server
         if tick.returncode != 0:
             print(tick.stderr, file=sys.stderr)
             return 1
@@ -186,6 +203,7 @@ def main() -> int:
 
     mean = {k: (before[k].seconds + after[k].seconds) / 2 for k in before}
     client_cpu = {k: (before[k].cpu + after[k].cpu) / 2 / n * 1000 for k in before}
+    server_cpu = {k: (before[k].server_cpu + after[k].server_cpu) / 2 / n * 1000 for k in before}
     backend = "postgresql" if args.database_url else "sqlite"
     r.say(f"fan-out of one lesson to {n} learners ({backend}, {args.senders} senders, emulator in its own process, "
           f"load average {os.getloadavg()[0]:.2f})")
@@ -194,7 +212,8 @@ def main() -> int:
               "concurrent": f"{args.senders} concurrent AsyncWebClient"}
     for key, label in labels.items():
         r.say(f"  {label:32}{n / mean[key]:8.0f} msg/s  {mean[key]:6.1f} s  (mean of {n / before[key].seconds:.0f} "
-              f"msg/s before Sprout and {n / after[key].seconds:.0f} after; client CPU {client_cpu[key]:.2f} ms/msg)")
+              f"msg/s before Sprout and {n / after[key].seconds:.0f} after; client CPU {client_cpu[key]:.2f} ms/msg, "
+              f"emulator {server_cpu[key]:.2f})")
     r.say(f"  {'sprout tick, start to exit':32}{n / tick.seconds:8.0f} msg/s  {tick.seconds:6.1f} s  "
           f"(process start, migrations check, planning {n} deliveries, fan-out)")
     r.say(f"  {'sprout fan-out, first to last':32}{n / fan_out:8.0f} msg/s  {fan_out:6.1f} s  "
@@ -206,6 +225,12 @@ def main() -> int:
     r.say(f"  tick time / concurrent baseline's  {conc_ratio:6.2f}   (fan-out alone: {fan_out / mean['concurrent']:.2f})")
     cpu_ms = tick.cpu / n * 1000
     r.say(f"  sprout CPU per delivery        {cpu_ms:8.2f} ms   ({tick.cpu:.1f} s of the tick process, start-up included)")
+    # One Python process runs on one core at a time (the GIL), and the emulator shares this machine's cores:
+    # a tick can take no less than its own CPU, nor less than its and the emulator's CPU spread over them all.
+    cores = os.cpu_count() or 1
+    floor = max(tick.cpu, (tick.cpu + tick_server_cpu) / cores)
+    r.say(f"  emulator CPU per Sprout message {tick_server_cpu / n * 1000:7.2f} ms   (the floor this CPU puts under the "
+          f"tick on {cores} cores: {floor:.1f} s = {floor / mean['sequential']:.2f}× the sequential loop's time)")
     r.say(f"  sprout peak RSS                {tick.peak_rss_mb:8.0f} MB")
     r.say(f"  lost / duplicate copies        {lost} / {duplicates}")
     r.say(f"  Sprout's emulator RSS          {emulator_start_mb:.0f} MB at start, {emulator_before_mb:.0f} MB before "

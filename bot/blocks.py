@@ -508,6 +508,8 @@ def home_view(home: Any, *, role_sections: Sequence[Block] = ()) -> dict[str, An
     if home.certificates:
         facts.append("🎓 " + ", ".join(escape(c.name) for c in home.certificates[:3]))
     blocks.append(context(*facts))
+    blocks.append(context("💬 *Ask me* in the Messages tab: type `help`, a topic or a question, and I'll find the "
+                          "lessons on it — or pass your question to your facilitators."))
     if home.until_resumed:
         status = "⏸️ *Paused* until you resume."
     elif home.paused_until is not None:

@@ -159,6 +159,7 @@ class SearchResult:
     title: str
     pack_title: str
     minutes: int
+    every_word: bool = True  # False: no lesson has every word searched for; this one has some
 
 
 def _grade(question: Question, response: int | list[int] | str) -> Grade:
@@ -645,7 +646,8 @@ class LearningService:
             pack = self.catalog.get(hit.pack_id)
             lesson = pack.lesson(hit.lesson_id) if pack else None
             if lesson is not None:
-                results.append(SearchResult(pack.id, lesson.id, lesson.title, pack.title, lesson.minutes))
+                results.append(SearchResult(pack.id, lesson.id, lesson.title, pack.title, lesson.minutes,
+                                            hit.every_word))
         return results[:5]
 
     def send_lesson(self, slack_user_id: str, pack_id: str, lesson_id: str, now: datetime,

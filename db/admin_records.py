@@ -18,6 +18,7 @@ from db.models import (
     Delivery,
     Feedback,
     Learner,
+    LearnerQuestion,
     OutboxMessage,
     Reflection,
     ReviewSession,
@@ -162,7 +163,7 @@ class AdminRecords:
         """Delete a person's personal data; keep their records under a pseudonym so figures stay right.
 
         Removed: name, email, time zones, DM channel, manager and team links, the text of comments and
-        reflections, queued messages to them. Every other mention of their Slack id, DM channel or email —
+        reflections, the questions they passed on, queued messages to them. Every other mention of their Slack id, DM channel or email —
         in the audit log, the outbox, contributions, settings, anything a person typed — becomes the
         pseudonym, in every text column of every table. The pseudonym is random and stored nowhere beside
         the id, so knowing the id does not lead back to the records. Kept (pseudonymous): answers,
@@ -193,6 +194,7 @@ class AdminRecords:
                          .values(manager_slack_user_id=None))
             conn.execute(update(Feedback).where(Feedback.learner_id == learner_id).values(comment=None))
             conn.execute(Reflection.__table__.delete().where(Reflection.learner_id == learner_id))
+            conn.execute(LearnerQuestion.__table__.delete().where(LearnerQuestion.learner_id == learner_id))
             conn.execute(update(Delivery).where(Delivery.learner_id == learner_id).values(channel_id=None))
             conn.execute(update(ReviewSession).where(ReviewSession.learner_id == learner_id).values(channel_id=None))
             conn.execute(update(OutboxMessage).where(OutboxMessage.learner_id == learner_id,

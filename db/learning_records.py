@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import case, delete, func, or_, select, text, update
@@ -104,6 +104,7 @@ class SearchHit:
     lesson_id: str
     title: str
     rank: float
+    every_word: bool = True  # False: no lesson has all the words, and this one has some of them
 
 
 def lesson_key(delivery_id: int) -> str:
@@ -591,10 +592,12 @@ class LearningRecords:
             return []
         with self._connect() as conn:
             if self.engine.dialect.name == "sqlite":
-                hits = self._search_sqlite(conn, terms, limit, "AND") or self._search_sqlite(conn, terms, limit, "OR")
+                hits = self._search_sqlite(conn, terms, limit, "AND")
+                some = [] if hits else self._search_sqlite(conn, terms, limit, "OR")
             else:
-                hits = self._search_postgres(conn, terms, limit, "&") or self._search_postgres(conn, terms, limit, "|")
-        return hits
+                hits = self._search_postgres(conn, terms, limit, "&")
+                some = [] if hits else self._search_postgres(conn, terms, limit, "|")
+        return hits or [replace(hit, every_word=False) for hit in some]
 
     # Ranking is by tiers, not by one blended score: a lesson whose title has more of the words comes
     # first, then one whose body has more, then its questions; the full-text score (bm25 / ts_rank)

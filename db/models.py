@@ -287,6 +287,24 @@ class Contribution(Base):
     __table_args__ = (UniqueConstraint("post_id", "message_ts"),)
 
 
+class LearnerQuestion(Base):
+    """A question a learner typed to Sprout that no lesson answered, passed to the facilitators at their
+    request: one per message they typed, whatever Slack or a double click repeats."""
+
+    __tablename__ = "learner_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(String(32))  # where they asked (their DM with Sprout)
+    message_ts: Mapped[str] = mapped_column(String(32))  # the message they typed
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # the lesson's thread, if asked in one
+    text: Mapped[str] = mapped_column(Text)
+    passed_to: Mapped[str] = mapped_column(String(32))  # a channel id, or "dm" (each facilitator's DM)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("channel_id", "message_ts"),)
+
+
 class AuditEntry(Base):
     """Privileged actions and privacy requests, with who did them."""
 

@@ -57,6 +57,7 @@ from db.models import (
     ReviewSession,
     Worker,
 )
+from db.questions import QuestionRecords
 from db.types import UTCDateTime
 from learning.roster import RosterRow
 
@@ -230,7 +231,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords):
+class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.

@@ -14,15 +14,19 @@ kept on top: right twice in a row at intervals of 21 days or more retires the ca
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TypeVar
 
 from fsrs import Card, Rating, Scheduler
 
 RETIRE_AFTER_LONG_RIGHTS = 2
 LONG_INTERVAL = timedelta(days=21)
 SLOW_ANSWER = timedelta(hours=24)
+
+REVIEW_QUESTIONS = 3  # at most this many questions in one review DM (REVIEW_QUESTIONS)
 
 AGAIN, HARD, GOOD, EASY = (int(Rating.Again), int(Rating.Hard), int(Rating.Good), int(Rating.Easy))
 
@@ -87,6 +91,29 @@ def review(state: CardState | None, rating: int, now: datetime, *, desired_reten
         long_right=long_right,
         retired=long_right >= RETIRE_AFTER_LONG_RIGHTS,
     )
+
+
+Key = TypeVar("Key")
+
+
+def todays_review(cards: Iterable[tuple[Key, CardState]], *, due_by: datetime,
+                  limit: int = REVIEW_QUESTIONS) -> list[Key]:
+    """The cards one review DM asks, given a learner's cards (key and state): the live ones due by
+    ``due_by`` (the end of the learner's day), the most overdue first, ties by key, at most ``limit``.
+
+    A few at a time rather than all that are due, so that a review stays a minute's work; the rest
+    wait a lesson day, most overdue first. The review planner and the memory simulation both ask here.
+
+    >>> from datetime import UTC
+    >>> t = datetime(2027, 1, 4, 9, 30, tzinfo=UTC)
+    >>> card = lambda days, retired=False: CardState("{}", t + timedelta(days=days), t, 1, 0, 0, retired)
+    >>> todays_review([(1, card(0)), (2, card(-2)), (3, card(5)), (4, card(-1, retired=True))],
+    ...               due_by=t + timedelta(hours=14), limit=3)
+    [2, 1]
+    """
+    live = [(state.due, key) for key, state in cards if not state.retired and state.due <= due_by]
+    live.sort()
+    return [key for _due, key in live[:limit]]
 
 
 def classic_interval(correct: bool) -> timedelta:

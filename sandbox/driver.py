@@ -413,6 +413,42 @@ class SlackDriver:
             event["parent_user_id"] = stored.get("parent_user_id")
         return self.event(event)
 
+    def edit_message(self, user_id: str, channel_id: str, ts: str, text: str) -> DriverResponse:
+        """``user_id`` edits a message they typed: Slack sends a ``message_changed`` event (no ``user`` at the
+        top; the message before and after inside)."""
+        emu = self.emulator
+        before, after = emu.edit_user_message(channel_id, ts, text)
+        return self.event(self._message_event(channel_id, subtype="message_changed", hidden=True,
+                                              message={**after, "channel": channel_id},
+                                              previous_message=before))
+
+    def delete_message(self, user_id: str, channel_id: str, ts: str) -> DriverResponse:
+        """``user_id`` deletes a message they typed: a ``message_deleted`` event."""
+        before = self.emulator.delete_user_message(channel_id, ts)
+        return self.event(self._message_event(channel_id, subtype="message_deleted", hidden=True,
+                                              deleted_ts=ts, previous_message=before))
+
+    def echo_message(self, channel_id: str, ts: str) -> DriverResponse:
+        """The ``message`` event Slack sends for a message already in the channel, as it is stored — for the
+        bot's own posts, which Slack echoes to a subscribed app (with ``bot_id``, ``bot_profile`` and,
+        for a bot user, ``user``)."""
+        message = self.emulator.api_message(channel_id, ts)
+        if message is None:
+            raise LookupError(f"message {ts} in {channel_id} is gone")
+        if message.get("bot_id") and "user" not in message:
+            message["user"] = self.emulator.bot_user_id
+        return self.event({**message, "channel": channel_id, "event_ts": message["ts"],
+                           "channel_type": self._channel_type(channel_id)})
+
+    def _channel_type(self, channel_id: str) -> str:
+        info = self.emulator.channel_info(channel_id) or {}
+        return "im" if info.get("is_im") else "group" if info.get("is_private") else "channel"
+
+    def _message_event(self, channel_id: str, *, subtype: str, **fields: Any) -> dict:
+        ts = self._event_ts()
+        return {"type": "message", "subtype": subtype, "channel": channel_id, "ts": ts, "event_ts": ts,
+                "channel_type": self._channel_type(channel_id), **fields}
+
     def url_verification(self, challenge: str | None = None) -> DriverResponse:
         """The handshake Slack performs when the request URL is saved in the app settings."""
         payload = {

@@ -867,6 +867,25 @@ class SlackEmulator:
             )
             return copy.deepcopy(self._render_message(msg, metadata=False))
 
+    def edit_user_message(self, channel_id: str, ts: str, text: str) -> tuple[dict, dict]:
+        """A person edits a message they typed: (the message before, after), as the Web API renders them."""
+        with self._lock:
+            channel = self._channels[channel_id]
+            msg = channel.messages[parse_ts(ts)]
+            before = copy.deepcopy(self._render_message(msg, metadata=False))
+            msg.text, msg.blocks = text, [self._rich_text_block(text)]
+            msg.edited = {"user": msg.user, "ts": format_ts(self._next_key())}
+            return before, copy.deepcopy(self._render_message(msg, metadata=False))
+
+    def delete_user_message(self, channel_id: str, ts: str) -> dict:
+        """A person deletes a message they typed; returns it as it was."""
+        with self._lock:
+            channel = self._channels[channel_id]
+            msg = channel.messages[parse_ts(ts)]
+            before = copy.deepcopy(self._render_message(msg, metadata=False))
+            self._remove_message(channel, msg)
+            return before
+
     def channel_info(self, channel_id: str) -> dict | None:
         with self._lock:
             channel = self._channels.get(channel_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 
 # Slack's Web API tiers for the methods the dispatcher calls besides chat.postMessage (which has a
@@ -163,6 +164,7 @@ class AdaptiveRate:
     """
 
     MAX_STEP = 1.0
+    WINDOW = 1.0  # seconds of accepted calls that say what Slack took when a 429 comes
 
     def __init__(
         self,
@@ -186,6 +188,7 @@ class AdaptiveRate:
         self._step = self.rate * probe if learned else start
         self._last = monotonic()
         self._calm_from = self._last  # 429s before this answer calls made before the last cut: cut once
+        self._taken: deque[float] = deque()  # when Slack accepted each call of the last ``WINDOW`` seconds
         self.cuts = 0
 
     def _bounded(self, rate: float) -> float:
@@ -202,6 +205,9 @@ class AdaptiveRate:
         gap = max(now - self._last, 0.0)
         elapsed = min(gap, self.MAX_STEP) if gap <= 2.0 / self.rate else 0.0
         self._last = now
+        self._taken.append(now)
+        while self._taken and self._taken[0] <= now - self.WINDOW:
+            self._taken.popleft()
         self.rate = self._bounded(self.rate + self._step * elapsed)
         return self.rate
 
@@ -211,7 +217,11 @@ class AdaptiveRate:
         wait = float(retry_after) if retry_after and retry_after > 0 else 1.0
         now = self._monotonic()
         if now >= self._calm_from:
-            self.rate = self._bounded(self.rate * self.decrease)
+            # Cut from what Slack took over the last second when that is less than the pace asked for: a
+            # quick start overshoots the limit by the burst Slack allows before its first 429, and a cut from
+            # the overshoot stays above the limit and draws a second 429 and a second pause.
+            taken = len(self._taken) / self.WINDOW if self._taken and now - self._taken[0] >= 0.5 else self.rate
+            self.rate = self._bounded(min(self.rate, taken) * self.decrease)
             self._step = self.rate * self.probe
             self.cuts += 1
             # Calls in flight when the limit was hit come back 429 too: they do not cut again.

@@ -11,6 +11,7 @@ from content_packs.catalog import Catalog
 from db.learning_records import ReviewLearner
 from db.store import Store
 from learning.pausing import is_paused
+from learning.review import REVIEW_QUESTIONS, todays_review
 from learning.schedule import (
     WEEKDAYS,
     Slot,
@@ -39,7 +40,7 @@ class ReviewPlan:
 
 class ReviewPlanner:
     def __init__(
-        self, *, store: Store, catalog: Catalog, default_timezone: str = "UTC", max_questions: int = 3,
+        self, *, store: Store, catalog: Catalog, default_timezone: str = "UTC", max_questions: int = REVIEW_QUESTIONS,
         default_time: str = "09:30",
     ) -> None:
         self.store = store
@@ -102,7 +103,9 @@ class ReviewPlanner:
         cards = self.store.due_cards_for(list(ready), now + timedelta(days=1), per_learner=self.max_questions)
         sessions = []
         for learner_id, (learner, slot, end_of_day) in ready.items():
-            mine = [c for c in cards.get(learner_id, []) if c.state.due <= end_of_day]
+            theirs = {c.id: c for c in cards.get(learner_id, [])}
+            mine = [theirs[i] for i in todays_review(((c.id, c.state) for c in theirs.values()),
+                                                     due_by=end_of_day, limit=self.max_questions)]
             if mine:
                 sessions.append({"learner_id": learner_id, "kind": "review", "local_date": slot.local_date,
                                  "card_ids": [c.id for c in mine], "due_at": slot.due_at,

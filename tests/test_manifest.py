@@ -44,7 +44,8 @@ EVENT_SUBSCRIPTIONS: dict[str, dict[str, set[str]]] = {
     "member_joined_channel": {"member_joined_channel": {"channels:read", "groups:read"}},
     "team_join": {"team_join": {"users:read"}},
     "user_change": {"user_change": {"users:read"}},
-    "message": {"message.channels": {"channels:history"}, "message.groups": {"groups:history"}},
+    "message": {"message.channels": {"channels:history"}, "message.groups": {"groups:history"},
+                "message.im": {"im:history"}},
 }
 
 NOT_SLACK = {"post_statements"}  # scheduler/lrs.py's client speaks xAPI to an LRS, not Slack

@@ -33,6 +33,7 @@ from db.models import (
     Enrollment,
     Feedback,
     Learner,
+    LearnerQuestion,
     LinkOpen,
     OutboxMessage,
     PromptPost,
@@ -111,6 +112,8 @@ class Person:
                        channel_id="C0TALK", message_ts=f"{n}.000300", created_at=at)
             add(Contribution, post_id=post, learner_id=lid, slack_user_id=slack_user_id, message_ts=f"{n}.000400",
                 created_at=at)
+            add(LearnerQuestion, learner_id=lid, channel_id=self.dm, message_ts=f"{n}.000500", thread_ts=None,
+                text=f"my own question {n}, mail {self.email}", passed_to="dm", created_at=at)
             add(OutboxMessage, kind="lesson", dedupe_key=f"lesson:{delivery}", learner_id=lid, delivery_id=delivery,
                 channel=slack_user_id, status="sent", attempts=1, not_before=at, sent_at=at, sent_channel=self.dm,
                 sent_ts=f"{n}.000100", created_at=at)
@@ -180,6 +183,7 @@ def test_forgetting_leaves_the_id_nowhere_and_the_figures_unchanged(engine, stor
         assert conn.execute(select(Learner.manager_slack_user_id).where(Learner.id == other.id)).scalar() is None
         assert conn.execute(select(Feedback.comment).where(Feedback.learner_id == leo.id)).scalar() is None
         assert conn.execute(select(Reflection.id).where(Reflection.learner_id == leo.id)).first() is None
+        assert conn.execute(select(LearnerQuestion.id).where(LearnerQuestion.learner_id == leo.id)).first() is None
         assert conn.execute(select(OutboxMessage.status).where(OutboxMessage.kind == "reminder",
                                                                OutboxMessage.learner_id == leo.id)).scalar() == "cancelled"
         audit = conn.execute(select(AuditEntry.actor, AuditEntry.subject, AuditEntry.detail)

@@ -109,3 +109,33 @@ def test_0006_keeps_the_newest_of_two_active_certificates_and_renews_the_other(d
             assert conn.execute(text("SELECT count(*) FROM certificates")).scalar() == ROWS
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("revision", [r for r in EARLIER if r >= "0011"])
+def test_learners_kept_by_an_upgrade_can_pass_questions_on_once(database_url, revision):
+    """0012 adds learner_questions: a learner written before it asks a question, once per message typed, and
+    ``/learn forget`` takes the question's text away with them."""
+    from datetime import UTC, datetime
+
+    from db.store import Store
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, revision)
+        with engine.begin() as conn:
+            fill(conn)
+        upgrade(engine)
+        store = Store(engine)
+        with engine.connect() as conn:
+            slack_id, learner_id = conn.execute(text("SELECT slack_user_id, id FROM learners ORDER BY id")).first()
+        now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+        asked = dict(learner_id=learner_id, channel_id="D0ASK", message_ts="1765101600.000100", thread_ts=None,
+                     text="Who waters the zorblax?", passed_to="dm", now=now)
+        first, new = store.record_question(**asked)
+        again, new_again = store.record_question(**asked)
+        assert new and not new_again and again == first
+        assert store.question(first).text == "Who waters the zorblax?"
+        assert store.forget(slack_id, now)
+        assert store.question(first) is None
+    finally:
+        engine.dispose()

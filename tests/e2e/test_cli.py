@@ -270,3 +270,13 @@ def test_sandbox_on_a_named_database_on_purpose(tmp_path):
         if process.poll() is None:
             process.kill()
     assert count(url, Learner) >= 5, "the sandbox used the database it was given"
+
+
+def test_simulate_prints_recall_and_workload_with_the_configured_retention(capsys):
+    assert app.main(["simulate", "--learners", "10", "--questions", "10", "--days", "30"],
+                    environ={"REVIEW_RETENTION": "0.88", "REVIEW_QUESTIONS": "2"}) == 0
+    out = capsys.readouterr().out
+    assert "2 questions a review DM" in out
+    rows = {line.split(" | ")[0].strip("| "): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"no review", "Qstream 12/24", "ladder 1-3-10-30-60", "Sprout 0.88"} <= set(rows)
+    assert "recall day 30" in out and "reviews/learner/week" in out

@@ -47,13 +47,31 @@ def test_the_rate_grows_while_slack_accepts():
 
 def test_a_429_cuts_the_rate_and_the_probe_after_it_is_gentle():
     clock = Clock()
-    pace = AdaptiveRate(start=10, decrease=0.85, probe=0.01, monotonic=clock)
+    pace = AdaptiveRate(start=40, learned=True, decrease=0.85, probe=0.01, monotonic=clock)
     send_for(pace, clock, 3)
+    asked = pace.rate
     assert pace.rate_limited(retry_after=1) == 1.0
-    assert pace.rate == pytest.approx(34, rel=0.01)
+    assert pace.rate == pytest.approx(asked * 0.85, rel=0.01)  # Slack took the whole pace: cut from it
+    cut = pace.rate
     clock.now += 1  # the Retry-After
     send_for(pace, clock, 10)
-    assert pace.rate == pytest.approx(34 * 1.1, rel=0.01)  # 1% of the cut rate a second: ten seconds, 10%
+    assert pace.rate == pytest.approx(cut * 1.1, rel=0.01)  # 1% of the cut rate a second: ten seconds, 10%
+
+
+def test_a_cut_starts_from_what_slack_took_not_from_a_pace_nobody_reached():
+    """The quick start asks for more each second; by its first 429 it asks well above what Slack took (the
+    burst Slack allows hid the limit for a moment). A cut from the pace asked for would stay above the limit
+    and draw a second 429, and a second pause for every sender."""
+    clock = Clock()
+    pace = AdaptiveRate(start=10, monotonic=clock)
+    send_for(pace, clock, 2)  # asks 30/s now; took 10 + 20 in its two seconds
+    asked = pace.rate
+    for _ in range(12):  # then Slack takes 12 calls in the next second, whatever the pace
+        clock.now += 1 / 12
+        pace.accepted()
+    pace.rate_limited(retry_after=1)
+    assert asked > 12
+    assert pace.rate == pytest.approx(12 * 0.85, rel=0.05)
 
 
 def test_the_429s_of_calls_already_on_their_way_cut_once():
