@@ -57,6 +57,8 @@ class Settings:
     # app, Tier 1 (one a minute, 15 messages) for one distributed outside the Marketplace (hosted).
     history_tier: int = 3
     history_per_minute: float = 50
+    lookup_per_minute: float = 50  # users.lookupByEmail (Tier 3), for roster rows that name people by email
+    roster_sync_hours: float = 24  # `roster sync` on its own every this many hours; 0 turns it off
     reminder_after_hours: float = 4.0  # 0 turns reminders off
     https_proxy: str | None = None
     lease_seconds: int = 30
@@ -218,6 +220,8 @@ class Settings:
         return cls(
             history_tier=history_tier,
             history_per_minute=history_per_minute,
+            lookup_per_minute=number("SLACK_LOOKUP_RATE_PER_MINUTE", 50, 0.01, 100_000),
+            roster_sync_hours=number("ROSTER_SYNC_HOURS", 24, 0, 24 * 31),
             slack_client_id=client_id,
             slack_client_secret=client_secret,
             secret_key=get("SPROUT_SECRET_KEY"),
@@ -640,7 +644,7 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     when their files change, draw messages left undrawn (at once, then every ten seconds) and forget
     old event ids (daily)."""
     from bot.admin import packs_signature
-    from scheduler.runner import run_job
+    from scheduler.runner import add_roster_sync_job, run_job
 
     if sprout.first_runs is not None:  # the two below that run at once
         sprout.first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
@@ -669,6 +673,9 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
 
     scheduler.add_job(run_job, "interval", args=["sprout-packs" + suffix, reload_when_changed], seconds=5,
                       id="sprout-packs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
+    if not sprout.settings.uses_emulator:  # the sandbox's people are the emulator's: nothing to catch up
+        add_roster_sync_job(scheduler, suffix=suffix, every_hours=sprout.settings.roster_sync_hours,
+                            sync=lambda: sprout.admin.sync_roster(sprout.bolt.client, sprout.clock()))
 
 
 # -- a hosted Sprout: installed in many workspaces ----------------------------------------------------
@@ -1372,7 +1379,8 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.store import Store
-    from learning.roster import parse_roster
+    from learning.errors import SproutError
+    from learning.roster import emails_to_look_up, look_up_emails, parse_roster, resolve_emails
 
     path = Path(args.file)
     try:
@@ -1390,11 +1398,40 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        with progress(f"Importing {len(roster.rows)} people", total=len(roster.rows)) as advance:
-            created, updated, enrolled = Store(engine).import_roster(roster.rows, datetime.now(UTC), progress=advance)
+        store = Store(engine)
+        rows, skipped = roster.rows, []
+        emails = emails_to_look_up(rows)
+        if emails:
+            known = store.slack_ids_by_email(emails)
+            directory = None
+            if not settings.uses_emulator and any(e not in known for e in emails):
+                from bot.directory import SlackDirectory
+
+                directory = SlackDirectory(token=settings.slack_bot_token or "", base_url=settings.slack_api_url,
+                                           per_minute=settings.lookup_per_minute)
+            todo = sum(1 for e in emails if e not in known)
+            try:
+                with progress(f"Looking up {todo} emails in Slack", total=todo) as advance:
+                    found = look_up_emails(emails, known=known, directory=directory, progress=advance)
+            except SproutError as exc:
+                print(f"{path}: {exc.message}; nothing imported", file=sys.stderr)
+                return 1
+            resolved = resolve_emails(rows, found, skip_unknown=args.skip_unknown)
+            if resolved.problems:
+                for problem in resolved.problems:
+                    print(problem.format(str(path)), file=sys.stderr)
+                hint = " (--skip-unknown imports the others)" if not args.skip_unknown else ""
+                print(f"{path}: nothing imported ({len(resolved.problems)} problems){hint}", file=sys.stderr)
+                return 1
+            rows, skipped = resolved.rows, resolved.skipped
+        with progress(f"Importing {len(rows)} people", total=len(rows)) as advance:
+            created, updated, enrolled = store.import_roster(rows, datetime.now(UTC), progress=advance)
     finally:
         engine.dispose()
-    print(f"{path}: {created} added, {updated} updated, {enrolled} new enrollments")
+    for problem in skipped:
+        print(f"skipped: {problem.format(str(path))}")
+    print(f"{path}: {created} added, {updated} updated, {enrolled} new enrollments"
+          + (f", {len(skipped)} skipped" if skipped else ""))
     return 0
 
 
@@ -1539,7 +1576,10 @@ def parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="people and roles")
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     imp = roster_sub.add_parser("import", help="import a roster CSV (all rows or none)")
-    imp.add_argument("file", help="CSV with slack_user_id,name,email,role,manager_slack_user_id,team,timezone,packs")
+    imp.add_argument("file", help="CSV with slack_user_id or email, name, role, manager_slack_user_id or "
+                                  "manager_email, team, timezone, packs")
+    imp.add_argument("--skip-unknown", action="store_true",
+                     help="import the rows whose emails Slack knows and list the others (default: none on any)")
     imp.add_argument("--team", help=TEAM_HELP)
     imp.set_defaults(func=cmd_roster_import)
     sync = roster_sub.add_parser("sync", help="read the workspace's members from Slack (users.list); mark people "

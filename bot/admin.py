@@ -45,20 +45,25 @@ class Member:
     deleted: bool
 
 
+def member(user: dict) -> Member:
+    """A user object as users.list, users.info and the team_join / user_change events give it."""
+    profile = user.get("profile") or {}
+    return Member(
+        slack_user_id=user["id"],
+        name=profile.get("real_name") or user.get("real_name") or user.get("name") or "",
+        email=profile.get("email"),
+        timezone=user.get("tz"),
+        is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
+        deleted=bool(user.get("deleted")),
+    )
+
+
 def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
     """Every member of the workspace, following users.list's cursor pagination."""
     for turn in bounded_pages("users.list"):
         page = client.users_list(limit=page_size, cursor=turn.cursor)
         for user in page.get("members", []):
-            profile = user.get("profile") or {}
-            yield Member(
-                slack_user_id=user["id"],
-                name=profile.get("real_name") or user.get("real_name") or user.get("name") or "",
-                email=profile.get("email"),
-                timezone=user.get("tz"),
-                is_bot=bool(user.get("is_bot")) or user["id"] == "USLACKBOT",
-                deleted=bool(user.get("deleted")),
-            )
+            yield member(user)
         if not turn.next((page.get("response_metadata") or {}).get("next_cursor")):
             return
 

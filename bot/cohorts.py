@@ -31,6 +31,8 @@ from learning.cohorts import (
     current_lesson,
     first_lesson_day,
     joining_lesson,
+    may_start,
+    pack_finished,
     reached,
     skipped,
     standing,
@@ -501,6 +503,42 @@ class CohortService:
             return None
         word = track_id.strip().lower()
         return self.tracks.get(word) if word not in self.catalog else None
+
+    def prerequisite_missing(self, slack_user_id: str, pack_id: str, now: datetime) -> str | None:
+        """Why a learner may not start ``pack_id`` on their own yet, or None. A pack that comes after another
+        in a track waits for that step's gate (the previous pack finished, or its certificate), as the
+        track planner would; it may start when any track it belongs to lets it. Enrolled already: None."""
+        if self.tracks is None:
+            return None
+        steps = [(track, i) for track in self.tracks if (i := track.position(pack_id) or 0) > 0]
+        if not steps:
+            return None
+        learner = self.learning.learner(slack_user_id, now)
+        enrollments = {e.pack_id: e for e in self.store.enrollments(learner.id)}
+        if pack_id in enrollments:
+            return None
+        reasons = []
+        for track, i in steps:
+            step, previous_id = track.packs[i], track.packs[i - 1].pack
+            previous = self.catalog.get(previous_id)
+            if previous is None:
+                continue
+            taken = enrollments.get(previous_id)
+            finished = certified = False
+            if taken is not None:
+                delivered, answered = self.store.lessons_and_answers([taken.id])[taken.id]
+                finished = pack_finished(previous, delivered, answered)
+                certified = bool(self.store.certified([(learner.id, previous_id)]))
+            if may_start(step, previous_finished=finished, previous_certified=certified):
+                return None
+            needs = "earning its certificate" if step.gate == "certificate" else "finishing it"
+            reasons.append(f"In the *{escape(track.title)}* track it comes after *{escape(previous.title)}*: take "
+                           f"that first (`/learn enroll {previous.id}`), and this one opens after {needs}.")
+        if not reasons:
+            return None
+        pack = self.catalog.get(pack_id)
+        title = escape(pack.title) if pack is not None else f"`{pack_id}`"
+        return f"You can't start *{title}* yet. " + " ".join(reasons)
 
     def enroll_track(self, slack_user_id: str, track_id: str, now: datetime) -> TrackEnrolled:
         """``/learn enroll <track-id>``: enrolled in the track's first pack, the enrollment carrying the track;

@@ -622,15 +622,17 @@ class LearningService:
         self.store.mark_home_published(slack_user_id, now)
 
     def _role_figures(self, learner: LearnerView, now: datetime) -> dict:
-        """What a manager, facilitator or admin sees of others, checked against their stored role."""
+        """What a manager, facilitator or admin sees of others, checked against their role (``role_of``:
+        the people in ADMIN_USER_IDS are admins whatever their stored role)."""
         week_ago = now - timedelta(days=7)
         figures: dict = {}
+        role = self.role_of(learner)
         team = self.store.team_overview(learner.slack_user_id, week_ago)
-        if learner.role == "manager" or team[0] > 0:
+        if role == "manager" or team[0] > 0:
             figures["team"] = team
-        if learner.role == "admin":
+        if role == "admin":
             figures["organisation"] = self.store.team_overview(None, week_ago)
-        if learner.role in ("facilitator", "admin"):
+        if role in ("facilitator", "admin"):
             figures["following"] = self.store.pack_following()
         return figures
 

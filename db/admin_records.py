@@ -58,29 +58,62 @@ class AdminRecords:
                 select(Learner.id, Learner.slack_user_id, Learner.name, Learner.active))}
             present = set()
             for slack_user_id, name, email, tz, active in members:
-                row = known.get(slack_user_id)
                 if not active:
                     continue
                 present.add(slack_user_id)
-                if row is None:
-                    conn.execute(Learner.__table__.insert().values(
-                        slack_user_id=slack_user_id, name=name, email=email, slack_timezone=tz,
-                        slack_profile_checked_at=now, role="learner", active=True, created_at=now, updated_at=now))
+                if self._apply_member(conn, known.get(slack_user_id), slack_user_id, name, email, tz, now):
                     added += 1
                 else:
-                    values: dict[str, Any] = {"slack_timezone": tz, "slack_profile_checked_at": now, "active": True,
-                                              "updated_at": now}
-                    if not row.name:
-                        values["name"] = name
-                    if email:
-                        values["email"] = email
-                    conn.execute(update(Learner).where(Learner.id == row.id).values(**values))
                     updated += 1
             gone = [r.id for sid, r in known.items()
                     if sid not in present and r.active and not sid.startswith(PSEUDONYM_PREFIX)]
-            if gone:
-                conn.execute(update(Learner).where(Learner.id.in_(gone)).values(active=False, updated_at=now))
+            self._mark_left(conn, gone, now)
         return added, updated, len(gone)
+
+    def sync_member(self, slack_user_id: str, name: str, email: str | None, tz: str | None, active: bool,
+                    now: datetime) -> str:
+        """One member as a ``team_join`` or ``user_change`` event shows them: "added", "updated", "left"
+        (deactivated: marked inactive, their queued messages cancelled, records kept) or "ignored" (a
+        deactivated account Sprout never knew)."""
+        with self._begin() as conn:
+            row = conn.execute(select(Learner.id, Learner.slack_user_id, Learner.name, Learner.active)
+                               .where(Learner.slack_user_id == slack_user_id)).first()
+            if not active:
+                if row is None:
+                    return "ignored"
+                self._mark_left(conn, [row.id], now)
+                return "left"
+            return "added" if self._apply_member(conn, row, slack_user_id, name, email, tz, now) else "updated"
+
+    @staticmethod
+    def _apply_member(conn: Any, row: Any, slack_user_id: str, name: str, email: str | None, tz: str | None,
+                      now: datetime) -> bool:
+        """Add or update an active member; whether they were added."""
+        if row is None:
+            conn.execute(Learner.__table__.insert().values(
+                slack_user_id=slack_user_id, name=name, email=email, slack_timezone=tz,
+                slack_profile_checked_at=now, role="learner", active=True, created_at=now, updated_at=now))
+            return True
+        values: dict[str, Any] = {"slack_timezone": tz, "slack_profile_checked_at": now, "active": True,
+                                  "updated_at": now}
+        if not row.name:
+            values["name"] = name
+        if email:
+            values["email"] = email
+        conn.execute(update(Learner).where(Learner.id == row.id).values(**values))
+        return False
+
+    @staticmethod
+    def _mark_left(conn: Any, learner_ids: Sequence[int], now: datetime) -> None:
+        """People who left the workspace: inactive at once, so no planner picks them (lessons, reminders,
+        reviews, digests all read active learners only), and whatever was queued for them and not yet
+        handed to Slack is cancelled. Their records stay."""
+        for start in range(0, len(learner_ids), 5000):
+            chunk = list(learner_ids[start : start + 5000])
+            conn.execute(update(Learner).where(Learner.id.in_(chunk)).values(active=False, updated_at=now))
+            conn.execute(update(OutboxMessage).where(OutboxMessage.learner_id.in_(chunk),
+                                                     OutboxMessage.status == "pending")
+                         .values(status="cancelled", last_error="left the workspace", claimed_by=None))
 
     # -- privacy -------------------------------------------------------------------------
 

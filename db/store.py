@@ -383,6 +383,17 @@ class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords, Q
             ).all()
         return [(r.id, r.slack_user_id) for r in rows]
 
+    def slack_ids_by_email(self, emails: Sequence[str]) -> dict[str, str]:
+        """Lower-cased email -> Slack user id of the people Sprout already knows by that email."""
+        wanted, found = list(dict.fromkeys(e.lower() for e in emails)), {}
+        with self._connect() as conn:
+            for start in range(0, len(wanted), self.IMPORT_BATCH):
+                chunk = wanted[start : start + self.IMPORT_BATCH]
+                rows = conn.execute(select(func.lower(Learner.email), Learner.slack_user_id)
+                                    .where(func.lower(Learner.email).in_(chunk)))
+                found.update({email: slack_user_id for email, slack_user_id in rows})
+        return found
+
     IMPORT_BATCH = 5000  # rows per round of statements; the progress hook is called once per batch
     _ROSTER_FIELDS = ("name", "email", "role", "manager_slack_user_id", "team", "timezone")
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
+from learning.errors import SproutError
 from learning.schedule import is_time_zone
 
-COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "team", "timezone", "packs")
+COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "manager_email", "team", "timezone",
+           "packs")
 ROLES = ("learner", "manager", "facilitator", "admin")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -19,7 +22,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 @dataclass(frozen=True)
 class RosterRow:
     line: int
-    slack_user_id: str
+    slack_user_id: str | None  # None until ``resolve_emails`` finds the person named by ``email``
     name: str
     email: str | None
     role: str
@@ -27,6 +30,7 @@ class RosterRow:
     team: str | None
     timezone: str | None
     packs: tuple[str, ...]
+    manager_email: str | None = None  # the manager named by email instead (resolved like ``email``)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
         roster.problems.append(RosterProblem(1, "", f"not valid CSV: {exc}"))
         return roster
     names = [h.strip().lower() for h in header]
-    missing = [c for c in ("slack_user_id",) if c not in names]
+    missing = [] if "slack_user_id" in names or "email" in names else ["slack_user_id (or email)"]
     unknown = [h for h in names if h not in COLUMNS]
     if missing or unknown:
         if missing:
@@ -92,21 +96,30 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
             roster.problems.append(RosterProblem(line, column, message))
 
         user_id = values.get("slack_user_id", "")
-        if not SLACK_USER_ID.match(user_id):
-            problem("slack_user_id", f"{user_id!r} is not a Slack user id (like U024BE7LH)")
-        elif user_id in seen:
-            problem("slack_user_id", f"{user_id} already appears on line {seen[user_id]}")
-        else:
-            seen[user_id] = line
-        role = (values.get("role") or "learner").lower()
-        if role not in ROLES:
-            problem("role", f"{role!r} is not a role (one of {', '.join(ROLES)})")
         email = values.get("email") or None
         if email and not EMAIL.match(email):
             problem("email", f"{email!r} is not an email address")
+        if not user_id and not email:
+            problem("slack_user_id", "neither a Slack user id nor an email names this person")
+        elif user_id and not SLACK_USER_ID.match(user_id):
+            problem("slack_user_id", f"{user_id!r} is not a Slack user id (like U024BE7LH)")
+        else:
+            key = user_id or (email or "").lower()
+            if key in seen:
+                problem("slack_user_id" if user_id else "email", f"{key} already appears on line {seen[key]}")
+            else:
+                seen[key] = line
+        role = (values.get("role") or "learner").lower()
+        if role not in ROLES:
+            problem("role", f"{role!r} is not a role (one of {', '.join(ROLES)})")
         manager = values.get("manager_slack_user_id") or None
         if manager and not SLACK_USER_ID.match(manager):
             problem("manager_slack_user_id", f"{manager!r} is not a Slack user id")
+        manager_email = values.get("manager_email") or None
+        if manager_email and not EMAIL.match(manager_email):
+            problem("manager_email", f"{manager_email!r} is not an email address")
+        elif manager_email and manager:
+            problem("manager_email", "give the manager's Slack user id or their email, not both")
         timezone = values.get("timezone") or None
         if timezone and not is_time_zone(timezone):
             problem("timezone", f"{timezone!r} is not a time zone (an IANA name like Europe/Berlin)")
@@ -118,7 +131,7 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
             roster.rows.append(
                 RosterRow(
                     line=line,
-                    slack_user_id=user_id,
+                    slack_user_id=user_id or None,
                     name=values.get("name", ""),
                     email=email,
                     role=role,
@@ -126,6 +139,86 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
                     team=values.get("team") or None,
                     timezone=timezone,
                     packs=packs,
+                    manager_email=manager_email,
                 )
             )
     return roster
+
+
+def emails_to_look_up(rows: Iterable[RosterRow]) -> list[str]:
+    """The emails naming people or managers by email, lower-cased, each once, in file order."""
+    emails = (e for row in rows for e in ((row.email if not row.slack_user_id else None), row.manager_email) if e)
+    return list(dict.fromkeys(e.lower() for e in emails))
+
+
+@dataclass
+class Resolved:
+    rows: list[RosterRow] = field(default_factory=list)
+    problems: list[RosterProblem] = field(default_factory=list)  # unknown emails (nothing may be written)
+    skipped: list[RosterProblem] = field(default_factory=list)  # with ``skip_unknown``: what was left out
+
+
+def resolve_emails(rows: Sequence[RosterRow], found: Mapping[str, str | None], *, skip_unknown: bool) -> Resolved:
+    """Put Slack user ids in place of emails (``found``: lower-cased email -> user id, None when Slack has
+    no such account). An unknown person is a problem, or with ``skip_unknown`` a row left out; an unknown
+    manager is a problem, or a row imported without its manager. Two rows that turn out to name the same
+    person are a problem either way: which one should win is not ours to guess.
+
+    >>> row = RosterRow(2, None, "Ana", "ana@x.io", "learner", None, None, None, (), "bo@x.io")
+    >>> [r.slack_user_id for r in resolve_emails([row], {"ana@x.io": "U1", "bo@x.io": "U2"}, skip_unknown=False).rows]
+    ['U1']
+    >>> resolve_emails([row], {"ana@x.io": None, "bo@x.io": "U2"}, skip_unknown=False).problems[0].message
+    'no Slack account has the email ana@x.io (users_not_found)'
+    """
+    result = Resolved()
+    seen: dict[str, int] = {}
+    for row in rows:
+        user_id, manager = row.slack_user_id, row.manager_slack_user_id
+        if not user_id and row.email:
+            user_id = found.get(row.email.lower())
+            if user_id is None:
+                unknown = RosterProblem(row.line, "email",
+                                        f"no Slack account has the email {row.email} (users_not_found)")
+                (result.skipped if skip_unknown else result.problems).append(unknown)
+                continue
+        if row.manager_email:
+            manager = found.get(row.manager_email.lower())
+            if manager is None:
+                message = f"no Slack account has the manager's email {row.manager_email} (users_not_found)"
+                if not skip_unknown:
+                    result.problems.append(RosterProblem(row.line, "manager_email", message))
+                    continue
+                result.skipped.append(RosterProblem(row.line, "manager_email", message + "; imported without a manager"))
+        assert user_id is not None
+        if user_id in seen:
+            result.problems.append(RosterProblem(row.line, "email" if not row.slack_user_id else "slack_user_id",
+                                                 f"{user_id} is also on line {seen[user_id]}"))
+            continue
+        seen[user_id] = row.line
+        result.rows.append(replace(row, slack_user_id=user_id, manager_slack_user_id=manager))
+    return result
+
+
+class Directory(Protocol):
+    """Who has an email in the workspace (``bot.directory.SlackDirectory``: users.lookupByEmail)."""
+
+    def user_id_for_email(self, email: str) -> str | None: ...
+
+
+def look_up_emails(
+    emails: Sequence[str], *, known: Mapping[str, str], directory: Directory | None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, str | None]:
+    """Lower-cased email -> Slack user id (None: no such account). Emails Sprout already holds (``known``,
+    from the learners table) cost no call, so only a roster's first import pays for its look-ups."""
+    found: dict[str, str | None] = {e: known[e] for e in emails if e in known}
+    for email in emails:
+        if email in found:
+            continue
+        if directory is None:
+            raise SproutError("this roster names people by email: SLACK_BOT_TOKEN is needed to look them up "
+                              "in Slack (users.lookupByEmail, scope users:read.email)")
+        found[email] = directory.user_id_for_email(email)
+        if progress is not None:
+            progress(1)
+    return found

@@ -378,6 +378,15 @@ class SlackDriver:
             event["inviter"] = inviter
         return self.event(event)
 
+    def team_join(self, user_id: str) -> DriverResponse:
+        """Slack's ``team_join``: a new member (added to the emulator first), their whole user object."""
+        return self.event({"type": "team_join", "user": self._user(user_id)})
+
+    def user_change(self, user_id: str) -> DriverResponse:
+        """Slack's ``user_change``: a member's profile changed, or the account was deactivated
+        (``emulator.deactivate_user`` first; the user object then says ``deleted: true``)."""
+        return self.event({"type": "user_change", "user": self._user(user_id), "cache_ts": int(time.time())})
+
     def user_message(
         self, user_id: str, channel_id: str | None, text: str, thread_ts: str | None = None
     ) -> DriverResponse:

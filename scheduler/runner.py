@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 PLAN_JOB_ID = "sprout-plan"
 DISPATCH_JOB_ID = "sprout-dispatch"
+ROSTER_SYNC_JOB_ID = "sprout-roster-sync"
+# The first sync waits this long after a start, so a deploy's first minutes go to lessons, not users.list.
+ROSTER_SYNC_FIRST_AFTER = timedelta(minutes=10)
 
 
 def run_job(name: str, job: Callable[[], object]) -> None:
@@ -71,6 +74,20 @@ def add_tick_jobs(
             coalesce=True,
             next_run_time=now,
         )
+
+
+def add_roster_sync_job(
+    scheduler: BackgroundScheduler, *, sync: Callable[[], object], every_hours: float, suffix: str = ""
+) -> bool:
+    """``roster sync`` on its own every ``every_hours`` (0: never): members in, leavers out. The events
+    (team_join, user_change) keep the roster current between runs; this catches what they missed. Whether
+    the job was added."""
+    if every_hours <= 0:
+        return False
+    scheduler.add_job(run_job, "interval", args=[ROSTER_SYNC_JOB_ID + suffix, sync], seconds=every_hours * 3600,
+                      id=ROSTER_SYNC_JOB_ID + suffix, replace_existing=True, max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC) + ROSTER_SYNC_FIRST_AFTER)
+    return True
 
 
 def remove_jobs(scheduler: BackgroundScheduler, suffix: str) -> None:

@@ -42,6 +42,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
 EVENT_SUBSCRIPTIONS: dict[str, dict[str, set[str]]] = {
     "app_home_opened": {"app_home_opened": set()},
     "member_joined_channel": {"member_joined_channel": {"channels:read", "groups:read"}},
+    "team_join": {"team_join": {"users:read"}},
+    "user_change": {"user_change": {"users:read"}},
     "message": {"message.channels": {"channels:history"}, "message.groups": {"groups:history"},
                 "message.im": {"im:history"}},
 }

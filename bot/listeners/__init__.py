@@ -88,9 +88,9 @@ class Deps:
 
 
 def register_all(app: App, *, deps: Deps) -> None:
-    from bot.listeners import actions, commands, events, views
+    from bot.listeners import actions, commands, events, members, views
 
-    for module in (commands, actions, views, events):
+    for module in (commands, actions, views, events, members):
         module.register(app, deps=deps)
     for register in deps.listeners:
         register(app, deps=deps)

@@ -13,6 +13,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot import blocks
+from bot.admin import parse_mention
 from bot.cohorts import (
     COHORT_STATUS_ACTION,
     USAGE,
@@ -54,15 +55,29 @@ def subcommands(deps: Deps, *, cohorts: CohortService | None = None) -> dict[str
             ctx.reply(USAGE)
 
     def enroll(ctx: CommandContext) -> None:
-        word = ctx.args.split()[0] if ctx.args else ""
-        if not word:
-            ctx.reply("Which pack or track? `/learn enroll <id>` — see `/learn packs`.")
-        elif cohorts.track(word) is not None:
-            ctx.reply(track_enrolled_text(cohorts.enroll_track(ctx.user_id, word, ctx.now)))
-        else:
-            outcome = deps.service.enroll(ctx.user_id, word, ctx.now)
-            ctx.reply(blocks.enrolled_text(outcome.pack, created=outcome.created, next_at=outcome.next_at,
-                                           zone=outcome.zone))
+        """``/learn enroll <id>``; an admin may add ``@person`` to enroll someone else, past a track's gate."""
+        words = ctx.args.split()
+        word = words[0] if words else ""
+        target = parse_mention(words[1]) if len(words) == 2 else None
+        if not word or len(words) > 2 or (len(words) == 2 and target is None):
+            ctx.reply("Which pack or track? `/learn enroll <id>` — see `/learn packs`. "
+                      "Admins: `/learn enroll <id> @person`.")
+            return
+        if target is not None and target != ctx.user_id:
+            deps.service.require(ctx.user_id, ("admin",), "enroll someone else", ctx.now)
+        person = target or ctx.user_id
+        if cohorts.track(word) is not None:
+            ctx.reply(track_enrolled_text(cohorts.enroll_track(person, word, ctx.now)))
+            return
+        by_admin = deps.service.role_of(deps.service.learner(ctx.user_id, ctx.now)) == "admin"
+        if not by_admin:
+            missing = cohorts.prerequisite_missing(person, word, ctx.now)
+            if missing is not None:
+                raise NotAllowed(missing)
+        outcome = deps.service.enroll(person, word, ctx.now)
+        text = blocks.enrolled_text(outcome.pack, created=outcome.created, next_at=outcome.next_at,
+                                    zone=outcome.zone)
+        ctx.reply(text if person == ctx.user_id else f"For <@{person}>: {text}")
 
     def packs(ctx: CommandContext) -> None:
         text = blocks.packs_text(list(deps.service.catalog), deps.service.enrolled_pack_ids(ctx.user_id))

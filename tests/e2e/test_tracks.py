@@ -83,10 +83,11 @@ def test_finishing_a_pack_enrolls_the_next_and_a_gate_waits_for_the_certificate(
     command(world, BOB, "enroll gated")
     assert "2. *Three* — after finishing *One*" in command(world, CAT, "enroll open")
     command(world, DAN, "enroll open")
-    assert "You're enrolled in *Two*" in command(world, EVE, "enroll two"), "a pack id is still a pack"
+    assert "You can't start *Two* yet" in command(world, EVE, "enroll two"), "a track's gate holds (issue 18)"
+    assert "You're enrolled in *One*" in command(world, EVE, "enroll one"), "a pack id is still a pack"
     assert track_enrollments(world) == {
         ("U0ANA", "one"): "gated", ("U0BOB", "one"): "gated", ("U0CAT", "one"): "open", ("U0DAN", "one"): "open",
-        ("U0EVE", "two"): None}
+        ("U0EVE", "one"): None}
 
     # Monday and Tuesday: the two lessons of One. Ana answers right; Bob wrong; Cat right then wrong; Dan once.
     run_until(world, datetime(2026, 11, 30, 20, 0, tzinfo=UTC))
