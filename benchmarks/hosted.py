@@ -11,7 +11,9 @@ first scheduler jobs (planning, sending, the redraw at start, forgetting old eve
 
 Targets (the README's "within seconds" for a SIGTERM; the others at the README's measured figures, with a
 margin for a shared machine): each extra workspace costs at most 0.4 s to be ready and at most 6 MB of
-memory; every workspace's first jobs run within a minute of the banner; SIGTERM to exit within 10 s.
+memory; every workspace's first jobs run within a minute of the banner; SIGTERM to exit within 10 s. A second
+start on the same database (a restart, every schema already current: one ``SELECT`` each, no Alembic) costs at
+most 0.1 s per extra workspace.
 """
 
 from __future__ import annotations
@@ -126,9 +128,11 @@ def main() -> int:
         one = serve({**base, "DATABASE_URL": database_url, "SLACK_BOT_TOKEN": f"xoxb-{teams[0].lower()}"},
                     free_port())
         install(database_url, teams)
-        many = serve({**base, "DATABASE_URL": database_url, "SLACK_CLIENT_ID": CLIENT_ID,
+        hosted_env = {**base, "DATABASE_URL": database_url, "SLACK_CLIENT_ID": CLIENT_ID,
                       "SLACK_CLIENT_SECRET": "bench-secret",
-                      "SPROUT_SECRET_KEY": "8Jd0cS5Kpm0DzZtQm8pA7pN1VvO6d9Qe1m3iWfTbq2E="}, free_port())
+                      "SPROUT_SECRET_KEY": "8Jd0cS5Kpm0DzZtQm8pA7pN1VvO6d9Qe1m3iWfTbq2E="}
+        many = serve(hosted_env, free_port())  # the first start: every workspace's schema is made
+        again = serve(hosted_env, free_port())  # a restart, the usual case: every schema is already current
 
     n = args.workspaces
     backend = "postgresql" if args.database_url else "sqlite"
@@ -138,6 +142,8 @@ def main() -> int:
     r.say(f"  {'':26}{'one workspace':>16}{f'{n} workspaces':>16}{'per extra workspace':>22}")
     per_ready = (many.ready - one.ready) / (n - 1)
     r.say(f"  {'ready to serve':26}{one.ready:14.1f} s{many.ready:14.1f} s{per_ready * 1000:18.0f} ms")
+    r.say(f"  {'ready to serve, restarted':26}{'':16}{again.ready:14.1f} s"
+          f"{(again.ready - one.ready) / (n - 1) * 1000:18.0f} ms   (the schemas already current)")
     r.say(f"  {'first jobs all run':26}{one.settled:14.1f} s{many.settled:14.1f} s"
           f"{(many.settled - one.settled) / (n - 1) * 1000:18.0f} ms")
     per_mb = {}
@@ -151,6 +157,8 @@ def main() -> int:
     r.target("every workspace's first jobs run within a minute of the banner (one and hosted)",
              one.settled == one.settled and many.settled == many.settled)
     r.target("ready to serve: at most 0.4 s per extra workspace", per_ready <= 0.4)
+    r.target("ready to serve after a restart: at most 0.1 s per extra workspace",
+             (again.ready - one.ready) / (n - 1) <= 0.1)
     r.target("memory (RSS) after the first jobs: at most 6 MB per extra workspace", per_mb["VmRSS"] <= 6)
     r.target("SIGTERM to exit within 10 s (one and hosted)", max(one.stopping, many.stopping) <= 10)
     return r.finish()
