@@ -86,6 +86,39 @@ class SproutReview(Policy):
         return self._next
 
 
+class RecordedReview(SproutReview):
+    """Sprout's reviews, every answer kept as a workspace's records would keep it: (question, moment, rating),
+    the lesson's first answer included."""
+
+    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS) -> None:
+        super().__init__(retention, per_review)
+        self.answers: list[tuple[int, datetime, int]] = []
+
+    def start(self, question, correct, now):
+        super().start(question, correct, now)
+        self.answers.append((question, now, rating_for(correct)))
+
+    def answer(self, question, correct, now):
+        super().answer(question, correct, now)
+        self.answers.append((question, now, rating_for(correct)))
+
+
+def recorded_answers(model: str = "fsrs", *, learners: int, questions: int, days: int, seed: int,
+                     retention: float = 0.9, spread: float = 1.0,
+                     per_review: int = REVIEW_QUESTIONS) -> list[list[tuple[int, datetime, int]]]:
+    """Each simulated learner's answers under Sprout at ``retention``: what a workspace's records would hold
+    if its people remembered as ``model`` says (their true parameters, never the scheduler's)."""
+    made: list[RecordedReview] = []
+
+    def make() -> RecordedReview:
+        made.append(RecordedReview(retention, per_review))
+        return made[-1]
+
+    simulate(cohort(model, learners=learners, questions=questions, seed=seed, spread=spread), "recorded", make,
+             days=days)
+    return [policy.answers for policy in made]
+
+
 class FixedRule(Policy):
     """A rule of fixed gaps, every question due on the first lesson day on or after its date, all asked.
 
