@@ -104,8 +104,8 @@ class RecordedReview(SproutReview):
 
 
 def recorded_answers(model: str = "fsrs", *, learners: int, questions: int, days: int, seed: int,
-                     retention: float = 0.9, spread: float = 1.0,
-                     per_review: int = REVIEW_QUESTIONS) -> list[list[tuple[int, datetime, int]]]:
+                     retention: float = 0.9, spread: float = 1.0, per_review: int = REVIEW_QUESTIONS,
+                     truth: Sequence[float] | None = None) -> list[list[tuple[int, datetime, int]]]:
     """Each simulated learner's answers under Sprout at ``retention``: what a workspace's records would hold
     if its people remembered as ``model`` says (their true parameters, never the scheduler's)."""
     made: list[RecordedReview] = []
@@ -114,8 +114,8 @@ def recorded_answers(model: str = "fsrs", *, learners: int, questions: int, days
         made.append(RecordedReview(retention, per_review))
         return made[-1]
 
-    simulate(cohort(model, learners=learners, questions=questions, seed=seed, spread=spread), "recorded", make,
-             days=days)
+    simulate(cohort(model, learners=learners, questions=questions, seed=seed, spread=spread, truth=truth),
+             "recorded", make, days=days)
     return [policy.answers for policy in made]
 
 
@@ -196,9 +196,12 @@ class Cohort:
     uniforms: np.ndarray  # [learner, question, answer]
 
 
-def cohort(model: str, *, learners: int, questions: int, seed: int, spread: float = 1.0) -> Cohort:
+def cohort(model: str, *, learners: int, questions: int, seed: int, spread: float = 1.0,
+           truth: Sequence[float] | None = None) -> Cohort:
+    """``truth``: FSRS-6 parameters the learners' memory is drawn around, instead of the published defaults."""
     rng = np.random.default_rng([seed, 17])
-    memory = MODELS[model](rng, learners, questions, spread=spread)
+    extra = {} if truth is None else {"parameters": truth}
+    memory = MODELS[model](rng, learners, questions, spread=spread, **extra)
     logit = (math.log(FIRST_RIGHT / (1 - FIRST_RIGHT)) + rng.normal(0, 0.8 * spread, learners)[:, None]
              + rng.normal(0, 0.8 * spread, questions)[None, :])
     first_right = 1 / (1 + np.exp(-logit))
