@@ -1137,7 +1137,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now)
+        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now,
+                                   retention=settings.review_retention)
     finally:
         engine.dispose()
     out = Path(args.out)

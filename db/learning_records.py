@@ -709,6 +709,12 @@ class LearningRecords:
 __all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "SearchHit", "SessionView"]
 
 
+def adopted_parameters(conn) -> tuple[float, ...] | None:
+    value = conn.execute(select(FsrsFit.parameters).where(FsrsFit.adopted.is_(True))
+                         .order_by(FsrsFit.fitted_at.desc(), FsrsFit.id.desc()).limit(1)).scalar()
+    return None if value is None else tuple(float(p) for p in json.loads(value))
+
+
 class FittingRecords:
     """What ``review optimize`` reads and keeps: every card's answers, and the fitted FSRS parameters.
     A part of ``Store`` (through ``LearningRecords``)."""
@@ -747,9 +753,7 @@ class FittingRecords:
     def fsrs_parameters(self) -> tuple[float, ...] | None:
         """The newest adopted fitted parameters, or None for FSRS-6's defaults."""
         with self._connect() as conn:
-            value = conn.execute(select(FsrsFit.parameters).where(FsrsFit.adopted.is_(True))
-                                 .order_by(FsrsFit.fitted_at.desc(), FsrsFit.id.desc()).limit(1)).scalar()
-        return None if value is None else tuple(float(p) for p in json.loads(value))
+            return adopted_parameters(conn)
 
     def fsrs_fits(self) -> list:
         with self._connect() as conn:

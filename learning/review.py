@@ -110,6 +110,12 @@ def review(state: CardState | None, rating: int, now: datetime, *, desired_reten
     )
 
 
+def retrievability(state: CardState, now: datetime, *, parameters: Parameters | None = None) -> float:
+    """The chance, by FSRS's forgetting curve (with ``parameters``), that the learner recalls the card at ``now``
+    (its expected recall)."""
+    return float(scheduler(0.9, parameters).get_card_retrievability(Card.from_dict(json.loads(state.fsrs)), now))
+
+
 Key = TypeVar("Key")
 
 

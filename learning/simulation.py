@@ -59,16 +59,20 @@ class NoReview(Policy):
 
 
 class SproutReview(Policy):
-    """Sprout's cards and selection, as the bot and the review planner use them."""
+    """Sprout's cards and selection, as the bot and the review planner use them (with a workspace's fitted
+    FSRS ``parameters``, or the defaults)."""
 
-    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS) -> None:
+    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS,
+                 parameters: tuple[float, ...] | None = None) -> None:
         self.retention = retention
         self.per_review = per_review
+        self.parameters = parameters
         self.cards: dict[int, CardState] = {}
         self._next: datetime | None = None
 
     def start(self, question, correct, now):
-        self.cards[question] = first_answer(rating_for(correct), now, desired_retention=self.retention)
+        self.cards[question] = first_answer(rating_for(correct), now, desired_retention=self.retention,
+                                            parameters=self.parameters)
         self._next = None
 
     def due(self, end_of_day):
@@ -76,7 +80,7 @@ class SproutReview(Policy):
 
     def answer(self, question, correct, now):
         self.cards[question] = review(self.cards[question], rating_for(correct), now,
-                                      desired_retention=self.retention)
+                                      desired_retention=self.retention, parameters=self.parameters)
         self._next = None
 
     def next_due(self):
@@ -473,13 +477,17 @@ class Forecast:
 
 @lru_cache(maxsize=64)
 def forecast(retention: float, *, learners: int = 100, questions: int = 40, days: int = 90, seed: int = 1,
-             per_review: int = REVIEW_QUESTIONS, model: str = "fsrs") -> Forecast:
+             per_review: int = REVIEW_QUESTIONS, model: str = "fsrs",
+             parameters: tuple[float, ...] | None = None) -> Forecast:
     """Review questions a learner a week and expected recall at ``days`` for Sprout at ``retention``, from a
     small simulated cohort (FSRS-6 learners around the default parameters, unless ``model`` says "dhp");
     cached, as the same question is asked of the same settings again and again.
 
-    A forecast for a typical cohort, not for one workspace: the simulated learners' parameters are drawn
-    around FSRS-6's defaults."""
-    truth = cohort(model, learners=learners, questions=questions, seed=seed)
-    run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review), days=days)
+    With a workspace's fitted ``parameters`` (``review optimize``), the simulated learners are drawn around
+    them and Sprout schedules with them: the forecast for that workspace's people. Without, a forecast for
+    a typical cohort, around FSRS-6's defaults."""
+    truth = cohort(model, learners=learners, questions=questions, seed=seed,
+                   truth=parameters if model == "fsrs" else None)
+    run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review, parameters),
+                   days=days)
     return Forecast(retention, run.per_week, run.at(days))
