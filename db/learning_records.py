@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import case, delete, func, insert, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
 
 from db.models import (
     Answer,
@@ -771,8 +771,12 @@ class FittingRecords:
                     rescheduled=len(rescheduled) if adopted else 0, fitted_at=now,
                 ).returning(FsrsFit.id)
             ).scalar_one()
-            if adopted:
-                for card_id, state in rescheduled.items():
-                    conn.execute(update(ReviewCard).where(ReviewCard.id == card_id, ReviewCard.retired_at.is_(None))
-                                 .values(fsrs=state.fsrs, due=state.due))
+            if adopted and rescheduled:
+                conn.execute(
+                    update(ReviewCard)
+                    .where(ReviewCard.id == bindparam("card"), ReviewCard.retired_at.is_(None))
+                    .values(fsrs=bindparam("state"), due=bindparam("next_due")),
+                    [{"card": card_id, "state": state.fsrs, "next_due": state.due}
+                     for card_id, state in rescheduled.items()],
+                )
             return fit_id

@@ -74,7 +74,7 @@ class Fit:
 def _rs():
     try:
         import fsrs_rs_python
-    except ImportError:  # pragma: no cover - exercised through the CLI's message
+    except ImportError:
         raise OptimizerMissing(
             "Fitting FSRS parameters needs fsrs-rs-python (a small wheel, no PyTorch): "
             "pip install 'fsrs-rs-python>=0.9.3,<0.10'"

@@ -5,6 +5,7 @@ the defaults, and leaves everything as it was when there are too few reviews or 
 from __future__ import annotations
 
 import re
+import sys
 
 from sqlalchemy import select
 
@@ -102,3 +103,14 @@ def test_fitted_parameters_that_predict_worse_are_recorded_but_not_adopted(engin
     assert not row.adopted and row.rescheduled == 0
     assert Store(engine).fsrs_parameters() is None
     assert cards(engine) == before
+
+
+def test_without_the_optimizer_installed_the_command_says_what_to_install(engine, database_url, capsys, monkeypatch):
+    fill(engine, recorded_answers("dhp", learners=60, questions=20, days=60, seed=5))
+    monkeypatch.setitem(sys.modules, "fsrs_rs_python", None)  # import fails as when it is not installed
+
+    assert optimize(database_url) == 1
+
+    err = capsys.readouterr().err
+    assert "needs fsrs-rs-python" in err and "pip install 'fsrs-rs-python" in err
+    assert fits(engine) == []
