@@ -1366,7 +1366,7 @@ def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
         store = Store(engine)
         histories = store.review_histories()
         try:
-            result = fit(histories)
+            result = fit(histories, current=store.fsrs_parameters())
         except OptimizerMissing as exc:
             print(f"sprout: {exc}", file=sys.stderr)
             return 1
@@ -1376,12 +1376,15 @@ def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{result.reviews} reviews from {result.learners} learners; {result.held_out_reviews} reviews of "
               f"held-out learners judge the fit")
         print(f"log loss on held-out reviews: fitted {result.log_loss:.4f}, FSRS-6 defaults "
-              f"{result.default_log_loss:.4f} (lower predicts better)")
+              f"{result.default_log_loss:.4f}"
+              + ("" if result.current_log_loss is None else f", in use {result.current_log_loss:.4f}")
+              + " (lower predicts better)")
         print("fitted parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters))
         if not result.better:
             if not args.dry_run:
                 store.record_fit(result, adopted=False, rescheduled={}, now=now)
-            print("not adopted: the fitted parameters predict no better than the defaults; scheduling is unchanged")
+            than = "the defaults" if result.current_log_loss is None else "the defaults or the parameters in use"
+            print(f"not adopted: the fitted parameters predict no better than {than}; scheduling is unchanged")
             return 0
         states = {h.card_id: replay(h.answers, desired_retention=settings.review_retention,
                                     parameters=result.parameters)

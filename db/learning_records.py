@@ -766,7 +766,7 @@ class FittingRecords:
             fit_id = conn.execute(
                 insert(FsrsFit).values(
                     parameters=json.dumps(list(fit.parameters)), log_loss=fit.log_loss,
-                    default_log_loss=fit.default_log_loss, reviews=fit.reviews, learners=fit.learners,
+                    default_log_loss=fit.default_log_loss, current_log_loss=fit.current_log_loss, reviews=fit.reviews, learners=fit.learners,
                     held_out_reviews=fit.held_out_reviews, adopted=adopted,
                     rescheduled=len(rescheduled) if adopted else 0, fitted_at=now,
                 ).returning(FsrsFit.id)

@@ -428,6 +428,7 @@ class FsrsFit(Base):
     parameters: Mapped[str] = mapped_column(Text)  # JSON list of FSRS-6's 21 parameters
     log_loss: Mapped[float] = mapped_column(Float)
     default_log_loss: Mapped[float] = mapped_column(Float)
+    current_log_loss: Mapped[float | None] = mapped_column(Float)  # the parameters in use then, if fitted
     reviews: Mapped[int] = mapped_column(Integer)
     learners: Mapped[int] = mapped_column(Integer)
     held_out_reviews: Mapped[int] = mapped_column(Integer)

@@ -81,6 +81,15 @@ def test_fitted_parameters_that_predict_better_are_adopted_and_open_cards_resche
         if card.retired_at is not None:
             assert after[card_id] == card
 
+    # Fitted again on the same reviews: no better than the parameters now in use, so they stay.
+    assert optimize(database_url) == 0
+    again = capsys.readouterr().out
+    in_use = float(re.search(r"in use (\d\.\d+)", again).group(1))
+    assert abs(in_use - fitted) <= 1e-4
+    assert "not adopted: the fitted parameters predict no better than the defaults or the parameters in use" in again
+    assert [f.adopted for f in fits(engine)] == [True, False]
+    assert Store(engine).fsrs_parameters() == parameters and cards(engine) == after
+
 
 def test_fitted_parameters_that_predict_worse_are_recorded_but_not_adopted(engine, database_url, capsys):
     """The learners the fit is judged on remember as the defaults say; the others, who train it, forget fast

@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column('parameters', sa.Text(), nullable=False),
         sa.Column('log_loss', sa.Float(), nullable=False),
         sa.Column('default_log_loss', sa.Float(), nullable=False),
+        sa.Column('current_log_loss', sa.Float(), nullable=True),
         sa.Column('reviews', sa.Integer(), nullable=False),
         sa.Column('learners', sa.Integer(), nullable=False),
         sa.Column('held_out_reviews', sa.Integer(), nullable=False),
