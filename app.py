@@ -1144,7 +1144,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now)
+        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now,
+                                   retention=settings.review_retention)
     finally:
         engine.dispose()
     out = Path(args.out)
@@ -1356,6 +1357,55 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if status == 200 else 1
 
 
+def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
+    """Fit FSRS parameters to this workspace's reviews; adopt them (and reschedule open cards) only if they
+    predict held-out learners' reviews better than the defaults."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.store import Store
+    from learning.fitting import NotEnoughReviews, OptimizerMissing, fit
+    from learning.review import replay
+
+    now = datetime.now(UTC)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        store = Store(engine)
+        histories = store.review_histories()
+        try:
+            result = fit(histories, current=store.fsrs_parameters())
+        except OptimizerMissing as exc:
+            print(f"sprout: {exc}", file=sys.stderr)
+            return 1
+        except NotEnoughReviews as exc:
+            print(f"not fitted: {exc}; the defaults stay")
+            return 0
+        print(f"{result.reviews} reviews from {result.learners} learners; {result.held_out_reviews} reviews of "
+              f"held-out learners judge the fit")
+        print(f"log loss on held-out reviews: fitted {result.log_loss:.4f}, FSRS-6 defaults "
+              f"{result.default_log_loss:.4f}"
+              + ("" if result.current_log_loss is None else f", in use {result.current_log_loss:.4f}")
+              + " (lower predicts better)")
+        print("fitted parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters))
+        if not result.better:
+            if not args.dry_run:
+                store.record_fit(result, adopted=False, rescheduled={}, now=now)
+            than = "the defaults" if result.current_log_loss is None else "the defaults or the parameters in use"
+            print(f"not adopted: the fitted parameters predict no better than {than}; scheduling is unchanged")
+            return 0
+        states = {h.card_id: replay(h.answers, desired_retention=settings.review_retention,
+                                    parameters=result.parameters)
+                  for h in histories if not h.retired}
+        if args.dry_run:
+            print(f"dry run: better, would be adopted and {len(states)} open cards rescheduled; nothing written")
+            return 0
+        store.record_fit(result, adopted=True, rescheduled=states, now=now)
+    finally:
+        engine.dispose()
+    print(f"adopted: new reviews use the fitted parameters; {len(states)} open cards rescheduled")
+    return 0
+
+
 def cmd_learner_forget(settings: Settings, args: argparse.Namespace) -> int:
     from db.engine import make_engine
     from db.migrate import upgrade
@@ -1462,7 +1512,7 @@ class progress:
 
 TEAM_HELP = "a hosted Sprout's workspace (team id, T…) whose records this is about"
 WORKSPACE_COMMANDS = ("cmd_tick", "cmd_report", "cmd_export_csv", "cmd_export_xapi", "cmd_roster_import",
-                      "cmd_roster_sync", "cmd_learner_forget")
+                      "cmd_roster_sync", "cmd_learner_forget", "cmd_review_optimize")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -1594,6 +1644,15 @@ def parser() -> argparse.ArgumentParser:
     forget.add_argument("slack_user_id")
     forget.add_argument("--team", help=TEAM_HELP)
     forget.set_defaults(func=cmd_learner_forget)
+
+    review = sub.add_parser("review", help="spaced review")
+    review_sub = review.add_subparsers(dest="review_command", metavar="ACTION", required=True)
+    optimize = review_sub.add_parser(
+        "optimize", help="fit FSRS parameters to this workspace's reviews (at least "
+                         "1,000 from 50 learners); adopt them only if they predict held-out reviews better")
+    optimize.add_argument("--dry-run", action="store_true", help="fit and compare, write nothing")
+    optimize.add_argument("--team", help=TEAM_HELP)
+    optimize.set_defaults(func=cmd_review_optimize)
     return root
 
 

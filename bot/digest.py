@@ -47,7 +47,9 @@ from learning.digest import (
 )
 from learning.errors import NotAllowed
 from learning.itemstats import item_stats
+from learning.recall import team_recall
 from learning.schedule import resolve_zone, zone
+from learning.simulation import forecast
 from scheduler.sending import Attachment, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -581,10 +583,46 @@ def _outcome_row(outcome: GroupOutcome, label: str, cost: Outcome) -> dict[str, 
     }
 
 
+def dial_retentions(retention: float) -> list[float]:
+    """The configured desired retention and one step (0.05) either side, within REVIEW_RETENTION's 0.7-0.99."""
+    return sorted({round(min(max(r, 0.7), 0.99), 2) for r in (retention - 0.05, retention, retention + 0.05)})
+
+
+def retention_dial(retention: float, parameters: tuple[float, ...] | None) -> dict:
+    """The retention dial's forecast: what each retention near the configured one costs and keeps, from the
+    memory simulation with the workspace's fitted parameters when it has them."""
+    rows = []
+    for r in dial_retentions(retention):
+        f = forecast(r, parameters=parameters)
+        rows.append({"retention": f"{r:.2f}", "per_week": f"{f.per_week:.0f}", "recall": _percent(f.recall),
+                     "configured": abs(r - retention) < 1e-9})
+    return {"retention": f"{retention:.2f}", "forecasts": rows, "fitted": parameters is not None}
+
+
+def memory_rows(reporting: Reporting, catalog: Catalog, now: datetime, *, retention: float,
+                parameters: tuple[float, ...] | None) -> list[dict]:
+    rows = []
+    for pack in team_recall(reporting.open_cards(), now, retention=retention, parameters=parameters):
+        known = catalog.get(pack.pack_id)
+        forgetting = []
+        for q in pack.forgetting:
+            lesson = catalog.lesson(q.pack_id, q.lesson_id)
+            question = lesson.question(q.question_id) if lesson else None
+            forgetting.append({"prompt": question.prompt if question else q.question_id,
+                               "lesson": lesson.title if lesson else q.lesson_id, "question": q.question_id,
+                               "recall": _percent(q.recall), "below": q.below, "learners": q.learners})
+        rows.append({"id": pack.pack_id, "label": known.title if known else pack.pack_id,
+                     "recall": _percent(pack.recall), "cards": pack.cards, "learners": pack.learners,
+                     "forgetting": forgetting})
+    return rows
+
+
 def organisation_report(
-    reporting: Reporting, catalog: Catalog, *, since: datetime, until: datetime, now: datetime
+    reporting: Reporting, catalog: Catalog, *, since: datetime, until: datetime, now: datetime,
+    retention: float = 0.9,
 ) -> str:
-    """The L&D team's report over ``[since, until)`` as one self-contained HTML page (charts inline as SVG)."""
+    """The L&D team's report over ``[since, until)`` as one self-contained HTML page (charts inline as SVG),
+    with what the team remembers now and the retention dial at the configured ``retention`` (REVIEW_RETENTION)."""
     hourly_text = reporting.setting(HOUR_COST_KEY)
     try:
         hourly = parse_money(hourly_text) if hourly_text else None
@@ -655,7 +693,10 @@ def organisation_report(
         "accuracy": Markup(bar_chart_svg([t["label"] for t in teams], [t["accuracy_value"] for t in teams],
                                          title="Quiz accuracy by team")) if teams else None,
     }
+    parameters = reporting.fsrs_parameters()
     return environment().get_template("report.html.j2").render(
         since=since, until=until, now=now, totals=totals, packs=packs, teams=teams, items=items,
         lessons=lessons, charts=charts, hourly=_money(hourly) if hourly else None,
+        memory=memory_rows(reporting, catalog, now, retention=retention, parameters=parameters),
+        dial=retention_dial(retention, parameters),
     )

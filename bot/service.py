@@ -408,7 +408,7 @@ class LearningService:
         result = _grade(question, response)
         waited = now - view.state.sent_at if view.state.sent_at else None
         card = first_answer(rating_for(result.correct, answered_after=waited), now,
-                            desired_retention=self.review_retention)
+                            desired_retention=self.review_retention, parameters=self.store.fsrs_parameters())
         with self.store.unit_of_work():
             recorded = self.store.record_answer(
                 delivery_id=delivery_id,
@@ -509,7 +509,8 @@ class LearningService:
         result = _grade(item.question, response)
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
-        new_state = review(item.card.state, rating, now, desired_retention=self.review_retention)
+        new_state = review(item.card.state, rating, now, desired_retention=self.review_retention,
+                           parameters=self.store.fsrs_parameters())
         with self.store.unit_of_work():
             recorded = self.store.record_review(
                 session_id=session_id, card=item.card, learner_id=view.session.learner_id,

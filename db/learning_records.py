@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import case, delete, func, or_, select, text, update
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, text, update
 
 from db.models import (
     Answer,
@@ -17,6 +17,7 @@ from db.models import (
     Delivery,
     Enrollment,
     Feedback,
+    FsrsFit,
     Learner,
     LessonIndex,
     Review,
@@ -24,7 +25,8 @@ from db.models import (
     ReviewSession,
     TriggerFire,
 )
-from learning.review import CardState
+from learning.fitting import CardHistory, Fit
+from learning.review import CardState, rating_for
 
 
 @dataclass(frozen=True)
@@ -705,3 +707,76 @@ class LearningRecords:
 
 
 __all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "SearchHit", "SessionView"]
+
+
+def adopted_parameters(conn) -> tuple[float, ...] | None:
+    value = conn.execute(select(FsrsFit.parameters).where(FsrsFit.adopted.is_(True))
+                         .order_by(FsrsFit.fitted_at.desc(), FsrsFit.id.desc()).limit(1)).scalar()
+    return None if value is None else tuple(float(p) for p in json.loads(value))
+
+
+class FittingRecords:
+    """What ``review optimize`` reads and keeps: every card's answers, and the fitted FSRS parameters.
+    A part of ``Store`` (through ``LearningRecords``)."""
+
+    def review_histories(self) -> list[CardHistory]:
+        """Every card's answers, oldest first: the lesson's first answer (rated as it was when the card was
+        made: wrong Again, right Good, or Hard when it came a day or more after the lesson) and each review's
+        rating. A card whose first answer is gone is left out, since its history would start in the middle."""
+        with self._connect() as conn:
+            first: dict[tuple, tuple[datetime, int]] = {}
+            rows = conn.execute(
+                select(Answer.learner_id, Delivery.pack_id, Delivery.lesson_id, Answer.question_id, Answer.correct,
+                       Answer.answered_at, Delivery.sent_at)
+                .join(Delivery, Delivery.id == Answer.delivery_id)
+                .order_by(Answer.answered_at, Answer.id)
+            )
+            for r in rows:
+                key = (r.learner_id, r.pack_id, r.lesson_id, r.question_id)
+                if key not in first:
+                    waited = r.answered_at - r.sent_at if r.sent_at else None
+                    first[key] = (r.answered_at, rating_for(r.correct, answered_after=waited))
+            reviews: dict[int, list[tuple[datetime, int]]] = {}
+            for r in conn.execute(select(Review.card_id, Review.answered_at, Review.rating)
+                                  .order_by(Review.card_id, Review.answered_at, Review.id)):
+                reviews.setdefault(r.card_id, []).append((r.answered_at, int(r.rating)))
+            out = []
+            for c in conn.execute(select(ReviewCard.id, ReviewCard.learner_id, ReviewCard.pack_id, ReviewCard.lesson_id,
+                                         ReviewCard.question_id, ReviewCard.retired_at).order_by(ReviewCard.id)):
+                start = first.get((c.learner_id, c.pack_id, c.lesson_id, c.question_id))
+                if start is None:
+                    continue
+                out.append(CardHistory(c.id, c.learner_id, (start, *reviews.get(c.id, ())),
+                                       retired=c.retired_at is not None))
+            return out
+
+    def fsrs_parameters(self) -> tuple[float, ...] | None:
+        """The newest adopted fitted parameters, or None for FSRS-6's defaults."""
+        with self._connect() as conn:
+            return adopted_parameters(conn)
+
+    def fsrs_fits(self) -> list:
+        with self._connect() as conn:
+            return list(conn.execute(select(FsrsFit.__table__).order_by(FsrsFit.fitted_at, FsrsFit.id)))
+
+    def record_fit(self, fit: Fit, *, adopted: bool, rescheduled: dict[int, CardState], now: datetime) -> int:
+        """The fit, and (when adopted) the open cards' new states, in one transaction: scheduling never sees
+        the new parameters with the old due dates. Only the FSRS state and the due date change."""
+        with self._begin() as conn:
+            fit_id = conn.execute(
+                insert(FsrsFit).values(
+                    parameters=json.dumps(list(fit.parameters)), log_loss=fit.log_loss,
+                    default_log_loss=fit.default_log_loss, current_log_loss=fit.current_log_loss, reviews=fit.reviews, learners=fit.learners,
+                    held_out_reviews=fit.held_out_reviews, adopted=adopted,
+                    rescheduled=len(rescheduled) if adopted else 0, fitted_at=now,
+                ).returning(FsrsFit.id)
+            ).scalar_one()
+            if adopted and rescheduled:
+                conn.execute(
+                    update(ReviewCard)
+                    .where(ReviewCard.id == bindparam("card"), ReviewCard.retired_at.is_(None))
+                    .values(fsrs=bindparam("state"), due=bindparam("next_due")),
+                    [{"card": card_id, "state": state.fsrs, "next_due": state.due}
+                     for card_id, state in rescheduled.items()],
+                )
+            return fit_id

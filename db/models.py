@@ -417,6 +417,26 @@ class Review(Base):
     __table_args__ = (UniqueConstraint("session_id", "card_id"),)
 
 
+class FsrsFit(Base):
+    """One ``review optimize``: FSRS parameters fitted to this workspace's reviews, their log loss and the
+    defaults' on held-out learners' reviews, and whether they were adopted (only when they predict better).
+    Scheduling uses the newest adopted row's parameters; with none, FSRS-6's defaults."""
+
+    __tablename__ = "fsrs_fits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parameters: Mapped[str] = mapped_column(Text)  # JSON list of FSRS-6's 21 parameters
+    log_loss: Mapped[float] = mapped_column(Float)
+    default_log_loss: Mapped[float] = mapped_column(Float)
+    current_log_loss: Mapped[float | None] = mapped_column(Float)  # the parameters in use then, if fitted
+    reviews: Mapped[int] = mapped_column(Integer)
+    learners: Mapped[int] = mapped_column(Integer)
+    held_out_reviews: Mapped[int] = mapped_column(Integer)
+    adopted: Mapped[bool] = mapped_column(Boolean)
+    rescheduled: Mapped[int] = mapped_column(Integer, default=0)  # open cards given a new due date
+    fitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 class Certificate(Base):
     __tablename__ = "certificates"
 

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.engine import reading
+from db.learning_records import _card_view, adopted_parameters
 from db.models import (
     Answer,
     Certificate,
@@ -65,6 +66,7 @@ from learning.digest import (
     WeekPoint,
 )
 from learning.itemstats import ItemSums
+from learning.recall import OpenCard
 
 ENROLLED = ("active", "completed")
 HOUR_COST_KEY = "learner_hour_cost"
@@ -282,6 +284,20 @@ class Reporting:
                 .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == "sent")
             ).first()
         return (row.sent_channel, row.sent_ts) if row and row.sent_channel and row.sent_ts else None
+
+    # -- what the team remembers (spaced review) -----------------------------------------------------
+
+    def open_cards(self) -> list[OpenCard]:
+        """Every review card still in play (not retired), with its FSRS state."""
+        with reading(self.engine) as conn:
+            return [OpenCard(r.learner_id, r.pack_id, r.lesson_id, r.question_id, _card_view(r).state)
+                    for r in conn.execute(select(ReviewCard.__table__).where(ReviewCard.retired_at.is_(None))
+                                          .order_by(ReviewCard.id))]
+
+    def fsrs_parameters(self) -> tuple[float, ...] | None:
+        """The workspace's adopted fitted FSRS parameters (``review optimize``), or None for the defaults."""
+        with reading(self.engine) as conn:
+            return adopted_parameters(conn)
 
     # -- organisation settings -----------------------------------------------------------------------
 

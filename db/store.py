@@ -41,7 +41,7 @@ from db.admin_records import AdminRecords
 from db.cohorts import CohortRecords
 from db.engine import reading
 from db.facilitation import FacilitationRecords
-from db.learning_records import LearningRecords, lesson_key
+from db.learning_records import FittingRecords, LearningRecords, lesson_key
 from db.models import (
     Answer,
     Delivery,
@@ -231,7 +231,7 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords):
+class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.

@@ -17,6 +17,7 @@ A model's state for one learner and question is a small tuple; ``recall`` is sca
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
@@ -65,8 +66,11 @@ class FSRSMemory:
 
     name = "FSRS-6"
 
-    def __init__(self, rng: np.random.Generator, learners: int, questions: int, *, spread: float = 1.0) -> None:
-        w = np.array(DEFAULT_PARAMETERS, dtype=float)
+    def __init__(self, rng: np.random.Generator, learners: int, questions: int, *, spread: float = 1.0,
+                 parameters: Sequence[float] | None = None) -> None:
+        # ``parameters``: the population's own FSRS-6 parameters (default: the published ones), around which
+        # each learner's and question's are drawn; the scheduler is never told them.
+        w = np.array(DEFAULT_PARAMETERS if parameters is None else parameters, dtype=float)
         self.w = w
         self.init_factor = (np.exp(rng.normal(0, 0.6 * spread, learners))[:, None]
                             * np.exp(rng.normal(0, 0.4 * spread, questions))[None, :])

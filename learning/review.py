@@ -31,10 +31,15 @@ REVIEW_QUESTIONS = 3  # at most this many questions in one review DM (REVIEW_QUE
 AGAIN, HARD, GOOD, EASY = (int(Rating.Again), int(Rating.Hard), int(Rating.Good), int(Rating.Easy))
 
 
-@lru_cache(maxsize=8)
-def scheduler(desired_retention: float = 0.9) -> Scheduler:
+Parameters = tuple[float, ...]  # FSRS-6's 21; None for the published defaults
+
+
+@lru_cache(maxsize=16)
+def scheduler(desired_retention: float = 0.9, parameters: Parameters | None = None) -> Scheduler:
+    """FSRS with the workspace's fitted ``parameters`` (``review optimize``), or the defaults."""
+    extra = {} if parameters is None else {"parameters": tuple(parameters)}
     return Scheduler(desired_retention=desired_retention, learning_steps=(), relearning_steps=(),
-                     enable_fuzzing=False)
+                     enable_fuzzing=False, **extra)
 
 
 def rating_for(correct: bool, *, answered_after: timedelta | None = None, second_try: bool = False) -> int:
@@ -66,18 +71,30 @@ def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def first_answer(rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
+def first_answer(rating: int, now: datetime, *, desired_retention: float = 0.9,
+                 parameters: Parameters | None = None) -> CardState:
     """A new card from the learner's first answer to a question (in the lesson itself)."""
-    return review(None, rating, now, desired_retention=desired_retention)
+    return review(None, rating, now, desired_retention=desired_retention, parameters=parameters)
 
 
-def review(state: CardState | None, rating: int, now: datetime, *, desired_retention: float = 0.9) -> CardState:
+def replay(answers: Iterable[tuple[datetime, int]], *, desired_retention: float = 0.9,
+           parameters: Parameters | None = None) -> CardState | None:
+    """A card's state from its answers (moment and rating, oldest first), as these parameters would have
+    scheduled it: how open cards are rescheduled when a workspace adopts fitted parameters."""
+    state = None
+    for moment, rating in answers:
+        state = review(state, rating, moment, desired_retention=desired_retention, parameters=parameters)
+    return state
+
+
+def review(state: CardState | None, rating: int, now: datetime, *, desired_retention: float = 0.9,
+           parameters: Parameters | None = None) -> CardState:
     """The card after an answer rated ``rating`` at ``now``."""
     # A new card's id is the moment it was made, from ``now``: fsrs would otherwise read the clock and
     # sleep a millisecond so that no two cards it makes share one (the database has ids of its own).
     card = Card.from_dict(json.loads(state.fsrs)) if state is not None else Card(card_id=_millis(now), due=now)
     elapsed = None if state is None or state.last_review is None else now - state.last_review
-    card, _log = scheduler(desired_retention).review_card(card, Rating(rating), review_datetime=now)
+    card, _log = scheduler(desired_retention, parameters).review_card(card, Rating(rating), review_datetime=now)
     correct = rating != AGAIN
     long_right = 0
     if state is not None and correct:
@@ -91,6 +108,12 @@ def review(state: CardState | None, rating: int, now: datetime, *, desired_reten
         long_right=long_right,
         retired=long_right >= RETIRE_AFTER_LONG_RIGHTS,
     )
+
+
+def retrievability(state: CardState, now: datetime, *, parameters: Parameters | None = None) -> float:
+    """The chance, by FSRS's forgetting curve (with ``parameters``), that the learner recalls the card at ``now``
+    (its expected recall)."""
+    return float(scheduler(0.9, parameters).get_card_retrievability(Card.from_dict(json.loads(state.fsrs)), now))
 
 
 Key = TypeVar("Key")

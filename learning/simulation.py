@@ -59,16 +59,20 @@ class NoReview(Policy):
 
 
 class SproutReview(Policy):
-    """Sprout's cards and selection, as the bot and the review planner use them."""
+    """Sprout's cards and selection, as the bot and the review planner use them (with a workspace's fitted
+    FSRS ``parameters``, or the defaults)."""
 
-    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS) -> None:
+    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS,
+                 parameters: tuple[float, ...] | None = None) -> None:
         self.retention = retention
         self.per_review = per_review
+        self.parameters = parameters
         self.cards: dict[int, CardState] = {}
         self._next: datetime | None = None
 
     def start(self, question, correct, now):
-        self.cards[question] = first_answer(rating_for(correct), now, desired_retention=self.retention)
+        self.cards[question] = first_answer(rating_for(correct), now, desired_retention=self.retention,
+                                            parameters=self.parameters)
         self._next = None
 
     def due(self, end_of_day):
@@ -76,7 +80,7 @@ class SproutReview(Policy):
 
     def answer(self, question, correct, now):
         self.cards[question] = review(self.cards[question], rating_for(correct), now,
-                                      desired_retention=self.retention)
+                                      desired_retention=self.retention, parameters=self.parameters)
         self._next = None
 
     def next_due(self):
@@ -84,6 +88,39 @@ class SproutReview(Policy):
             live = [c.due for c in self.cards.values() if not c.retired]
             self._next = min(live) if live else datetime.max.replace(tzinfo=UTC)
         return self._next
+
+
+class RecordedReview(SproutReview):
+    """Sprout's reviews, every answer kept as a workspace's records would keep it: (question, moment, rating),
+    the lesson's first answer included."""
+
+    def __init__(self, retention: float, per_review: int = REVIEW_QUESTIONS) -> None:
+        super().__init__(retention, per_review)
+        self.answers: list[tuple[int, datetime, int]] = []
+
+    def start(self, question, correct, now):
+        super().start(question, correct, now)
+        self.answers.append((question, now, rating_for(correct)))
+
+    def answer(self, question, correct, now):
+        super().answer(question, correct, now)
+        self.answers.append((question, now, rating_for(correct)))
+
+
+def recorded_answers(model: str = "fsrs", *, learners: int, questions: int, days: int, seed: int,
+                     retention: float = 0.9, spread: float = 1.0, per_review: int = REVIEW_QUESTIONS,
+                     truth: Sequence[float] | None = None) -> list[list[tuple[int, datetime, int]]]:
+    """Each simulated learner's answers under Sprout at ``retention``: what a workspace's records would hold
+    if its people remembered as ``model`` says (their true parameters, never the scheduler's)."""
+    made: list[RecordedReview] = []
+
+    def make() -> RecordedReview:
+        made.append(RecordedReview(retention, per_review))
+        return made[-1]
+
+    simulate(cohort(model, learners=learners, questions=questions, seed=seed, spread=spread, truth=truth),
+             "recorded", make, days=days)
+    return [policy.answers for policy in made]
 
 
 class FixedRule(Policy):
@@ -163,9 +200,12 @@ class Cohort:
     uniforms: np.ndarray  # [learner, question, answer]
 
 
-def cohort(model: str, *, learners: int, questions: int, seed: int, spread: float = 1.0) -> Cohort:
+def cohort(model: str, *, learners: int, questions: int, seed: int, spread: float = 1.0,
+           truth: Sequence[float] | None = None) -> Cohort:
+    """``truth``: FSRS-6 parameters the learners' memory is drawn around, instead of the published defaults."""
     rng = np.random.default_rng([seed, 17])
-    memory = MODELS[model](rng, learners, questions, spread=spread)
+    extra = {} if truth is None else {"parameters": truth}
+    memory = MODELS[model](rng, learners, questions, spread=spread, **extra)
     logit = (math.log(FIRST_RIGHT / (1 - FIRST_RIGHT)) + rng.normal(0, 0.8 * spread, learners)[:, None]
              + rng.normal(0, 0.8 * spread, questions)[None, :])
     first_right = 1 / (1 + np.exp(-logit))
@@ -437,13 +477,17 @@ class Forecast:
 
 @lru_cache(maxsize=64)
 def forecast(retention: float, *, learners: int = 100, questions: int = 40, days: int = 90, seed: int = 1,
-             per_review: int = REVIEW_QUESTIONS, model: str = "fsrs") -> Forecast:
+             per_review: int = REVIEW_QUESTIONS, model: str = "fsrs",
+             parameters: tuple[float, ...] | None = None) -> Forecast:
     """Review questions a learner a week and expected recall at ``days`` for Sprout at ``retention``, from a
     small simulated cohort (FSRS-6 learners around the default parameters, unless ``model`` says "dhp");
     cached, as the same question is asked of the same settings again and again.
 
-    A forecast for a typical cohort, not for one workspace: the simulated learners' parameters are drawn
-    around FSRS-6's defaults."""
-    truth = cohort(model, learners=learners, questions=questions, seed=seed)
-    run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review), days=days)
+    With a workspace's fitted ``parameters`` (``review optimize``), the simulated learners are drawn around
+    them and Sprout schedules with them: the forecast for that workspace's people. Without, a forecast for
+    a typical cohort, around FSRS-6's defaults."""
+    truth = cohort(model, learners=learners, questions=questions, seed=seed,
+                   truth=parameters if model == "fsrs" else None)
+    run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review, parameters),
+                   days=days)
     return Forecast(retention, run.per_week, run.at(days))

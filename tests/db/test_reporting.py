@@ -32,6 +32,7 @@ from db.models import (
 from db.reporting import Reporting, Scope
 from learning.digest import finished_week, needs_attention
 from learning.itemstats import difficulty, item_stats, point_biserial, rest_scores
+from learning.review import AGAIN, GOOD, first_answer, review
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -137,10 +138,12 @@ class Records:
 
     def review(self, learner_id: int, *, pack: str, correct: bool, at: datetime) -> None:
         n = next(self._ids)
+        state = review(first_answer(GOOD, at - timedelta(days=3)), GOOD if correct else AGAIN, at)
         with self.engine.begin() as conn:
             card = conn.execute(insert(ReviewCard).values(
-                learner_id=learner_id, pack_id=pack, lesson_id="l", question_id=f"q{n}", fsrs="{}", due=at,
-                reviews=1, lapses=0, long_right=0, created_at=at).returning(ReviewCard.id)).scalar_one()
+                learner_id=learner_id, pack_id=pack, lesson_id="l", question_id=f"q{n}", fsrs=state.fsrs,
+                due=state.due, last_review=at, reviews=2, lapses=0 if correct else 1, long_right=0,
+                created_at=at - timedelta(days=3)).returning(ReviewCard.id)).scalar_one()
             session = conn.execute(insert(ReviewSession).values(
                 learner_id=learner_id, kind="review", local_date=date(2026, 1, 1) + timedelta(days=n), card_ids="[]",
                 due_at=at, created_at=at).returning(ReviewSession.id)).scalar_one()

@@ -139,3 +139,45 @@ def test_learners_kept_by_an_upgrade_can_pass_questions_on_once(database_url, re
         assert store.question(first) is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("revision", [r for r in EARLIER if r >= "0011"])
+def test_cards_kept_by_an_upgrade_are_rescheduled_when_fitted_parameters_are_adopted(database_url, revision):
+    """0013 adds fsrs_fits: on a database written before it, scheduling keeps the defaults until a fit is
+    adopted; adopting one reschedules an open card kept from before, and a refused fit changes nothing."""
+    from datetime import UTC, datetime
+
+    from db.store import Store
+    from learning.fitting import DEFAULT_PARAMETERS, Fit
+    from learning.review import GOOD, first_answer
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, revision)
+        with engine.begin() as conn:
+            fill(conn)
+        upgrade(engine)
+        store = Store(engine)
+        assert store.fsrs_parameters() is None
+        with engine.begin() as conn:  # the filler retires every card: one still in play
+            card_id = conn.execute(text("SELECT min(id) FROM review_cards")).scalar()
+            conn.execute(text("UPDATE review_cards SET retired_at = NULL WHERE id = :i"), {"i": card_id})
+        now = datetime(2026, 12, 7, 10, tzinfo=UTC)
+        fast = list(DEFAULT_PARAMETERS)
+        fast[2] = 0.6
+        state = first_answer(GOOD, now, parameters=tuple(fast))
+        kept = store.cards([card_id])[card_id].state
+
+        store.record_fit(Fit(tuple(fast), 0.6, 0.5, 1000, 50, 200), adopted=False, rescheduled={card_id: state},
+                         now=now)
+        assert store.fsrs_parameters() is None
+        assert store.cards([card_id])[card_id].state == kept
+
+        store.record_fit(Fit(tuple(fast), 0.4, 0.5, 1000, 50, 200), adopted=True, rescheduled={card_id: state},
+                         now=now)
+        assert store.fsrs_parameters() == pytest.approx(tuple(fast))
+        assert store.cards([card_id])[card_id].state.due == state.due
+        assert store.cards([card_id])[card_id].state.fsrs == state.fsrs
+        assert [f.adopted for f in store.fsrs_fits()] == [False, True]
+    finally:
+        engine.dispose()

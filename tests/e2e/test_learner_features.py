@@ -480,3 +480,37 @@ def test_titles_in_replies_are_escaped(world):
     for reply in world.emulator.ephemerals(ANA.user_id):
         shown = reply.get("text", "") + json.dumps(reply.get("blocks") or [], ensure_ascii=False)
         assert "<!channel>" not in shown and "<https://evil" not in shown
+
+
+def test_a_workspace_with_adopted_fitted_parameters_schedules_new_answers_with_them(world):
+    """After `review optimize` adopted parameters (here: learners who forget fast), a lesson's answers and
+    a review's are scheduled with them, not with FSRS-6's defaults."""
+    from learning.fitting import DEFAULT_PARAMETERS, Fit
+    from learning.review import first_answer, replay
+
+    fast = list(DEFAULT_PARAMETERS)
+    fast[0], fast[2], fast[20] = 0.05, 0.6, 0.5
+    fit = Fit(tuple(fast), 0.40, 0.60, 1200, 60, 240)
+    world.sprout.store.record_fit(fit, adopted=True, rescheduled={}, now=world.clock())
+
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world), wrong=("single",))
+    with world.sprout.engine.connect() as conn:
+        cards = {r.question_id: r for r in conn.execute(select(ReviewCard.__table__))}
+    tf = cards["tf"]
+    assert tf.due == first_answer(3, tf.created_at, parameters=tuple(fast)).due
+    assert tf.due < first_answer(3, tf.created_at).due
+    assert (cards["single"].due - cards["single"].created_at) <= timedelta(days=1)
+
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
+    world.sprout.tick()
+    review = world.emulator.wait_for(lambda: reviews(world))[0]
+    answer_all_right(world, review, only=1)
+    with world.sprout.engine.connect() as conn:
+        card = conn.execute(select(ReviewCard.__table__).where(ReviewCard.question_id == "single")).one()
+        answers = [(card.created_at, 1), *conn.execute(select(Review.answered_at, Review.rating)
+                                                       .where(Review.card_id == card.id))]
+    assert card.reviews == 2
+    assert card.due == replay(answers, parameters=tuple(fast)).due != replay(answers).due

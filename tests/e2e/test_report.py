@@ -9,20 +9,28 @@ itself (``app.main``), with its settings from the environment and packs from a f
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
+from sqlalchemy import select
 
 from bot.digest import organisation_report
 from content_packs.catalog import Catalog
 from content_packs.schema import Cost
 from db.engine import make_engine
 from db.migrate import upgrade
+from db.models import ReviewCard
 from db.reporting import Reporting
+from db.store import Store
+from learning.fitting import DEFAULT_PARAMETERS, Fit
+from learning.simulation import forecast, recorded_answers
 from tests.db.test_reporting import Records
+from tests.simulated_workspace import fill
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -184,3 +192,54 @@ def test_python_app_py_report_writes_the_page(database_url, tmp_path, capsys):
 
     assert app.main(["report", "--out", str(out), "--since", "2026-12-01", "--until", "2026-09-01"], environ=env) == 2
     assert "--since must be before --until" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_teams_expected_recall_per_pack_and_the_retention_dial(engine):
+    """Expected recall now (each open card's FSRS retrievability, averaged per pack, checked here with
+    FSRS-6's curve written out), the questions under the desired retention, and the dial's forecast at the
+    configured retention and one step either side; with fitted parameters, the forecast uses them."""
+    catalog = catalog_with_a_price()
+    security = catalog.get("security-basics")
+    questions = [(lesson.id, lesson.quiz[0].id) for lesson in security.lessons if lesson.quiz][:8]
+    answers = recorded_answers("fsrs", learners=12, questions=len(questions), days=40, seed=3)
+    fill(engine, answers, pack=security.id, questions=questions)
+    now = max(moment for learner in answers for _q, moment, _r in learner) + timedelta(days=60)
+
+    html = organisation_report(Reporting(engine), catalog, since=now - timedelta(days=90), until=now, now=now,
+                               retention=0.85)
+
+    w = DEFAULT_PARAMETERS
+    factor = 0.9 ** (-1 / w[20]) - 1
+    per_question: dict[tuple[str, str], list[float]] = {}
+    with engine.connect() as conn:
+        for card in conn.execute(select(ReviewCard.__table__).where(ReviewCard.retired_at.is_(None))):
+            stability = json.loads(card.fsrs)["stability"]
+            days = (now - card.last_review).days
+            per_question.setdefault((card.lesson_id, card.question_id), []).append((1 + factor * days / stability) ** -w[20])
+    every = [r for rs in per_question.values() for r in rs]
+    section = html.split('id="memory-by-pack"')[1].split("</table>")[0]
+    row = section.split(security.title)[1].split("</tr>")[0]
+    assert f"<td>{sum(every) / len(every) * 100:.0f}%</td><td>{len(every)}</td><td>12</td>" in row
+    lowest = min(per_question, key=lambda q: sum(per_question[q]) / len(per_question[q]))
+    prompt = catalog.lesson(security.id, lowest[0]).question(lowest[1]).prompt
+    assert sum(per_question[lowest]) / len(per_question[lowest]) < 0.85
+    first = row.split("<li>")[1]
+    assert first.startswith(str(escape(prompt))) and f"of {len(per_question[lowest])} learners below" in first
+
+    dial = html.split('id="retention-dial"')[1].split("</div>")[0]
+    for retention in (0.80, 0.85, 0.90):
+        f = forecast(retention)
+        assert (f"at {retention:.2f}: about {f.per_week:.0f} review questions a learner a week and "
+                f"{f.recall * 100:.0f}% expected recall at day 90") in dial
+    assert "0.85 (configured)" not in dial and "day 90 (configured)" in dial.split("at 0.85")[1].split("</li>")[0]
+    assert "default parameters" in dial
+
+    fast = list(DEFAULT_PARAMETERS)
+    fast[0], fast[2], fast[20] = 0.05, 0.6, 0.5
+    Store(engine).record_fit(Fit(tuple(fast), 0.4, 0.6, 1200, 60, 240), adopted=True, rescheduled={}, now=now)
+    fitted = organisation_report(Reporting(engine), catalog, since=now - timedelta(days=90), until=now, now=now,
+                                 retention=0.85)
+    dial = fitted.split('id="retention-dial"')[1].split("</div>")[0]
+    f = forecast(0.85, parameters=tuple(fast))
+    assert "fitted FSRS parameters" in dial
+    assert f"at 0.85: about {f.per_week:.0f} review questions a learner a week and {f.recall * 100:.0f}%" in dial
