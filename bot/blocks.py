@@ -568,12 +568,27 @@ def _role_blocks(home: Any) -> list[Block]:
         people, active = home.organisation
         blocks += [{"type": "divider"}, section(
             f"*🛠 Admin*\n{people} people in Sprout · {active} answered this week", block_id="home-admin")]
+    if home.dial is not None:
+        blocks.append(section(_dial_text(home.dial), block_id="home-dial"))
     if home.following:
         titles = {p.id: p.title for p in home.available}
         lines = [f"• {escape(titles.get(pack, pack))}: {following} following, {finished} finished"
                  for pack, (following, finished) in sorted(home.following.items())][:15]
         blocks += [{"type": "divider"}, section("*🧭 Packs*\n" + "\n".join(lines), block_id="home-packs")]
     return blocks
+
+
+def _dial_text(d: Any) -> str:
+    """What REVIEW_RETENTION costs learners and keeps, beside one step either side: an admin's reason to turn
+    the dial or leave it."""
+    where = ("learners like this workspace's (fitted FSRS parameters)" if d.fitted
+             else "typical learners (FSRS-6's defaults; `review optimize` fits this workspace's)")
+    lines = [f"• at {f.retention:.2f}{' (configured)' if abs(f.retention - d.retention) < 1e-9 else ''}: about "
+             f"{f.per_week:.0f} review questions a learner a week, {f.recall * 100:.0f}% expected recall at day 90"
+             for f in d.forecasts]
+    return (f"*🎚 Review retention: {d.retention:.2f}* (`REVIEW_RETENTION`)\n" + "\n".join(lines)
+            + f"\n_Forecast by Sprout's memory simulation for {where}: a pack of 40 one-question lessons over "
+              "90 days._")
 
 
 def time_modal(current: str | None) -> dict[str, Any]:

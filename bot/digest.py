@@ -49,7 +49,7 @@ from learning.errors import NotAllowed
 from learning.itemstats import item_stats
 from learning.recall import team_recall
 from learning.schedule import resolve_zone, zone
-from learning.simulation import forecast
+from learning.simulation import dial
 from scheduler.sending import Attachment, OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -583,19 +583,11 @@ def _outcome_row(outcome: GroupOutcome, label: str, cost: Outcome) -> dict[str, 
     }
 
 
-def dial_retentions(retention: float) -> list[float]:
-    """The configured desired retention and one step (0.05) either side, within REVIEW_RETENTION's 0.7-0.99."""
-    return sorted({round(min(max(r, 0.7), 0.99), 2) for r in (retention - 0.05, retention, retention + 0.05)})
-
-
 def retention_dial(retention: float, parameters: tuple[float, ...] | None) -> dict:
     """The retention dial's forecast: what each retention near the configured one costs and keeps, from the
     memory simulation with the workspace's fitted parameters when it has them."""
-    rows = []
-    for r in dial_retentions(retention):
-        f = forecast(r, parameters=parameters)
-        rows.append({"retention": f"{r:.2f}", "per_week": f"{f.per_week:.0f}", "recall": _percent(f.recall),
-                     "configured": abs(r - retention) < 1e-9})
+    rows = [{"retention": f"{f.retention:.2f}", "per_week": f"{f.per_week:.0f}", "recall": _percent(f.recall),
+             "configured": abs(f.retention - retention) < 1e-9} for f in dial(retention, parameters)]
     return {"retention": f"{retention:.2f}", "forecasts": rows, "fitted": parameters is not None}
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from bot.mrkdwn import escape, truncate
 from content_packs.catalog import Catalog
@@ -25,7 +26,12 @@ from learning.schedule import next_slot, parse_days, parse_hhmm, resolve_zone, z
 from learning.streaks import LessonDay, PackProgress, current_streak
 from scheduler.dispatcher import Dispatcher
 
+if TYPE_CHECKING:
+    from learning.simulation import Forecast
+
 log = logging.getLogger(__name__)
+
+PARAMETERS_READ_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -149,7 +155,18 @@ class Home:
     certificates: list = field(default_factory=list)
     team: tuple[int, int] | None = None  # managers: (direct reports, active this week)
     organisation: tuple[int, int] | None = None  # admins: (people, active this week)
+    dial: Dial | None = None  # admins: what REVIEW_RETENTION and its neighbours cost and keep
     following: dict[str, tuple[int, int]] | None = None  # facilitators and admins: pack → (following, finished)
+
+
+@dataclass(frozen=True)
+class Dial:
+    """The retention dial on an admin's Home tab: the configured desired retention, the forecasts for it and
+    its neighbours (``learning.simulation.dial``), and whether they use the workspace's fitted parameters."""
+
+    retention: float
+    forecasts: list[Forecast]
+    fitted: bool
 
 
 @dataclass(frozen=True)
@@ -195,6 +212,16 @@ class LearningService:
         self.profile_max_age = profile_max_age
         self.review_retention = review_retention
         self.admin_user_ids = admin_user_ids
+        self._parameters: tuple[datetime, tuple[float, ...] | None] | None = None
+
+    def fsrs_parameters(self, now: datetime) -> tuple[float, ...] | None:
+        """The workspace's adopted FSRS parameters, read at most once a minute: every answer schedules its
+        card with them, and in a burst of clicks a query each was a share of the time before the ack. They
+        change only when ``review optimize`` adopts new ones, and a card scheduled with the old ones during
+        that minute is rescheduled at its next review."""
+        if self._parameters is None or not timedelta(0) <= now - self._parameters[0] < PARAMETERS_READ_EVERY:
+            self._parameters = (now, self.store.fsrs_parameters())
+        return self._parameters[1]
 
     # -- who --------------------------------------------------------------------------------
 
@@ -408,7 +435,7 @@ class LearningService:
         result = _grade(question, response)
         waited = now - view.state.sent_at if view.state.sent_at else None
         card = first_answer(rating_for(result.correct, answered_after=waited), now,
-                            desired_retention=self.review_retention, parameters=self.store.fsrs_parameters())
+                            desired_retention=self.review_retention, parameters=self.fsrs_parameters(now))
         with self.store.unit_of_work():
             recorded = self.store.record_answer(
                 delivery_id=delivery_id,
@@ -510,7 +537,7 @@ class LearningService:
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention,
-                           parameters=self.store.fsrs_parameters())
+                           parameters=self.fsrs_parameters(now))
         with self.store.unit_of_work():
             recorded = self.store.record_review(
                 session_id=session_id, card=item.card, learner_id=view.session.learner_id,
@@ -633,6 +660,12 @@ class LearningService:
             figures["team"] = team
         if role == "admin":
             figures["organisation"] = self.store.team_overview(None, week_ago)
+            # The simulator brings numpy: imported when an admin's Home is drawn, not at every start.
+            from learning.simulation import dial
+
+            parameters = self.fsrs_parameters(now)
+            figures["dial"] = Dial(self.review_retention, dial(self.review_retention, parameters),
+                                   parameters is not None)
         if role in ("facilitator", "admin"):
             figures["following"] = self.store.pack_following()
         return figures

@@ -491,3 +491,14 @@ def forecast(retention: float, *, learners: int = 100, questions: int = 40, days
     run = simulate(truth, f"Sprout {retention:.2f}", lambda: SproutReview(retention, per_review, parameters),
                    days=days)
     return Forecast(retention, run.per_week, run.at(days))
+
+
+def dial_retentions(retention: float) -> list[float]:
+    """The configured desired retention and one step (0.05) either side, within REVIEW_RETENTION's 0.7-0.99."""
+    return sorted({round(min(max(r, 0.7), 0.99), 2) for r in (retention - 0.05, retention, retention + 0.05)})
+
+
+def dial(retention: float, parameters: tuple[float, ...] | None = None) -> list[Forecast]:
+    """The retention dial: what each retention near the configured one costs and keeps (``forecast``, with a
+    workspace's fitted ``parameters`` when it has them). The report and an admin's Home tab show it."""
+    return [forecast(r, parameters=parameters) for r in dial_retentions(retention)]

@@ -69,3 +69,21 @@ def test_an_admin_may_enroll_a_learner_past_the_gate_and_only_an_admin(world):
     reply = command(world, ADA, f"enroll data-privacy-basics <@{LEO.user_id}|leo>")
     assert reply.startswith(f"For <@{LEO.user_id}>:") and "Data Privacy Basics" in reply
     assert enrolled(world, LEO) == {"data-privacy-basics"}
+
+
+def test_an_admins_home_shows_what_the_review_retention_costs_and_keeps(world):
+    """Issue 17's retention dial: REVIEW_RETENTION (0.9 by default) and one step either side, each with the
+    simulator's review questions a week and day-90 recall; a learner does not see it."""
+    assert "home-dial" not in home_blocks(world, LEO)
+    assert "home-dial" in home_blocks(world, ADA)
+    view = world.emulator.home_view(ADA.user_id)
+    text = next(b["text"]["text"] for b in view["blocks"] if b.get("block_id") == "home-dial")
+    assert text.startswith("*🎚 Review retention: 0.90*")
+    lines = [line for line in text.splitlines() if line.startswith("• at ")]
+    assert [line.split(":")[0] for line in lines] == ["• at 0.85", "• at 0.90 (configured)", "• at 0.95"]
+    weekly = [int(line.split("about ")[1].split()[0]) for line in lines]
+    recall = [int(line.split(", ")[1].split("%")[0]) for line in lines]
+    # A higher retention asks more of a learner's week and keeps more: the dial's trade-off, not a constant.
+    assert weekly == sorted(weekly) and weekly[0] < weekly[-1]
+    assert recall == sorted(recall) and recall[0] < recall[-1]
+    assert "FSRS-6's defaults" in text

@@ -123,3 +123,22 @@ def test_without_the_optimizer_installed_the_command_says_what_to_install(engine
     err = capsys.readouterr().err
     assert "needs fsrs-rs-python" in err and "pip install 'fsrs-rs-python" in err
     assert fits(engine) == []
+
+
+def test_a_running_sprout_schedules_with_newly_adopted_parameters_within_a_minute(engine):
+    """Answers read the adopted parameters at most once a minute (not once a click): a fit adopted while
+    Sprout runs is used from the next minute on."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.service import LearningService
+    from learning.fitting import Fit
+
+    store = Store(engine)
+    service = LearningService(store=store, catalog=None, dispatcher=None, lookup_profile=lambda _user: None)
+    now = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    assert service.fsrs_parameters(now) is None
+    fitted = tuple(round(0.1 * i + 0.2, 3) for i in range(21))
+    store.record_fit(Fit(fitted, 0.30, 0.35, 1200, 60, 240), adopted=True, rescheduled={}, now=now)
+    assert service.fsrs_parameters(now + timedelta(seconds=30)) is None  # read once a minute
+    assert service.fsrs_parameters(now + timedelta(seconds=61)) == fitted
+    assert service.fsrs_parameters(now - timedelta(hours=1)) == fitted  # a clock set back reads again

@@ -40,7 +40,7 @@ from bot.cohorts import (
 )
 from bot.digest import digest_message
 from bot.prompts import prompt_message
-from bot.service import Home, HomeEntry, ReviewItem, ReviewView, SearchResult
+from bot.service import Dial, Home, HomeEntry, ReviewItem, ReviewView, SearchResult
 from content_packs.catalog import Catalog
 from content_packs.loader import BUNDLED_DIR
 from content_packs.schema import Pack
@@ -59,6 +59,7 @@ from learning.digest import (
     finished_week,
 )
 from learning.review import CardState
+from learning.simulation import Forecast
 from learning.streaks import PackProgress
 from sandbox.blockkit_html import (
     BLOCK_TYPES,
@@ -285,6 +286,9 @@ def cohort_status(*, started: bool = True) -> CohortStatus:
     return CohortStatus(cohort, PACK, date(2026, 11, 2), started, LESSON if started else None, 1, members)
 
 
+DIAL = Dial(0.9, [Forecast(0.85, 8.2, 0.91), Forecast(0.9, 10.4, 0.93), Forecast(0.95, 15.9, 0.96)], False)
+
+
 def home(**changes) -> Home:
     values = dict(
         learner=LEARNER,
@@ -429,7 +433,7 @@ surface("learner Home")(lambda _c: ("view", bk.home_view(home())))
 surface("paused learner Home")(lambda _c: ("view", bk.home_view(home(paused_until=NOW, entries=[]))))
 surface("manager Home")(lambda _c: ("view", bk.home_view(home(team=(5, 3)))))
 surface("admin Home")(
-    lambda _c: ("view", bk.home_view(home(organisation=(40, 21), following={PACK.id: (3, 1)})))
+    lambda _c: ("view", bk.home_view(home(organisation=(40, 21), following={PACK.id: (3, 1)}, dial=DIAL)))
 )
 surface("facilitator Home")(
     lambda _c: (
