@@ -59,6 +59,7 @@ class Settings:
     history_per_minute: float = 50
     lookup_per_minute: float = 50  # users.lookupByEmail (Tier 3), for roster rows that name people by email
     roster_sync_hours: float = 24  # `roster sync` on its own every this many hours; 0 turns it off
+    link_check_hours: float = 24  # every lesson link checked every this many hours; 0 turns it off
     reminder_after_hours: float = 4.0  # 0 turns reminders off
     https_proxy: str | None = None
     lease_seconds: int = 30
@@ -222,6 +223,7 @@ class Settings:
             history_per_minute=history_per_minute,
             lookup_per_minute=number("SLACK_LOOKUP_RATE_PER_MINUTE", 50, 0.01, 100_000),
             roster_sync_hours=number("ROSTER_SYNC_HOURS", 24, 0, 24 * 31),
+            link_check_hours=number("LINK_CHECK_HOURS", 24, 0, 24 * 31),
             slack_client_id=client_id,
             slack_client_secret=client_secret,
             secret_key=get("SPROUT_SECRET_KEY"),
@@ -307,7 +309,20 @@ class Sprout:
     first_runs: Any = None  # scheduler.first_runs.FirstRuns: the jobs due at start not run yet (/healthz)
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
+    health: Any = None  # bot.health.ContentHealth: flags for authors, link checks, retired lessons
     _closers: list = field(default_factory=list)
+
+    def refresh_retired(self) -> bool:
+        """Serve the packs without the lessons retired since (``packs retire`` runs in another process): no
+        planner picks them and search no longer finds them. Whether anything changed."""
+        if self.health is None:
+            return False
+        retired = self.health.records.retired()
+        if not self.catalog.set_retired(retired):
+            return False
+        self.store.sync_lesson_index(self.catalog.search_rows())
+        log.warning("retired lessons: %s", ", ".join(sorted(f"{p}/{lesson}" for p, lesson in retired)) or "none")
+        return True
 
     def plan(self, now: datetime | None = None) -> TickResult:
         """Decide what is due at ``now`` (profiles, lessons, reminders) and queue it in the outbox."""
@@ -375,10 +390,12 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.asking import Asking
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
+    from bot.health import ContentHealth
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
     from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
+    from bot.listeners import health as health_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.redraw import Redrawer
@@ -387,6 +404,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from content_packs.catalog import Catalog
     from content_packs.tracks import TRACKS_FOLDER, TrackCatalog
     from db.engine import make_engine, ping
+    from db.health import ContentHealthRecords
     from db.migrate import upgrade
     from db.pacing import LearnedPaces
     from db.reporting import Reporting
@@ -426,6 +444,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     catalog, loaded = Catalog.from_directory(settings.content_packs_dir)
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
+    health_records = ContentHealthRecords(engine)
+    catalog.set_retired(health_records.retired())  # before search indexes what is served
     store.sync_lesson_index(catalog.search_rows())
     tracks, loaded_tracks = TrackCatalog.from_directory(settings.content_packs_dir / TRACKS_FOLDER, catalog)
     for problem in loaded_tracks.problems:
@@ -497,12 +517,14 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners.append(functools.partial(asking_listeners.register, asking=asking))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
+    health = ContentHealth(records=health_records, reporting=reporting, catalog=catalog, service=service)
+    listeners.append(functools.partial(health_listeners.register, health=health))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
-                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
+                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, health.home_blocks),
                 message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing)
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
@@ -552,6 +574,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         first_runs=first_runs,
         cohorts=cohorts,
         tracks=tracks,
+        health=health,
         _closers=closers,
     )
 
@@ -644,7 +667,7 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     when their files change, draw messages left undrawn (at once, then every ten seconds) and forget
     old event ids (daily)."""
     from bot.admin import packs_signature
-    from scheduler.runner import add_roster_sync_job, run_job
+    from scheduler.runner import add_link_check_job, add_roster_sync_job, run_job
 
     if sprout.first_runs is not None:  # the two below that run at once
         sprout.first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
@@ -670,12 +693,28 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
             seen["signature"] = signature
             serving, problems = sprout.admin.reload_packs(sprout.clock())
             log.warning("packs reloaded: %d serving; %s", len(serving), "; ".join(problems) or "no problems")
+        sprout.refresh_retired()  # a lesson retired by `packs retire` (another process), within seconds
 
     scheduler.add_job(run_job, "interval", args=["sprout-packs" + suffix, reload_when_changed], seconds=5,
                       id="sprout-packs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
     if not sprout.settings.uses_emulator:  # the sandbox's people are the emulator's: nothing to catch up
         add_roster_sync_job(scheduler, suffix=suffix, every_hours=sprout.settings.roster_sync_hours,
                             sync=lambda: sprout.admin.sync_roster(sprout.bolt.client, sprout.clock()))
+        # The sandbox's lessons link to the internet, which a sandbox may not reach: no checks there.
+        add_link_check_job(scheduler, suffix=suffix, every_hours=sprout.settings.link_check_hours,
+                           check=lambda: check_pack_links(sprout))
+
+
+def check_pack_links(sprout: Sprout) -> list:
+    """Check every link of every served lesson and record each result; forget links no lesson uses."""
+    from scheduler.links import check_links
+
+    records = sprout.health.records
+    used = sprout.health.links_in_use()
+    results = check_links(used, lambda r, now: records.record_link_check(r.url, ok=r.ok, status=r.status,
+                                                                          error=r.error, now=now), sprout.clock)
+    records.forget_links(used)
+    return results
 
 
 # -- a hosted Sprout: installed in many workspaces ----------------------------------------------------
@@ -1130,8 +1169,10 @@ def parse_moment(text: str, option: str) -> datetime:
 def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     """The organisation report for the L&D team: one self-contained HTML file."""
     from bot.digest import organisation_report
+    from bot.health import ContentHealth, report_rows
     from content_packs.catalog import Catalog
     from db.engine import make_engine
+    from db.health import ContentHealthRecords
     from db.migrate import upgrade
     from db.reporting import Reporting
 
@@ -1144,8 +1185,12 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
-        html = organisation_report(Reporting(engine), catalog, since=since, until=until, now=now,
-                                   retention=settings.review_retention)
+        reporting = Reporting(engine)
+        records = ContentHealthRecords(engine)
+        catalog.set_retired(records.retired())
+        health = ContentHealth(records=records, reporting=reporting, catalog=catalog, service=None)
+        html = organisation_report(reporting, catalog, since=since, until=until, now=now,
+                                   retention=settings.review_retention, health=report_rows(health, now))
     finally:
         engine.dispose()
     out = Path(args.out)
@@ -1406,6 +1451,71 @@ def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_packs_retire(settings: Settings, args: argparse.Namespace) -> int:
+    """Retire a lesson: no learner receives it again; its records stay. A running Sprout notices within
+    seconds (its pack-reload job reads the retired lessons)."""
+    from bot.health import ContentHealth
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.health import ContentHealthRecords
+    from db.migrate import upgrade
+    from learning.errors import SproutError
+
+    catalog, _ = Catalog.from_directory(Path(args.dir) if args.dir else settings.content_packs_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        records = ContentHealthRecords(engine)
+        catalog.set_retired(records.retired())
+        health = ContentHealth(records=records, reporting=None, catalog=catalog, service=None)
+        done = health.retire(args.lesson, by="cli", reason=args.reason, now=datetime.now(UTC))
+    except SproutError as exc:
+        print(f"sprout: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    if not done.new:
+        print(f"{args.lesson} was already retired; nothing changed")
+        return 0
+    print(f"{args.lesson} retired: {done.cancelled} queued message{'s' if done.cancelled != 1 else ''} cancelled, "
+          f"{done.cards} open review card{'s' if done.cards != 1 else ''} stopped; its records stay")
+    return 0
+
+
+def cmd_packs_links(settings: Settings, args: argparse.Namespace) -> int:
+    """Check every lesson link now (as the daily job does) and print the ones that do not answer."""
+    from bot.health import ContentHealth
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.health import ContentHealthRecords
+    from db.migrate import upgrade
+    from scheduler.links import check_links
+
+    catalog, _ = Catalog.from_directory(Path(args.dir) if args.dir else settings.content_packs_dir)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+        records = ContentHealthRecords(engine)
+        catalog.set_retired(records.retired())
+        used = ContentHealth(records=records, reporting=None, catalog=catalog, service=None).links_in_use()
+        with progress("Checking links", total=len(used)) as advance:
+            def record(result, now):
+                records.record_link_check(result.url, ok=result.ok, status=result.status, error=result.error,
+                                          now=now)
+                advance(1)
+
+            results = check_links(used, record, lambda: datetime.now(UTC))
+        records.forget_links(used)
+    finally:
+        engine.dispose()
+    failing = [r for r in results if not r.ok]
+    for r in failing:
+        where = ", ".join(f"{p}/{lesson}" for p, lesson in used[r.url])
+        print(f"{r.url}: {f'HTTP {r.status}' if r.status is not None else r.error} ({where})")
+    print(f"{len(results)} links checked, {len(failing)} not answering")
+    return 1 if failing else 0
+
+
 def cmd_learner_forget(settings: Settings, args: argparse.Namespace) -> int:
     from db.engine import make_engine
     from db.migrate import upgrade
@@ -1512,7 +1622,8 @@ class progress:
 
 TEAM_HELP = "a hosted Sprout's workspace (team id, T…) whose records this is about"
 WORKSPACE_COMMANDS = ("cmd_tick", "cmd_report", "cmd_export_csv", "cmd_export_xapi", "cmd_roster_import",
-                      "cmd_roster_sync", "cmd_learner_forget", "cmd_review_optimize")
+                      "cmd_roster_sync", "cmd_learner_forget", "cmd_review_optimize", "cmd_packs_retire",
+                      "cmd_packs_links")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -1604,6 +1715,16 @@ def parser() -> argparse.ArgumentParser:
     rss.add_argument("--limit", type=int, metavar="N", help="add at most N new episodes, in the feed's order")
     rss.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
     rss.set_defaults(func=cmd_packs_import_rss)
+
+    retire = packs_sub.add_parser("retire", help="retire a lesson: no learner receives it again; its records stay")
+    retire.add_argument("lesson", metavar="PACK/LESSON", help="e.g. security-basics/usb-drops")
+    retire.add_argument("--reason", help="why, kept with the record")
+    retire.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
+    retire.set_defaults(func=cmd_packs_retire)
+    links = packs_sub.add_parser("links", help="check every lesson link now (HEAD, with a timeout); exit 1 if any "
+                                               "does not answer")
+    links.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")
+    links.set_defaults(func=cmd_packs_links)
 
     export = sub.add_parser("export", help="records as CSV or as xAPI statements")
     export_sub = export.add_subparsers(dest="export_command", metavar="FORMAT", required=True)

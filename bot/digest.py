@@ -611,10 +611,11 @@ def memory_rows(reporting: Reporting, catalog: Catalog, now: datetime, *, retent
 
 def organisation_report(
     reporting: Reporting, catalog: Catalog, *, since: datetime, until: datetime, now: datetime,
-    retention: float = 0.9,
+    retention: float = 0.9, health: Sequence[dict] | None = None,
 ) -> str:
     """The L&D team's report over ``[since, until)`` as one self-contained HTML page (charts inline as SVG),
-    with what the team remembers now and the retention dial at the configured ``retention`` (REVIEW_RETENTION)."""
+    with what the team remembers now, the retention dial at the configured ``retention`` (REVIEW_RETENTION)
+    and the content-health flags (``bot.health.report_rows``)."""
     hourly_text = reporting.setting(HOUR_COST_KEY)
     try:
         hourly = parse_money(hourly_text) if hourly_text else None
@@ -690,5 +691,5 @@ def organisation_report(
         since=since, until=until, now=now, totals=totals, packs=packs, teams=teams, items=items,
         lessons=lessons, charts=charts, hourly=_money(hourly) if hourly else None,
         memory=memory_rows(reporting, catalog, now, retention=retention, parameters=parameters),
-        dial=retention_dial(retention, parameters),
+        dial=retention_dial(retention, parameters), health=health,
     )

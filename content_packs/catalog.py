@@ -11,12 +11,36 @@ from content_packs.schema import Lesson, Pack
 
 
 class Catalog:
-    """Loaded packs by id. Swapped whole on reload, so readers never see half a pack."""
+    """Loaded packs by id. Swapped whole on reload, so readers never see half a pack.
+
+    Retired lessons (``packs retire``) are left out of the packs it serves, so nothing plans, sends, searches
+    or counts them towards a certificate; ``lesson`` still finds them, for the messages and records that
+    already name them."""
 
     def __init__(self, packs: dict[str, Pack] | None = None, files: dict[str, Path] | None = None) -> None:
-        self._packs: dict[str, Pack] = dict(packs or {})
+        self._loaded: dict[str, Pack] = dict(packs or {})
+        self._retired: frozenset[tuple[str, str]] = frozenset()
+        self._packs: dict[str, Pack] = dict(self._loaded)
         self._files: dict[str, Path] = dict(files or {})
         self._lock = threading.Lock()
+
+    def _serve(self) -> None:
+        served = {}
+        for pack_id, pack in self._loaded.items():
+            if any((pack_id, lesson.id) in self._retired for lesson in pack.lessons):
+                pack = pack.model_copy(update={"lessons": [lesson for lesson in pack.lessons
+                                                           if (pack_id, lesson.id) not in self._retired]})
+            served[pack_id] = pack
+        self._packs = served
+
+    def set_retired(self, retired: frozenset[tuple[str, str]]) -> bool:
+        """Serve the packs without these (pack, lesson) pairs; True when that changed anything."""
+        with self._lock:
+            if retired == self._retired:
+                return False
+            self._retired = frozenset(retired)
+            self._serve()
+            return True
 
     @classmethod
     def from_directory(cls, directory: Path) -> tuple[Catalog, LoadResult]:
@@ -25,7 +49,8 @@ class Catalog:
 
     def replace(self, packs: dict[str, Pack], files: dict[str, Path] | None = None) -> None:
         with self._lock:
-            self._packs = dict(packs)
+            self._loaded = dict(packs)
+            self._serve()
             if files is not None:
                 self._files = dict(files)
 
@@ -35,8 +60,15 @@ class Catalog:
     def get(self, pack_id: str) -> Pack | None:
         return self._packs.get(pack_id)
 
+    def loaded(self, pack_id: str) -> Pack | None:
+        """The pack as its file has it, retired lessons included."""
+        return self._loaded.get(pack_id)
+
+    def is_retired(self, pack_id: str, lesson_id: str) -> bool:
+        return (pack_id, lesson_id) in self._retired
+
     def lesson(self, pack_id: str, lesson_id: str) -> Lesson | None:
-        pack = self._packs.get(pack_id)
+        pack = self._loaded.get(pack_id)
         return pack.lesson(lesson_id) if pack else None
 
     def __iter__(self) -> Iterator[Pack]:

@@ -437,6 +437,52 @@ class FsrsFit(Base):
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
+class RetiredLesson(Base):
+    """A lesson the content team retired (``packs retire``): no learner receives it again, its review cards
+    stop, and every record of it stays. The pack file is not touched, so retiring is undone by deleting
+    the row."""
+
+    __tablename__ = "retired_lessons"
+
+    pack_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lesson_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    retired_by: Mapped[str] = mapped_column(String(64))  # a Slack id, or "cli"
+    reason: Mapped[str | None] = mapped_column(Text)
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LinkCheck(Base):
+    """The latest check of a lesson link (a scheduled HEAD, never during a click): whether it answered, and
+    since when it has not."""
+
+    __tablename__ = "link_checks"
+
+    url: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[int | None] = mapped_column(Integer)  # the HTTP status, None when nothing answered
+    error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # failed checks in a row
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HandledFlag(Base):
+    """An author marked a content-health flag as handled. The flag then counts only the evidence recorded
+    after ``handled_at``: it stays away unless the problem comes back."""
+
+    __tablename__ = "handled_flags"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    pack_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(2000), default="")  # a question id or a URL; "" for the lesson
+    handled_by: Mapped[str] = mapped_column(String(64))
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("kind", "pack_id", "lesson_id", "subject"),)
+
+
 class Certificate(Base):
     __tablename__ = "certificates"
 

@@ -47,6 +47,7 @@ from db.models import (
     DiscussionPrompt,
     Enrollment,
     Feedback,
+    HandledFlag,
     Learner,
     OrgSetting,
     OutboxMessage,
@@ -776,11 +777,14 @@ class Reporting:
         with reading(self.engine) as conn:
             return [(g, p, lesson, int(n)) for g, p, lesson, n in conn.execute(stmt)]
 
-    def item_sums(self, since: datetime, until: datetime) -> list[ItemSums]:
+    def item_sums(self, since: datetime, until: datetime, *, after_handled: bool = False) -> list[ItemSums]:
         """Per question: first tries in the period and the sums its discrimination is computed from.
 
         A learner's *rest score* for a question is their share right on the pack's other questions
         (first tries in the period); learners who answered only this one are left out of the sums.
+
+        ``after_handled`` (content health): a question an author marked handled counts only the first tries
+        after that, so a fixed question is judged on its new answers.
         """
         first = (
             select(func.min(Answer.id).label("id"))
@@ -795,8 +799,13 @@ class Reporting:
             .join(first, first.c.id == Answer.id)
             .join(Delivery, Delivery.id == Answer.delivery_id)
             .where(Answer.answered_at >= since, Answer.answered_at < until)
-            .cte("tries")
         )
+        if after_handled:
+            tries = tries.outerjoin(HandledFlag, and_(
+                HandledFlag.kind == "question", HandledFlag.pack_id == Delivery.pack_id,
+                HandledFlag.lesson_id == Delivery.lesson_id, HandledFlag.subject == Answer.question_id,
+            )).where(or_(HandledFlag.handled_at.is_(None), Answer.answered_at > HandledFlag.handled_at))
+        tries = tries.cte("tries")
         # A question is its id: a pack edited mid-course asks it in more than one wording, and the
         # figures count every wording together. It is shown in the wording asked last.
         question = (tries.c.pack_id, tries.c.lesson_id, tries.c.question_id)

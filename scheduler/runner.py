@@ -18,6 +18,8 @@ DISPATCH_JOB_ID = "sprout-dispatch"
 ROSTER_SYNC_JOB_ID = "sprout-roster-sync"
 # The first sync waits this long after a start, so a deploy's first minutes go to lessons, not users.list.
 ROSTER_SYNC_FIRST_AFTER = timedelta(minutes=10)
+LINK_CHECK_JOB_ID = "sprout-link-check"
+LINK_CHECK_FIRST_AFTER = timedelta(hours=1)
 
 
 def run_job(name: str, job: Callable[[], object]) -> None:
@@ -87,6 +89,19 @@ def add_roster_sync_job(
     scheduler.add_job(run_job, "interval", args=[ROSTER_SYNC_JOB_ID + suffix, sync], seconds=every_hours * 3600,
                       id=ROSTER_SYNC_JOB_ID + suffix, replace_existing=True, max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC) + ROSTER_SYNC_FIRST_AFTER)
+    return True
+
+
+def add_link_check_job(
+    scheduler: BackgroundScheduler, *, check: Callable[[], object], every_hours: float, suffix: str = ""
+) -> bool:
+    """Every lesson link checked every ``every_hours`` (0: never), the first time an hour after a start (a
+    restart does not re-check them all), and never during a click. Whether the job was added."""
+    if every_hours <= 0:
+        return False
+    scheduler.add_job(run_job, "interval", args=[LINK_CHECK_JOB_ID + suffix, check], seconds=every_hours * 3600,
+                      id=LINK_CHECK_JOB_ID + suffix, replace_existing=True, max_instances=1, coalesce=True,
+                      next_run_time=datetime.now(UTC) + LINK_CHECK_FIRST_AFTER)
     return True
 
 
