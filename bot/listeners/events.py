@@ -48,7 +48,7 @@ def register(app: App, *, deps: Deps) -> None:
             done = [then() for then in todo]
         if sent:
             refresh_home(client, deps, user_id)
-        log.info("%s joined %s: %s", user_id, name or channel_id,
+        log.info("%s joined #%s: %s", user_id, name or channel_id,
                  ", ".join([*(f"first lesson of {p.id} sent" for p in sent),
                             *(f"{n} enrolled by rules" for n in done if n)]) or "nothing to do")
 
