@@ -72,8 +72,9 @@ class Membership(Protocol):
 class SlackMembership:
     """``Membership`` from the Web API."""
 
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, *, page_size: int = 200) -> None:
         self.client = client
+        self.page_size = page_size
 
     @staticmethod
     def _error(exc: SlackApiError) -> str:
@@ -116,7 +117,8 @@ class SlackMembership:
         found: list[str] = []
         try:
             for turn in bounded_pages(f"conversations.members of {channel_id}"):
-                page = self.client.conversations_members(channel=channel_id, limit=200, cursor=turn.cursor)
+                page = self.client.conversations_members(channel=channel_id, limit=self.page_size,
+                                                       cursor=turn.cursor)
                 found.extend(page.get("members") or [])
                 if not turn.next((page.get("response_metadata") or {}).get("next_cursor")):
                     break
