@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -310,6 +311,7 @@ class Sprout:
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
     health: Any = None  # bot.health.ContentHealth: flags for authors, link checks, retired lessons
+    rules: Any = None  # bot.enrollment_rules.EnrollmentRules: who gets which pack by channel, group, roster
     _closers: list = field(default_factory=list)
 
     def refresh_retired(self) -> bool:
@@ -390,12 +392,15 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.asking import Asking
     from bot.cohorts import CohortService
     from bot.digest import Digests, digest_subcommand, with_digests
+    from bot.enrollment_rules import EnrollmentRules, SlackMembership
+    from bot.enrollment_rules import subcommand as rules_subcommand
     from bot.health import ContentHealth
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
     from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
     from bot.listeners import health as health_listeners
+    from bot.listeners import rules as rules_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.redraw import Redrawer
@@ -519,18 +524,24 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
     health = ContentHealth(records=health_records, reporting=reporting, catalog=catalog, service=service)
     listeners.append(functools.partial(health_listeners.register, health=health))
+    rules = EnrollmentRules(service=service, store=store, catalog=catalog, tracks=tracks,
+                            membership=SlackMembership(client))
+    admin.rules = rules  # each roster sync applies the rules that are on
+    listeners.append(functools.partial(rules_listeners.register, rules=rules))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
                 home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, health.home_blocks),
-                message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing)
+                message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing,
+                channel_joins=(rules.when_joined,))
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
+    subcommands["rules"] = rules_subcommand(rules)  # /learn rules [add … | preview n | on n | off n]
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
     # Closed after the HTTP server (which stops first) and before the database: listeners at work finish.
     closers.append(listener_executor.shutdown)
@@ -575,6 +586,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         cohorts=cohorts,
         tracks=tracks,
         health=health,
+        rules=rules,
         _closers=closers,
     )
 
@@ -1584,15 +1596,96 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{path}: nothing imported ({len(resolved.problems)} problems){hint}", file=sys.stderr)
                 return 1
             rows, skipped = resolved.rows, resolved.skipped
-        with progress(f"Importing {len(rows)} people", total=len(rows)) as advance:
-            created, updated, enrolled = store.import_roster(rows, datetime.now(UTC), progress=advance)
+        rules = _offline_rules(settings, store, catalog)
+        now = datetime.now(UTC)
+        # The rows and what the department and team rules that are on make of them: all of it, or none.
+        with progress(f"Importing {len(rows)} people", total=len(rows)) as advance, store.unit_of_work():
+            created, updated, enrolled = store.import_roster(rows, now, progress=advance)
+            by_rules = rules.apply_attribute_rules(now)
     finally:
         engine.dispose()
     for problem in skipped:
         print(f"skipped: {problem.format(str(path))}")
     print(f"{path}: {created} added, {updated} updated, {enrolled} new enrollments"
+          + (f", {by_rules} enrolled by rules" if by_rules else "")
           + (f", {len(skipped)} skipped" if skipped else ""))
     return 0
+
+
+def _offline_rules(settings: Settings, store, catalog, *, membership=None):
+    """Enrollment rules for a command-line job (no Bolt app): the packs and tracks from disk."""
+    from bot.enrollment_rules import EnrollmentRules
+    from content_packs.tracks import TRACKS_FOLDER, TrackCatalog
+
+    tracks, _ = TrackCatalog.from_directory(settings.content_packs_dir / TRACKS_FOLDER, catalog)
+    return EnrollmentRules(service=None, store=store, catalog=catalog, tracks=tracks, membership=membership)
+
+
+def cmd_rules_import(settings: Settings, args: argparse.Namespace) -> int:
+    """Enrollment rules from a YAML file, every one checked (and its channel or user group found in Slack)
+    before any is written; they arrive off, to be previewed and turned on in Slack."""
+    from content_packs.catalog import Catalog
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.store import Store
+    from learning.enrollment_rules import RuleProblem, parse_rules_file
+    from learning.errors import SproutError
+
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{path}: cannot read: {exc}", file=sys.stderr)
+        return 1
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    parsed = parse_rules_file(text, known_packs=catalog.ids())
+    problems = list(parsed.problems)
+    if not problems:
+        engine = make_engine(settings.database_url)
+        try:
+            upgrade(engine)
+            store = Store(engine)
+            membership = None
+            if not settings.uses_emulator and any(r.spec.who.kind in ("channel", "group") for r in parsed.rules):
+                from bot.enrollment_rules import SlackMembership
+                from bot.messenger import interactive_client
+
+                membership = SlackMembership(interactive_client(token=settings.slack_bot_token or "",
+                                                                base_url=settings.slack_api_url))
+            rules = _offline_rules(settings, store, catalog, membership=membership)
+            resolved = []
+            for entry in parsed.rules:
+                try:
+                    gated = rules.gate(entry.spec.pack_id)
+                    if gated is not None:
+                        raise SproutError(gated)
+                    resolved.append((entry, rules.resolve(entry.spec)))
+                except SproutError as exc:
+                    problems.append(RuleProblem(entry.line, _plain(exc.message)))
+            if not problems:
+                now = datetime.now(UTC)
+                with store.unit_of_work():
+                    added = [rules.create(entry.spec, created_by="rules import", now=now, resolved=target)
+                             for entry, target in resolved]
+        finally:
+            engine.dispose()
+    if problems:
+        for problem in problems:
+            print(problem.format(str(path)), file=sys.stderr)
+        print(f"{path}: nothing changed ({len(problems)} problems)", file=sys.stderr)
+        return 1
+    for one in added:
+        state = "new, off" if one.created else ("already there, on" if one.rule.active else "already there, off")
+        print(f"rule #{one.rule.id} ({state}): {one.rule.kind} {one.rule.label} -> {one.rule.pack_id}")
+    new = sum(1 for one in added if one.created)
+    print(f"{path}: {new} rules added, {len(added) - new} already there. Rules start off: see whom one matches "
+          "with `/learn rules preview <n>` in Slack, then `/learn rules on <n>`.")
+    return 0
+
+
+def _plain(message: str) -> str:
+    """A reply written for Slack, for a terminal: no bold, no channel mentions' brackets."""
+    return re.sub(r"<#([A-Z0-9]+)(?:\|([^>]*))?>", lambda m: f"#{m.group(2) or m.group(1)}", message).replace("*", "")
 
 
 class progress:
@@ -1622,8 +1715,8 @@ class progress:
 
 TEAM_HELP = "a hosted Sprout's workspace (team id, T…) whose records this is about"
 WORKSPACE_COMMANDS = ("cmd_tick", "cmd_report", "cmd_export_csv", "cmd_export_xapi", "cmd_roster_import",
-                      "cmd_roster_sync", "cmd_learner_forget", "cmd_review_optimize", "cmd_packs_retire",
-                      "cmd_packs_links")
+                      "cmd_rules_import", "cmd_roster_sync", "cmd_learner_forget", "cmd_review_optimize",
+                      "cmd_packs_retire", "cmd_packs_links")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -1748,7 +1841,7 @@ def parser() -> argparse.ArgumentParser:
     roster_sub = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     imp = roster_sub.add_parser("import", help="import a roster CSV (all rows or none)")
     imp.add_argument("file", help="CSV with slack_user_id or email, name, role, manager_slack_user_id or "
-                                  "manager_email, team, timezone, packs")
+                                  "manager_email, team, department, timezone, packs")
     imp.add_argument("--skip-unknown", action="store_true",
                      help="import the rows whose emails Slack knows and list the others (default: none on any)")
     imp.add_argument("--team", help=TEAM_HELP)
@@ -1757,6 +1850,15 @@ def parser() -> argparse.ArgumentParser:
                                               "who left as inactive")
     sync.add_argument("--team", help=TEAM_HELP)
     sync.set_defaults(func=cmd_roster_sync)
+
+    rules_parser = sub.add_parser("rules", help="enrollment rules: who gets which pack by channel, user group, "
+                                                "department or team")
+    rules_sub = rules_parser.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    rules_import = rules_sub.add_parser("import", help="add the rules of a YAML file, off (all of them or none)")
+    rules_import.add_argument("file", help="YAML: rules: [{channel: '#new-hires', pack: onboarding-essentials}, "
+                                           "{group: '@security-champions', pack: …}, {department: Sales, pack: …}]")
+    rules_import.add_argument("--team", help=TEAM_HELP)
+    rules_import.set_defaults(func=cmd_rules_import)
 
     learner = sub.add_parser("learner", help="one person's data")
     learner_sub = learner.add_subparsers(dest="learner_command", metavar="ACTION", required=True)

@@ -76,6 +76,7 @@ class Admin:
         self.catalog = catalog
         self.packs_dir = packs_dir
         self.tracks = tracks
+        self.rules: Any = None  # bot.enrollment_rules.EnrollmentRules: applied after each sync
 
     def set_role(self, actor: str, args: str, now: datetime) -> str:
         self.service.require(actor, ("admin",), "change roles", now)
@@ -100,8 +101,11 @@ class Admin:
         result = self.store.sync_members(
             [(m.slack_user_id, m.name, m.email, m.timezone, not m.deleted) for m in seen], now
         )
+        # Members in and leavers out first, so the rules see today's workspace (and never enroll a leaver).
+        enrolled = self.rules.apply_all(now) if self.rules is not None else 0
         self.store.audit(actor="roster sync", action="roster_sync", subject=None,
-                         detail=json.dumps({"added": result[0], "updated": result[1], "inactive": result[2]}),
+                         detail=json.dumps({"added": result[0], "updated": result[1], "inactive": result[2],
+                                            "enrolled_by_rules": enrolled}),
                          now=now)
         return result
 

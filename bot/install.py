@@ -43,7 +43,7 @@ STATE_SECONDS = 600
 # The bot scopes Sprout asks for when installed: manifest.yml's (tests/test_manifest.py keeps them equal).
 BOT_SCOPES = (
     "chat:write", "commands", "im:write", "im:history", "users:read", "users:read.email", "channels:read",
-    "groups:read", "channels:history", "groups:history", "files:write",
+    "groups:read", "channels:history", "groups:history", "files:write", "usergroups:read",
 )
 
 

@@ -189,7 +189,7 @@ class AdminRecords:
 
             conn.execute(update(Learner).where(Learner.id == learner_id).values(
                 slack_user_id=alias, name="", email=None, timezone=None, slack_timezone=None, dm_channel_id=None,
-                manager_slack_user_id=None, team=None, active=False, updated_at=now))
+                manager_slack_user_id=None, team=None, department=None, active=False, updated_at=now))
             conn.execute(update(Learner).where(Learner.manager_slack_user_id == slack_user_id)
                          .values(manager_slack_user_id=None))
             conn.execute(update(Feedback).where(Feedback.learner_id == learner_id).values(comment=None))
@@ -223,6 +223,7 @@ def new_pseudonym() -> str:
 SLACK_ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit_log": ("actor", "subject"),
     "contributions": ("slack_user_id",),
+    "enrollment_rules": ("created_by",),
     "org_settings": ("updated_by",),
     "outbox": ("channel",),
 }

@@ -54,6 +54,7 @@ class Learner(Base):
     role: Mapped[str] = mapped_column(String(16), default="learner")
     manager_slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)
     team: Mapped[str | None] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(100))  # the roster's; enrollment rules can match it
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     delivery_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", overrides the pack's
@@ -303,6 +304,51 @@ class LearnerQuestion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
     __table_args__ = (UniqueConstraint("channel_id", "message_ts"),)
+
+
+RULE_KINDS = ("channel", "group", "department", "team")
+RULE_OUTCOMES = ("enrolled", "already")
+
+
+class EnrollmentRule(Base):
+    """"Everyone in #new-hires gets onboarding-essentials": who (a channel's or a user group's members, or
+    everyone with a roster department or team) gets which pack. Made as a draft (off); a facilitator turns
+    it on after a preview."""
+
+    __tablename__ = "enrollment_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(100))  # a channel id, a user group id, or the roster value
+    label: Mapped[str] = mapped_column(String(200))  # as people know it: "new-hires", "security-champions"
+    pack_id: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("kind", "target", "pack_id"),
+        CheckConstraint(f"kind IN {RULE_KINDS}", name="kind"),
+    )
+
+
+class RuleEnrollment(Base):
+    """A rule applied to a person, once: written with the enrollment it made ("enrolled") or found
+    ("already"). It stays when they leave the pack, so the rule never enrolls them again."""
+
+    __tablename__ = "rule_enrollments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("enrollment_rules.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("rule_id", "learner_id"),
+        CheckConstraint(f"outcome IN {RULE_OUTCOMES}", name="outcome"),
+    )
 
 
 class AuditEntry(Base):

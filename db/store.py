@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.admin_records import AdminRecords
 from db.cohorts import CohortRecords
 from db.engine import reading
+from db.enrollment_rules import EnrollmentRuleRecords
 from db.facilitation import FacilitationRecords
 from db.learning_records import FittingRecords, LearningRecords, lesson_key
 from db.models import (
@@ -231,7 +232,8 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords):
+class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords,
+            EnrollmentRuleRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.
@@ -395,7 +397,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
         return found
 
     IMPORT_BATCH = 5000  # rows per round of statements; the progress hook is called once per batch
-    _ROSTER_FIELDS = ("name", "email", "role", "manager_slack_user_id", "team", "timezone")
+    _ROSTER_FIELDS = ("name", "email", "role", "manager_slack_user_id", "team", "department", "timezone")
 
     def import_roster(
         self, entries: Sequence[RosterRow], now: datetime, *, progress: Callable[[int], None] | None = None

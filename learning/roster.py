@@ -12,8 +12,8 @@ from typing import Protocol
 from learning.errors import SproutError
 from learning.schedule import is_time_zone
 
-COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "manager_email", "team", "timezone",
-           "packs")
+COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "manager_email", "team", "department",
+           "timezone", "packs")
 ROLES = ("learner", "manager", "facilitator", "admin")
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,6 +31,7 @@ class RosterRow:
     timezone: str | None
     packs: tuple[str, ...]
     manager_email: str | None = None  # the manager named by email instead (resolved like ``email``)
+    department: str | None = None  # enrollment rules can match it ("everyone in Sales gets …")
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,9 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
             problem("manager_email", f"{manager_email!r} is not an email address")
         elif manager_email and manager:
             problem("manager_email", "give the manager's Slack user id or their email, not both")
+        for column in ("team", "department"):
+            if len(values.get(column) or "") > 100:
+                problem(column, f"longer than 100 characters ({len(values[column])})")
         timezone = values.get("timezone") or None
         if timezone and not is_time_zone(timezone):
             problem("timezone", f"{timezone!r} is not a time zone (an IANA name like Europe/Berlin)")
@@ -140,6 +144,7 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
                     timezone=timezone,
                     packs=packs,
                     manager_email=manager_email,
+                    department=values.get("department") or None,
                 )
             )
     return roster

@@ -378,6 +378,26 @@ class SlackDriver:
             event["inviter"] = inviter
         return self.event(event)
 
+    def subteam_members_changed(
+        self, group_id: str, *, add: list[str] | tuple[str, ...] = (), remove: list[str] | tuple[str, ...] = (),
+        event_id: str | None = None,
+    ) -> DriverResponse:
+        """Slack's ``subteam_members_changed``: the user group's members change in the emulator first, then
+        the event carries the delta (not a snapshot), with counts as strings, as Slack sends them."""
+        emu = self.emulator
+        change = emu.change_usergroup(group_id, add=add, remove=remove)
+        return self.event({
+            "type": "subteam_members_changed",
+            "subteam_id": group_id,
+            "team_id": emu.team_id,
+            "date_previous_update": change["date_previous_update"],
+            "date_update": change["date_update"],
+            "added_users": change["added_users"],
+            "added_users_count": str(len(change["added_users"])),
+            "removed_users": change["removed_users"],
+            "removed_users_count": str(len(change["removed_users"])),
+        }, event_id=event_id)
+
     def team_join(self, user_id: str) -> DriverResponse:
         """Slack's ``team_join``: a new member (added to the emulator first), their whole user object."""
         return self.event({"type": "team_join", "user": self._user(user_id)})

@@ -69,6 +69,8 @@ METHOD_TIERS = {
     "users.info": 4,
     "users.list": 2,
     "users.lookupByEmail": 3,
+    "usergroups.list": 2,
+    "usergroups.users.list": 2,
     "apps.connections.open": 1,
     "views.open": 4,
     "views.push": 4,
@@ -352,6 +354,8 @@ class SlackEmulator:
         self._triggers: dict[str, list] = {}
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._user_errors: dict[str, str] = {}
+        self._usergroups: dict[str, dict] = {}  # id -> usergroup object (users kept in "users")
+        self._usergroups_plan = True  # False: usergroups.* answer plan_upgrade_required (a free workspace)
 
         self._calls: list[dict] = []
         self._calls_by_method: dict[str, list[dict]] = defaultdict(list)
@@ -418,6 +422,8 @@ class SlackEmulator:
                 "users__info",
                 "users__list",
                 "users__lookupByEmail",
+                "usergroups__list",
+                "usergroups__users__list",
                 "views__open",
                 "views__push",
                 "views__update",
@@ -546,6 +552,43 @@ class SlackEmulator:
     def join_channel(self, channel_id: str, user_id: str) -> None:
         with self._lock:
             self._channels[channel_id].members[user_id] = None
+
+    def add_usergroup(self, handle: str, *, name: str | None = None, users: Iterable[str] = (),
+                      disabled: bool = False) -> str:
+        """A user group (``@handle``) with these members; its id (S…)."""
+        with self._lock:
+            if any(g["handle"] == handle for g in self._usergroups.values()):
+                raise ValueError(f"user group handle taken: {handle}")
+            group_id = self._new_id("S")
+            now = int(self.clock())
+            self._usergroups[group_id] = {
+                "id": group_id, "team_id": self.team_id, "is_usergroup": True, "is_subteam": True,
+                "name": name or handle, "description": "", "handle": handle, "is_external": False,
+                "date_create": now, "date_update": now, "date_delete": now if disabled else 0,
+                "auto_type": None, "auto_provision": False, "enterprise_subteam_id": "",
+                "created_by": self.bot_user_id, "updated_by": self.bot_user_id,
+                "deleted_by": self.bot_user_id if disabled else None, "prefs": {"channels": [], "groups": []},
+                "users": list(dict.fromkeys(users)),
+            }
+            return group_id
+
+    def change_usergroup(self, group_id: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()) -> dict:
+        """Add and remove members, as an admin editing the group would; the change as
+        ``subteam_members_changed`` reports it (added, removed, the dates)."""
+        with self._lock:
+            group = self._usergroups[group_id]
+            users: list[str] = group["users"]
+            added = [u for u in dict.fromkeys(add) if u not in users]
+            removed = [u for u in dict.fromkeys(remove) if u in users]
+            group["users"] = [u for u in users if u not in removed] + added
+            previous, group["date_update"] = group["date_update"], max(int(self.clock()), group["date_update"] + 1)
+            return {"date_previous_update": previous, "date_update": group["date_update"],
+                    "added_users": added, "removed_users": removed}
+
+    def set_usergroups_plan(self, available: bool) -> None:
+        """False: the workspace's plan has no user groups (``plan_upgrade_required``)."""
+        with self._lock:
+            self._usergroups_plan = available
 
     def ensure_dm(self, user_id: str) -> str:
         """The bot's DM with ``user_id``, opened if needed (as a person opening it would)."""
@@ -2054,6 +2097,34 @@ class SlackEmulator:
         if user is None or user.deleted:
             raise ApiError("users_not_found")
         return {"user": self._render_user(user)}
+
+    def _render_usergroup(self, group: dict, *, include_users: bool, include_count: bool) -> dict:
+        rendered = {k: v for k, v in group.items() if k != "users"}
+        if include_users:
+            rendered["users"] = list(group["users"])
+        if include_count:
+            rendered["user_count"] = len(group["users"])
+        return rendered
+
+    def _m_usergroups__list(self, p: dict) -> dict:
+        if not self._usergroups_plan:
+            raise ApiError("plan_upgrade_required")
+        disabled = _truthy(p.get("include_disabled"))
+        return {"usergroups": [
+            self._render_usergroup(g, include_users=_truthy(p.get("include_users")),
+                                   include_count=_truthy(p.get("include_count")))
+            for g in self._usergroups.values() if disabled or not g["date_delete"]]}
+
+    def _m_usergroups__users__list(self, p: dict) -> dict:
+        """Slack's: every member's id at once (no cursor); a disabled group only with include_disabled."""
+        if not self._usergroups_plan:
+            raise ApiError("plan_upgrade_required")
+        if not p.get("usergroup"):
+            raise ApiError("invalid_arguments")
+        group = self._usergroups.get(str(p["usergroup"]))
+        if group is None or (group["date_delete"] and not _truthy(p.get("include_disabled"))):
+            raise ApiError("no_such_subteam")
+        return {"users": list(group["users"])}
 
     def _m_views__open(self, p: dict) -> dict:
         view = self._view_param(p, "modal")

@@ -30,6 +30,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "users_info": {"users:read"},
     "users_list": {"users:read"},
     "users_lookupByEmail": {"users:read.email"},
+    "usergroups_list": {"usergroups:read"},
+    "usergroups_users_list": {"usergroups:read"},
     "files_upload_v2": {"files:write"},
     "files_getUploadURLExternal": {"files:write"},
     "files_completeUploadExternal": {"files:write"},
@@ -44,6 +46,7 @@ EVENT_SUBSCRIPTIONS: dict[str, dict[str, set[str]]] = {
     "member_joined_channel": {"member_joined_channel": {"channels:read", "groups:read"}},
     "team_join": {"team_join": {"users:read"}},
     "user_change": {"user_change": {"users:read"}},
+    "subteam_members_changed": {"subteam_members_changed": {"usergroups:read"}},
     "message": {"message.channels": {"channels:history"}, "message.groups": {"groups:history"},
                 "message.im": {"im:history"}},
 }

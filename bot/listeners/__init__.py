@@ -85,6 +85,10 @@ class Deps:
     # What a ``message`` event means to a feature, e.g. a reply in a discussion prompt's thread:
     # (event, now) -> anything; each runs in the unit of work that records the event as handled.
     message_handlers: tuple[Callable[[dict, datetime], Any], ...] = ()
+    # What a member joining a channel means to a feature, e.g. an enrollment rule: (user id, channel id, now)
+    # -> None (nothing to do), or what to do inside the unit of work that records the event. The Slack calls
+    # it needs (who the person is) happen before it returns.
+    channel_joins: tuple[Callable[[str, str, datetime], Callable[[], Any] | None], ...] = ()
 
 
 def register_all(app: App, *, deps: Deps) -> None:

@@ -31,6 +31,7 @@ from db.models import (
     Delivery,
     DiscussionPrompt,
     Enrollment,
+    EnrollmentRule,
     Feedback,
     Learner,
     LearnerQuestion,
@@ -41,6 +42,7 @@ from db.models import (
     Review,
     ReviewCard,
     ReviewSession,
+    RuleEnrollment,
     TriggerFire,
 )
 from db.reporting import Reporting
@@ -71,7 +73,7 @@ class Person:
 
             lid = add(Learner, slack_user_id=slack_user_id, name=f"Name of {slack_user_id}", email=self.email,
                       timezone="Europe/Berlin", slack_timezone="Europe/Berlin", role="learner",
-                      manager_slack_user_id=manager, team="Platform", active=True, dm_channel_id=self.dm,
+                      manager_slack_user_id=manager, team="Platform", department="Sales", active=True, dm_channel_id=self.dm,
                       created_at=T0, updated_at=T0)
             self.id = lid
             cohort = add(Cohort, name=f"Cohort of {slack_user_id}", pack_id="habits", start_on=date(2026, 11, 2),
@@ -114,6 +116,9 @@ class Person:
                 created_at=at)
             add(LearnerQuestion, learner_id=lid, channel_id=self.dm, message_ts=f"{n}.000500", thread_ts=None,
                 text=f"my own question {n}, mail {self.email}", passed_to="dm", created_at=at)
+            rule = add(EnrollmentRule, kind="channel", target=f"C0NEW{n}", label="new-hires", pack_id="habits",
+                       active=True, created_by=slack_user_id, created_at=at, updated_at=at)
+            add(RuleEnrollment, rule_id=rule, learner_id=lid, outcome="enrolled", created_at=at)
             add(OutboxMessage, kind="lesson", dedupe_key=f"lesson:{delivery}", learner_id=lid, delivery_id=delivery,
                 channel=slack_user_id, status="sent", attempts=1, not_before=at, sent_at=at, sent_channel=self.dm,
                 sent_ts=f"{n}.000100", created_at=at)
@@ -182,6 +187,7 @@ def test_forgetting_leaves_the_id_nowhere_and_the_figures_unchanged(engine, stor
         alias = conn.execute(select(Learner.slack_user_id).where(Learner.id == leo.id)).scalar_one()
         assert conn.execute(select(Learner.manager_slack_user_id).where(Learner.id == other.id)).scalar() is None
         assert conn.execute(select(Feedback.comment).where(Feedback.learner_id == leo.id)).scalar() is None
+        assert conn.execute(select(Learner.department).where(Learner.id == leo.id)).scalar() is None
         assert conn.execute(select(Reflection.id).where(Reflection.learner_id == leo.id)).first() is None
         assert conn.execute(select(LearnerQuestion.id).where(LearnerQuestion.learner_id == leo.id)).first() is None
         assert conn.execute(select(OutboxMessage.status).where(OutboxMessage.kind == "reminder",

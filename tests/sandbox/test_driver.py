@@ -115,7 +115,7 @@ class Served:
 
 @pytest.fixture
 def seen() -> dict:
-    return {"messages": [], "closed": [], "joined": []}
+    return {"messages": [], "closed": [], "joined": [], "groups": []}
 
 
 @pytest.fixture
@@ -174,6 +174,10 @@ def bolt(emulator, seen):
     @app.event("member_joined_channel")
     def joined(event):
         seen["joined"].append((event["user"], event["channel"]))
+
+    @app.event("subteam_members_changed")
+    def group_changed(event):
+        seen["groups"].append(event)
 
     served = Served(SlackRequestHandler(app))
     yield served
@@ -423,6 +427,18 @@ def test_member_joined_channel_adds_the_member_and_tells_the_bot(driver, emulato
     driver.member_joined_channel("U0BEN", channel)
     emulator.wait_for(lambda: seen["joined"] == [("U0BEN", channel)])
     assert "U0BEN" in client.conversations_members(channel=channel)["members"]
+
+
+def test_subteam_members_changed_is_signed_and_carries_the_delta_as_slack_does(driver, emulator, client, seen):
+    group = emulator.add_usergroup("champions", users=["U0ANA"])
+    response = driver.subteam_members_changed(group, add=["U0BEN"], remove=["U0ANA"])
+    assert response.status == 200
+    event = emulator.wait_for(lambda: seen["groups"])[0]
+    assert (event["subteam_id"], event["added_users"], event["removed_users"]) == (group, ["U0BEN"], ["U0ANA"])
+    assert (event["added_users_count"], event["removed_users_count"]) == ("1", "1")
+    assert event["date_update"] > event["date_previous_update"]
+    assert client.usergroups_users_list(usergroup=group)["users"] == ["U0BEN"]
+    assert driver.subteam_members_changed(group, add=["U0BEN"]).payload["event"]["added_users"] == []
 
 
 def test_url_verification_echoes_the_challenge(driver):

@@ -400,6 +400,34 @@ def test_lookup_by_email(client):
     )
 
 
+# -- user groups --------------------------------------------------------------------------------------
+
+
+def test_usergroups_users_list_and_its_errors(client, emulator):
+    group = emulator.add_usergroup("security-champions", users=["U0ANA", "U0BEN"])
+    assert group.startswith("S")
+    assert client.usergroups_users_list(usergroup=group).data == {"ok": True, "users": ["U0ANA", "U0BEN"]}
+    assert api_error(client.usergroups_users_list, usergroup="S0NOPE").response["error"] == "no_such_subteam"
+    old = emulator.add_usergroup("old-group", users=["U0ANA"], disabled=True)
+    assert api_error(client.usergroups_users_list, usergroup=old).response["error"] == "no_such_subteam"
+    assert client.usergroups_users_list(usergroup=old, include_disabled=True)["users"] == ["U0ANA"]
+    emulator.set_usergroups_plan(False)
+    assert api_error(client.usergroups_users_list, usergroup=group).response["error"] == "plan_upgrade_required"
+
+
+def test_usergroups_list_finds_a_group_by_handle_and_a_change_reports_its_delta(client, emulator):
+    group = emulator.add_usergroup("security-champions", users=["U0ANA"])
+    emulator.add_usergroup("old-group", disabled=True)
+    listed = client.usergroups_list(include_count=True)["usergroups"]
+    assert [(g["id"], g["handle"], g["user_count"]) for g in listed] == [(group, "security-champions", 1)]
+    assert "users" not in listed[0]
+    change = emulator.change_usergroup(group, add=["U0BEN", "U0ANA"], remove=["U0GONE"])
+    assert (change["added_users"], change["removed_users"]) == (["U0BEN"], [])
+    assert change["date_update"] > change["date_previous_update"]
+    assert client.usergroups_users_list(usergroup=group)["users"] == ["U0ANA", "U0BEN"]
+    assert len(client.usergroups_list(include_disabled=True)["usergroups"]) == 2
+
+
 # -- response URLs ------------------------------------------------------------------------------------
 
 
