@@ -222,11 +222,39 @@ def round_due(starts_at: datetime, every_weeks: int, now: datetime) -> int:
     return int((now - starts_at) // timedelta(weeks=every_weeks)) + 1
 
 
+def pair_lesson(recent: Mapping[int, Sequence[tuple[str, str, datetime]]]) -> tuple[str, str] | None:
+    """The lesson a group's first prompt is drawn from: the newest lesson every member has had, else the
+    newest any of them has had; None when none has had a lesson (a general prompt then).
+    ``recent``: per member, (pack id, lesson id, sent at), in any order.
+
+    >>> t = lambda day: datetime(2026, 12, day, tzinfo=UTC)
+    >>> pair_lesson({1: [("p", "a", t(1)), ("p", "b", t(3))], 2: [("p", "a", t(2))]})
+    ('p', 'a')
+    >>> pair_lesson({1: [("p", "b", t(3))], 2: [("q", "x", t(4))]})
+    ('q', 'x')
+    >>> pair_lesson({1: [], 2: []}) is None
+    True
+    """
+    latest: dict[tuple[str, str], list[datetime]] = {}
+    for lessons in recent.values():
+        seen: dict[tuple[str, str], datetime] = {}
+        for pack_id, lesson_id, sent_at in lessons:
+            key = (pack_id, lesson_id)
+            seen[key] = max(seen.get(key, sent_at), sent_at)
+        for key, sent_at in seen.items():
+            latest.setdefault(key, []).append(sent_at)
+    if not latest:
+        return None
+    shared = {k: max(v) for k, v in latest.items() if len(v) == len(recent)}
+    pool = shared or {k: max(v) for k, v in latest.items()}
+    return max(pool, key=lambda k: (pool[k], k))
+
+
 def round_starts(starts_at: datetime, every_weeks: int, number: int) -> datetime:
     return starts_at + (number - 1) * timedelta(weeks=every_weeks)
 
 
 __all__ = [
     "Candidate", "PairCost", "check_in_at", "history_from", "match", "mentor_mix", "overlap_hours", "pair_cost",
-    "pair_key", "repeat_cost", "round_due", "round_starts",
+    "pair_key", "pair_lesson", "repeat_cost", "round_due", "round_starts",
 ]
