@@ -307,6 +307,7 @@ class Sprout:
     first_runs: Any = None  # scheduler.first_runs.FirstRuns: the jobs due at start not run yet (/healthz)
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
+    pairing: Any = None  # bot.pairing.MentoringPairs: mentoring pairs' programmes, answers and opt-outs
     _closers: list = field(default_factory=list)
 
     def plan(self, now: datetime | None = None) -> TickResult:
@@ -373,14 +374,17 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
 
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.asking import Asking
-    from bot.cohorts import CohortService
+    from bot.cohorts import CohortService, SlackDirectory
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
     from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
+    from bot.listeners import pairing as pairing_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
+    from bot.pairing import MentoringPairs, SlackGroups
+    from bot.prompts import SlackChannels
     from bot.redraw import Redrawer
     from bot.service import LearningService
     from bot.slack_app import build_app, profile_lookup
@@ -389,6 +393,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.engine import make_engine, ping
     from db.migrate import upgrade
     from db.pacing import LearnedPaces
+    from db.pairing import PairingRecords
     from db.reporting import Reporting
     from db.store import Store
     from learning.clock import SystemClock
@@ -397,6 +402,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.dispatcher import POST_METHOD, ChannelPacer, Dispatcher
     from scheduler.first_runs import FirstRuns
     from scheduler.pacing import HISTORY_LIMIT, MethodPacer, history_bursts, method_rates, workspace_pace
+    from scheduler.pairing import PairingPlanner
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
@@ -497,6 +503,11 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners.append(functools.partial(asking_listeners.register, asking=asking))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
+    pairing_records = PairingRecords(engine)
+    pairing = MentoringPairs(service=service, records=pairing_records, channels=SlackChannels(client))
+    renderers.update(pairing.renderers())  # pair_intro, pair_check_in
+    listeners.append(functools.partial(pairing_listeners.register, pairs=pairing))
+    groups = SlackGroups(client, SlackDirectory(client))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
@@ -508,6 +519,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
+    subcommands.update(pairing_listeners.subcommands(pairing))  # /learn pairs …
     subcommands["digest"] = digest_subcommand(digests)
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
     # Closed after the HTTP server (which stops first) and before the database: listeners at work finish.
@@ -537,7 +549,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan,
                   FacilitationPlanner(store=store, catalog=catalog, audience=facilitation.announcements.recipients,
                                       default_timezone=settings.default_timezone).plan,
-                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan],
+                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan,
+                  PairingPlanner(records=pairing_records, channel_members=groups.channel_members,
+                                 open_group=groups.open, default_timezone=settings.default_timezone).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -552,6 +566,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         first_runs=first_runs,
         cohorts=cohorts,
         tracks=tracks,
+        pairing=pairing,
         _closers=closers,
     )
 

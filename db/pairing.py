@@ -88,6 +88,7 @@ class PairView:
     programme_status: str
     channel_id: str | None
     check_in_at: datetime
+    every_weeks: int
     members: tuple[tuple[int, str], ...]  # (learner id, Slack user id)
     answers: dict[int, bool]  # learner id -> met
 
@@ -112,7 +113,7 @@ def _person(row) -> PairingPerson:
     return PairingPerson(row[0], row[1], row[2] or "", row[3], row[4], row[5])
 
 
-def _met_pairs():
+def met_pairs():
     """Pairs in which someone said they met, with the first such answer's time."""
     return (select(PairAnswer.pair_id, func.min(PairAnswer.answered_at).label("met_at"))
             .where(PairAnswer.met.is_(True)).group_by(PairAnswer.pair_id).subquery("met"))
@@ -153,7 +154,7 @@ class PairingRecords:
         return self.programme(programme_id)
 
     def _programmes(self, *where) -> list[ProgrammeView]:
-        met = _met_pairs()
+        met = met_pairs()
         rounds = (select(PairingRound.programme_id, func.count(distinct(PairingRound.id)).label("rounds"),
                          func.count(distinct(Pair.id)).label("pairs"),
                          func.count(distinct(met.c.pair_id)).label("meetings"))
@@ -335,7 +336,7 @@ class PairingRecords:
         with reading(self.engine) as conn:
             head = conn.execute(
                 select(Pair.id, Pair.round_id, PairingRound.programme_id, PairingProgramme.status, Pair.channel_id,
-                       PairingRound.check_in_at)
+                       PairingRound.check_in_at, PairingProgramme.every_weeks)
                 .join(PairingRound, PairingRound.id == Pair.round_id)
                 .join(PairingProgramme, PairingProgramme.id == PairingRound.programme_id)
                 .where(Pair.id == pair_id)
@@ -347,7 +348,7 @@ class PairingRecords:
                 .where(PairMember.pair_id == pair_id).order_by(Learner.id)))
             answers = {r[0]: bool(r[1]) for r in conn.execute(
                 select(PairAnswer.learner_id, PairAnswer.met).where(PairAnswer.pair_id == pair_id))}
-        return PairView(head[0], head[1], head[2], head[3], head[4], head[5], members, answers)
+        return PairView(head[0], head[1], head[2], head[3], head[4], head[5], head[6], members, answers)
 
     def record_answer(self, pair_id: int, learner_id: int, met: bool, now: datetime) -> bool:
         """"Did you meet?" from one member, once: False for a second click (or a retried request)."""
@@ -416,7 +417,7 @@ class PairingRecords:
 
     def meetings(self, since: datetime, until: datetime) -> int:
         """Pairs that met (someone said so) with the first "yes" in [since, until)."""
-        met = _met_pairs()
+        met = met_pairs()
         with reading(self.engine) as conn:
             return int(conn.execute(select(func.count()).select_from(met)
                                     .where(met.c.met_at >= since, met.c.met_at < until)).scalar() or 0)
@@ -433,5 +434,5 @@ class PairingRecords:
 
 __all__ = [
     "CHECK_IN", "INTRO", "PairView", "PairingPerson", "PairingRecords", "Preference", "ProgrammeView",
-    "UnopenedPair", "check_in_key", "intro_key",
+    "UnopenedPair", "check_in_key", "intro_key", "met_pairs",
 ]
