@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.blocks import Block, RenderedMessage, button, context, decode, encode, plain, section
 from bot.mrkdwn import escape, truncate
@@ -24,6 +25,7 @@ from db.pairing import CHECK_IN, INTRO, PairingRecords, ProgrammeView
 from db.store import OutboxItem
 from learning.errors import Gone, NotAllowed, SproutError
 from learning.pausing import parse_pause
+from learning.schedule import zone
 from scheduler.sending import OutgoingMessage
 
 log = logging.getLogger(__name__)
@@ -155,7 +157,7 @@ class MentoringPairs:
         programmes = self.records.active_programmes()
         if not programmes:
             return "No mentoring pairs are running.\n" + USAGE
-        return programmes_text(programmes, now)
+        return programmes_text(programmes, now, _zone(self.service, learner))
 
     def stop(self, slack_user_id: str, args: str, now: datetime) -> str:
         self.service.require(slack_user_id, FACILITATORS, "stop mentoring pairs", now)
@@ -267,9 +269,7 @@ def _every(weeks: int) -> str:
     return "every week" if weeks == 1 else f"every {weeks} weeks"
 
 
-def _zone(service: LearningService, learner) -> Any:
-    from learning.schedule import zone
-
+def _zone(service: LearningService, learner) -> ZoneInfo:
     return zone(service.zone_of(learner))
 
 
@@ -321,13 +321,13 @@ def answer_of(action: dict) -> tuple[int, bool]:
     return pair_id, action.get("action_id") == MET_YES_ACTION
 
 
-def programmes_text(programmes: Sequence[ProgrammeView], now: datetime) -> str:
+def programmes_text(programmes: Sequence[ProgrammeView], now: datetime, tz: ZoneInfo) -> str:
     lines = ["*Mentoring pairs*"]
     for p in programmes:
         where = f"cohort *{escape(p.cohort_name or str(p.cohort_id))}*" if p.cohort_id else f"<#{p.channel_id}>"
         next_at = p.next_round_at
         when = ("next round within a minute" if next_at is None or next_at <= now
-                else f"next round {next_at:%a %d %b} (UTC)")
+                else f"next round {next_at.astimezone(tz):%a %d %b, %H:%M} ({tz.key})")
         lines.append(f"• *#{p.id}* {where} — {_every(p.every_weeks)} · {p.rounds} "
                      f"{'round' if p.rounds == 1 else 'rounds'}, {p.pairs} pairs, {p.meetings} met · {when} · "
                      f"`/learn pairs stop {p.id}`")
