@@ -65,7 +65,9 @@ def parse_start(args: str) -> StartRequest:
     text = args.strip()
     every = DEFAULT_WEEKS
     found = _EVERY.search(text)
-    if found:
+    if found and found.group(1).lower() in ("week", "w") and not found.group(2):
+        every, text = 1, text[: found.start()].strip()  # "every week"
+    elif found:
         if not found.group(1).isdigit() or not 1 <= int(found.group(1)) <= MAX_WEEKS:
             raise SproutError(f"Pair people every 1 to {MAX_WEEKS} weeks, e.g. `every 2 weeks`.")
         every = int(found.group(1))
