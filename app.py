@@ -312,6 +312,7 @@ class Sprout:
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
     health: Any = None  # bot.health.ContentHealth: flags for authors, link checks, retired lessons
     rules: Any = None  # bot.enrollment_rules.EnrollmentRules: who gets which pack by channel, group, roster
+    pairing: Any = None  # bot.pairing.MentoringPairs: mentoring pairs' programmes, answers and opt-outs
     _closers: list = field(default_factory=list)
 
     def refresh_retired(self) -> bool:
@@ -390,7 +391,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
 
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.asking import Asking
-    from bot.cohorts import CohortService
+    from bot.cohorts import CohortService, SlackDirectory
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.enrollment_rules import EnrollmentRules, SlackMembership
     from bot.enrollment_rules import subcommand as rules_subcommand
@@ -400,9 +401,12 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
     from bot.listeners import health as health_listeners
+    from bot.listeners import pairing as pairing_listeners
     from bot.listeners import rules as rules_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
+    from bot.pairing import MentoringPairs, SlackGroups
+    from bot.prompts import SlackChannels
     from bot.redraw import Redrawer
     from bot.service import LearningService
     from bot.slack_app import build_app, profile_lookup
@@ -412,6 +416,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.health import ContentHealthRecords
     from db.migrate import upgrade
     from db.pacing import LearnedPaces
+    from db.pairing import PairingRecords
     from db.reporting import Reporting
     from db.store import Store
     from learning.clock import SystemClock
@@ -420,6 +425,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.dispatcher import POST_METHOD, ChannelPacer, Dispatcher
     from scheduler.first_runs import FirstRuns
     from scheduler.pacing import HISTORY_LIMIT, MethodPacer, history_bursts, method_rates, workspace_pace
+    from scheduler.pairing import PairingPlanner
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
@@ -528,6 +534,11 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
                             membership=SlackMembership(client))
     admin.rules = rules  # each roster sync applies the rules that are on
     listeners.append(functools.partial(rules_listeners.register, rules=rules))
+    pairing_records = PairingRecords(engine)
+    pairing = MentoringPairs(service=service, records=pairing_records, channels=SlackChannels(client))
+    renderers.update(pairing.renderers())  # pair_intro, pair_check_in
+    listeners.append(functools.partial(pairing_listeners.register, pairs=pairing))
+    groups = SlackGroups(client, SlackDirectory(client))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
@@ -540,6 +551,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
+    subcommands.update(pairing_listeners.subcommands(pairing))  # /learn pairs …
     subcommands["digest"] = digest_subcommand(digests)
     subcommands["rules"] = rules_subcommand(rules)  # /learn rules [add … | preview n | on n | off n]
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
@@ -570,7 +582,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan,
                   FacilitationPlanner(store=store, catalog=catalog, audience=facilitation.announcements.recipients,
                                       default_timezone=settings.default_timezone).plan,
-                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan],
+                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan,
+                  PairingPlanner(records=pairing_records, channel_members=groups.channel_members,
+                                 open_group=groups.open, default_timezone=settings.default_timezone).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -587,6 +601,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         tracks=tracks,
         health=health,
         rules=rules,
+        pairing=pairing,
         _closers=closers,
     )
 

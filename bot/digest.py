@@ -162,6 +162,8 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         {"label": "Discussion replies", "value": f"{cur.contributions:,}",
          "change": _count_change(f.contributions)},
     ]
+    if f.meetings.current or f.meetings.previous:  # only where mentoring pairs run: a tenth field at most
+        figures.append({"label": "Pairs that met", "value": f"{cur.meetings:,}", "change": _count_change(f.meetings)})
     rating = (f"Average *{cur.average_rating:.1f} / 5* from {cur.ratings:,} "
               f"{'rating' if cur.ratings == 1 else 'ratings'}" if cur.ratings else "")
     return {
@@ -574,6 +576,7 @@ def _outcome_row(outcome: GroupOutcome, label: str, cost: Outcome) -> dict[str, 
         "ratings": f.ratings,
         "certificates": f.certificates,
         "contributions": f.contributions,
+        "meetings": f.meetings,
         "pack_cost": _money(cost.pack_cost),
         "time_cost": _money(cost.time_cost),
         "total_cost": _money(cost.total),

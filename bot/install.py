@@ -44,6 +44,7 @@ STATE_SECONDS = 600
 BOT_SCOPES = (
     "chat:write", "commands", "im:write", "im:history", "users:read", "users:read.email", "channels:read",
     "groups:read", "channels:history", "groups:history", "files:write", "usergroups:read",
+    "mpim:write", "mpim:history",
 )
 
 

@@ -288,6 +288,96 @@ class Contribution(Base):
     __table_args__ = (UniqueConstraint("post_id", "message_ts"),)
 
 
+class PairingProgramme(Base):
+    """Mentoring pairs in a cohort or a channel, a new round every ``every_weeks``.
+
+    ``audience_key`` ("cohort:<id>", "channel:<id>") is set while the programme runs and cleared when it
+    stops: its unique key allows one running programme per audience, whatever a retried command repeats.
+    """
+
+    __tablename__ = "pairing_programmes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    audience_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    every_weeks: Mapped[int] = mapped_column(SmallInteger)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_round_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # None once stopped
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'stopped')", name="status"),
+        CheckConstraint("every_weeks BETWEEN 1 AND 12", name="every_weeks"),
+        CheckConstraint("(cohort_id IS NULL AND channel_id IS NOT NULL) OR (cohort_id IS NOT NULL AND "
+                        "channel_id IS NULL)", name="audience"),
+    )
+
+
+class PairingRound(Base):
+    """One round of a programme: its number is worked out from the start, so a round is made once."""
+
+    __tablename__ = "pairing_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("pairing_programmes.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    check_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("programme_id", "number"),)
+
+
+class Pair(Base):
+    """Two people (or three) of a round, and their group DM once Sprout has opened it."""
+
+    __tablename__ = "pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("pairing_rounds.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PairMember(Base):
+    __tablename__ = "pair_members"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+
+    __table_args__ = (UniqueConstraint("pair_id", "learner_id"),)
+
+
+class PairAnswer(Base):
+    """"Did you meet?", answered by one member of a pair: once per person, whatever they click again."""
+
+    __tablename__ = "pair_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    met: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (UniqueConstraint("pair_id", "learner_id"),)
+
+
+class PairingPreference(Base):
+    """Someone out of the pairing rounds: for good (``opted_out``) or until ``snoozed_until``."""
+
+    __tablename__ = "pairing_preferences"
+
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class LearnerQuestion(Base):
     """A question a learner typed to Sprout that no lesson answered, passed to the facilitators at their
     request: one per message they typed, whatever Slack or a double click repeats."""

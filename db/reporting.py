@@ -51,10 +51,12 @@ from db.models import (
     Learner,
     OrgSetting,
     OutboxMessage,
+    PairMember,
     PromptPost,
     Review,
     ReviewCard,
 )
+from db.pairing import met_pairs
 from db.types import UTCDateTime
 from learning.digest import (
     CertificateEarned,
@@ -457,6 +459,19 @@ class Reporting:
             .group_by(m.c.scope_key)
             .subquery()
         )
+        met = met_pairs()
+        meetings = (
+            select(
+                m.c.scope_key,
+                func.count(distinct(case((cur(met.c.met_at), met.c.pair_id)))).label("cur_meetings"),
+                func.count(distinct(case((prev(met.c.met_at), met.c.pair_id)))).label("prev_meetings"),
+            )
+            .join_from(m, PairMember, PairMember.learner_id == m.c.learner_id)
+            .join(met, met.c.pair_id == PairMember.pair_id)
+            .where(*around(met.c.met_at))
+            .group_by(m.c.scope_key)
+            .subquery()
+        )
         enrolled = (
             select(
                 m.c.scope_key,
@@ -478,10 +493,12 @@ class Reporting:
                 z(delivered.c.cur_delivered, 0), z(delivered.c.cur_answered, 0), z(answers.c.cur_answers, 0),
                 z(answers.c.cur_correct, 0), z(ratings.c.cur_ratings, 0), z(ratings.c.cur_rating_sum, 0),
                 z(certificates.c.cur_certificates, 0), z(contributions.c.cur_contributions, 0),
+                z(meetings.c.cur_meetings, 0),
                 z(enrolled.c.prev_enrolled, 0), z(answers.c.prev_active, 0),
                 z(delivered.c.prev_delivered, 0), z(delivered.c.prev_answered, 0), z(answers.c.prev_answers, 0),
                 z(answers.c.prev_correct, 0), z(ratings.c.prev_ratings, 0), z(ratings.c.prev_rating_sum, 0),
                 z(certificates.c.prev_certificates, 0), z(contributions.c.prev_contributions, 0),
+                z(meetings.c.prev_meetings, 0),
             )
             .select_from(s)
             .outerjoin(enrolled, enrolled.c.scope_key == s.c.scope_key)
@@ -490,6 +507,7 @@ class Reporting:
             .outerjoin(ratings, ratings.c.scope_key == s.c.scope_key)
             .outerjoin(certificates, certificates.c.scope_key == s.c.scope_key)
             .outerjoin(contributions, contributions.c.scope_key == s.c.scope_key)
+            .outerjoin(meetings, meetings.c.scope_key == s.c.scope_key)
         )
 
     def team_weeks(self, scopes: Sequence[Scope]) -> dict[str, tuple[TeamWeek, TeamWeek]]:
@@ -502,7 +520,7 @@ class Reporting:
         for row in rows:
             key, members, *numbers = row
             n = [int(v) for v in numbers]
-            out[key] = (TeamWeek(int(members), *n[:10]), TeamWeek(int(members), *n[10:]))
+            out[key] = (TeamWeek(int(members), *n[:11]), TeamWeek(int(members), *n[11:]))
         return out
 
     def members(self, scopes: Sequence[Scope]) -> dict[str, list[MemberWeek]]:
@@ -746,8 +764,16 @@ class Reporting:
                                            (DiscussionPrompt, DiscussionPrompt.id == PromptPost.prompt_id)],
                                     where=[period(Contribution.created_at)]
                                     + ([DiscussionPrompt.pack_id.is_not(None)] if by == "pack" else [])))
+        # Mentoring pairs that met (the first "yes" in the period), by each member's team; pairs belong to no pack.
+        meetings: dict[str, tuple] = {}
+        if by == "team":
+            met = met_pairs()
+            meetings = run(select(team.label("g"), func.count(distinct(met.c.pair_id)))
+                           .select_from(met).join(PairMember, PairMember.pair_id == met.c.pair_id)
+                           .join(Learner, Learner.id == PairMember.learner_id)
+                           .where(period(met.c.met_at)).group_by(team))
         groups = sorted(set(enrolled) | set(delivered) | set(answers) | set(ratings) | set(certificates)
-                        | set(reviews) | set(contributions))
+                        | set(reviews) | set(contributions) | set(meetings))
         out = []
         for g in groups:
             (n_enrolled,) = enrolled.get(g, (0,))
@@ -757,10 +783,12 @@ class Reporting:
             (n_certs,) = certificates.get(g, (0,))
             n_reviews, reviews_right = reviews.get(g, (0, 0))
             (n_contributions,) = contributions.get(g, (0,))
+            (n_meetings,) = meetings.get(g, (0,))
             figures = TeamWeek(members=int(n_enrolled), enrolled=int(n_enrolled), active=int(active),
                                delivered=int(n_delivered), answered=int(n_answered), answers=int(n_answers),
                                correct=int(right), ratings=int(n_ratings), rating_sum=int(rating_sum),
-                               certificates=int(n_certs), contributions=int(n_contributions))
+                               certificates=int(n_certs), contributions=int(n_contributions),
+                               meetings=int(n_meetings))
             out.append(GroupOutcome(g, figures, int(n_reviews), int(reviews_right)))
         return out
 
@@ -910,5 +938,11 @@ class Reporting:
             contributions = conn.execute(
                 select(func.count()).where(Contribution.created_at >= since, Contribution.created_at < until)
             ).scalar() or 0
+            # Mentoring pairs that met: counted once, at the first "yes" from any of its members.
+            met = met_pairs()
+            meetings = conn.execute(
+                select(func.count()).select_from(met).where(met.c.met_at >= since, met.c.met_at < until)
+            ).scalar() or 0
         return TeamWeek(int(people), int(enrolled), int(active), int(delivered), int(n_answered), int(n_answers),
-                        int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions))
+                        int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions),
+                        int(meetings))

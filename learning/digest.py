@@ -263,6 +263,7 @@ class TeamWeek:
     rating_sum: int = 0
     certificates: int = 0
     contributions: int = 0  # replies in discussion prompts' threads
+    meetings: int = 0  # mentoring pairs (with a member here) that said they met
 
     @property
     def completion(self) -> float | None:
@@ -314,6 +315,7 @@ class Figures:
     ratings: Change
     certificates: Change
     contributions: Change
+    meetings: Change
 
 
 def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
@@ -331,6 +333,7 @@ def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
         ratings=count("ratings"),
         certificates=count("certificates"),
         contributions=count("contributions"),
+        meetings=count("meetings"),
     )
 
 

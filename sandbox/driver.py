@@ -415,7 +415,8 @@ class SlackDriver:
         channel_id = channel_id or emu.ensure_dm(user_id)
         stored = emu.record_user_message(user_id, channel_id, text, thread_ts=thread_ts)
         info = emu.channel_info(channel_id) or {}
-        channel_type = "im" if info.get("is_im") else "group" if info.get("is_private") else "channel"
+        channel_type = ("im" if info.get("is_im") else "mpim" if info.get("is_mpim")
+                        else "group" if info.get("is_private") else "channel")
         event = {
             "client_msg_id": stored["client_msg_id"],
             "type": "message",
@@ -462,7 +463,8 @@ class SlackDriver:
 
     def _channel_type(self, channel_id: str) -> str:
         info = self.emulator.channel_info(channel_id) or {}
-        return "im" if info.get("is_im") else "group" if info.get("is_private") else "channel"
+        return ("im" if info.get("is_im") else "mpim" if info.get("is_mpim")
+                else "group" if info.get("is_private") else "channel")
 
     def _message_event(self, channel_id: str, *, subtype: str, **fields: Any) -> dict:
         ts = self._event_ts()

@@ -268,6 +268,7 @@ class _Channel:
     members: dict[str, None]
     keys: list[int] = field(default_factory=list)
     messages: dict[int, _Message] = field(default_factory=dict)
+    is_mpim: bool = False  # a multi-person DM (private, the bot and 2-8 people)
 
 
 @dataclass(slots=True)
@@ -342,6 +343,7 @@ class SlackEmulator:
         self._channels: dict[str, _Channel] = {}
         self._channel_names: dict[str, str] = {}
         self._dms: dict[str, str] = {}
+        self._mpims: dict[frozenset[str], str] = {}  # the people of a group DM (without the bot) -> its id
         self._ephemerals: dict[str, list[dict]] = defaultdict(list)
         self._ephemeral_by_key: dict[int, dict] = {}
         self._views: dict[str, dict] = {}
@@ -627,6 +629,12 @@ class SlackEmulator:
     def dm_messages(self, user_id: str) -> list[dict]:
         channel_id = self.dm_channel_id(user_id)
         return self.messages(channel_id) if channel_id else []
+
+    def group_dms(self) -> dict[str, tuple[str, ...]]:
+        """Every multi-person DM (``conversations.open`` with several ``users``): id -> its people, bot left out."""
+        with self._lock:
+            return {channel_id: tuple(u for u in self._channels[channel_id].members if u != self.bot_user_id)
+                    for channel_id in self._mpims.values()}
 
     def ephemerals(self, user_id: str) -> list[dict]:
         """Ephemeral messages shown to ``user_id`` (chat.postEphemeral and response URLs)."""
@@ -1372,10 +1380,10 @@ class SlackEmulator:
         return {
             "id": channel.id,
             "name": channel.name,
-            "is_channel": True,
-            "is_group": False,
+            "is_channel": not channel.is_mpim,
+            "is_group": channel.is_mpim,
             "is_im": False,
-            "is_mpim": False,
+            "is_mpim": channel.is_mpim,
             "is_private": channel.is_private,
             "created": channel.created,
             "is_archived": False,
@@ -1955,11 +1963,13 @@ class SlackEmulator:
         if channel_id:
             channel = self._channel_for_read(channel_id)
             return {"no_op": True, "already_open": True, "channel": self._open_shape(channel, p)}
-        users = [u for u in str(p.get("users") or "").split(",") if u]
+        users = list(dict.fromkeys(u.strip() for u in str(p.get("users") or "").split(",") if u.strip()))
         if not users:
             raise ApiError("users_list_not_supplied")
+        if len(users) > 8:
+            raise ApiError("too_many_users")
         if len(users) > 1:
-            raise ApiError("not_supported")  # group DMs are not emulated; Sprout has no use for them
+            return self._open_mpim(users, p)
         user = self._users.get(users[0])
         if user is None:
             raise ApiError("user_not_found")
@@ -1971,6 +1981,28 @@ class SlackEmulator:
         if existed:
             out = {"no_op": True, "already_open": True, **out}
         return out
+
+    def _open_mpim(self, users: list[str], p: dict) -> dict:
+        """A multi-person DM, as Slack opens one: the same people (in any order) always get the same
+        conversation, the bot is in it, and its name lists them in the order given the first time."""
+        for user_id in users:
+            user = self._users.get(user_id)
+            if user is None or user_id == self.bot_user_id:
+                raise ApiError("user_not_found")
+            if user.deleted:
+                raise ApiError("user_disabled")
+        key = frozenset(users)
+        existing = self._mpims.get(key)
+        if existing is not None:
+            return {"no_op": True, "already_open": True, "channel": self._open_shape(self._channels[existing], p)}
+        channel_id = self._new_id("G")
+        names = [self._users[u].name for u in users]
+        channel = _Channel(id=channel_id, name="mpdm-" + "--".join(names) + "-1", is_private=True, is_im=False,
+                           user=None, created=int(self.clock()),
+                           members=dict.fromkeys([*users, self.bot_user_id]), is_mpim=True)
+        self._channels[channel_id] = channel
+        self._mpims[key] = channel_id
+        return {"channel": self._open_shape(channel, p)}
 
     def _open_shape(self, channel: _Channel, p: dict) -> dict:
         return self._render_channel(channel) if _truthy(p.get("return_im")) else {"id": channel.id}
@@ -2064,7 +2096,8 @@ class SlackEmulator:
         types = set(str(p.get("types") or "public_channel").split(","))
         chosen = []
         for channel in self._channels.values():
-            kind = "im" if channel.is_im else "private_channel" if channel.is_private else "public_channel"
+            kind = ("im" if channel.is_im else "mpim" if channel.is_mpim
+                    else "private_channel" if channel.is_private else "public_channel")
             if kind not in types:
                 continue
             if kind == "private_channel" and self.bot_user_id not in channel.members:

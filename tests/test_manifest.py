@@ -105,3 +105,10 @@ def test_every_request_url_is_the_one_endpoint():
     urls = [c["url"] for c in app["features"]["slash_commands"]]
     urls += [app["settings"]["event_subscriptions"]["request_url"], app["settings"]["interactivity"]["request_url"]]
     assert all(url.endswith("/slack/events") for url in urls) and len(set(urls)) == 1
+
+
+def test_group_dms_for_mentoring_pairs_have_their_own_scopes():
+    # conversations.open with several users opens an mpim, which im:write does not cover; the outbox's look-up
+    # after a doubtful send reads the mpim's history.
+    assert "conversations_open(users=\",\".join" in (ROOT / "bot" / "pairing.py").read_text(encoding="utf-8")
+    assert {"mpim:write", "mpim:history"} <= set(manifest()["oauth_config"]["scopes"]["bot"])

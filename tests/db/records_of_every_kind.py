@@ -98,6 +98,11 @@ def _value(table: Table, column, i: int, choices: dict[str, list[Any]]) -> Any:
     return f"{name}-{i}"
 
 
+# Columns a CHECK constraint allows only one of at a time: (table, (first, second)). Even rows fill the first
+# and leave the second empty; odd rows the other way round, so both shapes are carried through upgrades.
+ONE_OF = {"pairing_programmes": ("cohort_id", "channel_id")}
+
+
 def fill(conn: Connection) -> dict[str, list[dict[str, Any]]]:
     """Write ``ROWS`` rows into every table and return what was written, table by table."""
     written: dict[str, list[dict[str, Any]]] = {}
@@ -120,6 +125,8 @@ def fill(conn: Connection) -> dict[str, list[dict[str, Any]]]:
                     row[column.name] = i + 1
                 else:
                     row[column.name] = _value(table, column, i, choices)
+            if table.name in ONE_OF:
+                row[ONE_OF[table.name][1 - i % 2]] = None
             rows.append(row)
         conn.execute(table.insert(), rows)
         written[table.name] = rows

@@ -37,6 +37,12 @@ from db.models import (
     LearnerQuestion,
     LinkOpen,
     OutboxMessage,
+    Pair,
+    PairAnswer,
+    PairingPreference,
+    PairingProgramme,
+    PairingRound,
+    PairMember,
     PromptPost,
     Reflection,
     Review,
@@ -119,6 +125,17 @@ class Person:
             rule = add(EnrollmentRule, kind="channel", target=f"C0NEW{n}", label="new-hires", pack_id="habits",
                        active=True, created_by=slack_user_id, created_at=at, updated_at=at)
             add(RuleEnrollment, rule_id=rule, learner_id=lid, outcome="enrolled", created_at=at)
+            programme = add(PairingProgramme, channel_id="C0PAIRS", audience_key=f"channel:C0PAIRS{n}",
+                            every_weeks=2, starts_at=at, next_round_at=at + timedelta(days=14), status="active",
+                            created_by=lid, created_at=at)
+            round_ = add(PairingRound, programme_id=programme, number=1, started_at=at,
+                         check_in_at=at + timedelta(days=7))
+            pair = add(Pair, round_id=round_, channel_id=f"G0PAIR{n}", opened_at=at, created_at=at)
+            add(PairMember, pair_id=pair, learner_id=lid)
+            add(PairAnswer, pair_id=pair, learner_id=lid, met=True, answered_at=at + timedelta(days=7))
+            conn.execute(insert(PairingPreference).values(learner_id=lid, opted_out=False, snoozed_until=at,
+                                                          updated_at=at))
+            self.rows.setdefault(PairingPreference.__tablename__, []).append(lid)  # keyed by the learner
             add(OutboxMessage, kind="lesson", dedupe_key=f"lesson:{delivery}", learner_id=lid, delivery_id=delivery,
                 channel=slack_user_id, status="sent", attempts=1, not_before=at, sent_at=at, sent_channel=self.dm,
                 sent_ts=f"{n}.000100", created_at=at)
@@ -219,7 +236,7 @@ def test_the_export_has_a_section_for_every_table_that_refers_to_a_learner(store
     assert sections <= set(data), f"missing: {sorted(sections - set(data))}"
     for table in tables_referring_to_learners():
         ids, key = leo.rows[table], "learner" if table == "learners" else table
-        got = {row["id"] for row in data[key]}
+        got = {row["id"] if "id" in row else row["learner_id"] for row in data[key]}
         assert set(ids) <= got, f"{table}: {sorted(set(ids) - got)} missing"
         assert not got & set(other.rows.get(table, [])), f"{table}: someone else's rows"
     assert [r["comment"] for r in data["feedback"]] == ["private opinion 1"]

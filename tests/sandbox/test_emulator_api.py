@@ -309,6 +309,32 @@ def test_conversations_open_errors(client):
     assert api_error(client.conversations_open, users="U0GONE").response["error"] == "user_disabled"
 
 
+def test_conversations_open_with_several_users_opens_one_group_dm_for_those_people(client, emulator):
+    first = client.conversations_open(users="U0ANA,U0BEN").data
+    channel = first["channel"]["id"]
+    assert channel.startswith("G") and "already_open" not in first
+    again = client.conversations_open(users="U0BEN,U0ANA", return_im=True).data  # any order: the same one
+    assert again["already_open"] is True and again["channel"]["id"] == channel
+    info = again["channel"]
+    assert info["is_mpim"] is True and info["is_im"] is False and info["is_private"] is True
+    assert info["name"] == "mpdm-ana--ben-1"
+    assert emulator.group_dms() == {channel: ("U0ANA", "U0BEN")}
+    assert set(client.conversations_members(channel=channel)["members"]) == {"U0ANA", "U0BEN", emulator.bot_user_id}
+    sent = client.chat_postMessage(channel=channel, text="Meet your pair")
+    assert [m["text"] for m in client.conversations_history(channel=channel)["messages"]] == ["Meet your pair"]
+    assert sent["channel"] == channel
+    listed = client.conversations_list(types="mpim")["channels"]
+    assert [c["id"] for c in listed] == [channel]
+    assert client.conversations_open(users="U0ANA").data["channel"]["id"] != channel  # a 1:1 DM is another
+
+
+def test_group_dm_errors(client):
+    assert api_error(client.conversations_open, users="U0ANA,U0NOBODY").response["error"] == "user_not_found"
+    assert api_error(client.conversations_open, users="U0ANA,U0GONE").response["error"] == "user_disabled"
+    nine = ",".join(f"U0X{i}" for i in range(9))
+    assert api_error(client.conversations_open, users=nine).response["error"] == "too_many_users"
+
+
 def test_history_pages_newest_first_with_cursors(client, emulator):
     channel = emulator.ensure_dm("U0ANA")
     for i in range(25):
