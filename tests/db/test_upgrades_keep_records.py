@@ -141,7 +141,8 @@ def test_learners_kept_by_an_upgrade_can_pass_questions_on_once(database_url, re
         engine.dispose()
 
 
-@pytest.mark.parametrize("revision", [r for r in EARLIER if r >= "0011"])
+# Databases written before 0013 (which adds fsrs_fits): from 0013 on, the filler's fits would be read.
+@pytest.mark.parametrize("revision", [r for r in EARLIER if "0011" <= r < "0013"])
 def test_cards_kept_by_an_upgrade_are_rescheduled_when_fitted_parameters_are_adopted(database_url, revision):
     """0013 adds fsrs_fits: on a database written before it, scheduling keeps the defaults until a fit is
     adopted; adopting one reschedules an open card kept from before, and a refused fit changes nothing."""
@@ -179,5 +180,33 @@ def test_cards_kept_by_an_upgrade_are_rescheduled_when_fitted_parameters_are_ado
         assert store.cards([card_id])[card_id].state.due == state.due
         assert store.cards([card_id])[card_id].state.fsrs == state.fsrs
         assert [f.adopted for f in store.fsrs_fits()] == [False, True]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("revision", [r for r in EARLIER if r >= "0010"])
+def test_the_learners_schedule_trigger_survives_the_roles_widening(database_url, revision):
+    """0015 recreates ``learners`` on SQLite (its role CHECK admits coaches and mentors): 0010's trigger on it,
+    which clears an enrollment's next due time when the learner's time zone changes, still works after, and
+    a coach can be stored."""
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, revision)
+        with engine.begin() as conn:
+            fill(conn)
+            conn.execute(text("UPDATE enrollments SET next_due_at = '2026-12-08 08:00:00.000000'"
+                              if conn.dialect.name == "sqlite" else
+                              "UPDATE enrollments SET next_due_at = '2026-12-08T08:00:00+00:00'"))
+        upgrade(engine)
+        with engine.begin() as conn:
+            learner_id = conn.execute(text("SELECT learner_id FROM enrollments ORDER BY id")).scalar()
+            conn.execute(text("UPDATE learners SET timezone = 'Asia/Kolkata', role = 'coach' WHERE id = :i"),
+                         {"i": learner_id})
+            cleared = conn.execute(text("SELECT count(*) FROM enrollments WHERE learner_id = :i AND next_due_at IS "
+                                        "NULL"), {"i": learner_id}).scalar()
+            kept = conn.execute(text("SELECT count(*) FROM enrollments WHERE learner_id <> :i AND next_due_at IS "
+                                     "NOT NULL"), {"i": learner_id}).scalar()
+            assert cleared >= 1 and kept >= 1
+            conn.execute(text("UPDATE learners SET role = 'mentor' WHERE id <> :i"), {"i": learner_id})
     finally:
         engine.dispose()
