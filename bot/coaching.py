@@ -148,7 +148,9 @@ class CoachingService:
 
     # -- the learner's choice --------------------------------------------------------------------
 
-    def share(self, slack_user_id: str, shares: bool, now: datetime) -> str:
+    def share(self, slack_user_id: str, shares: bool, now: datetime) -> tuple[str, str]:
+        """The learner's choice: the reply, and their coach's Slack id (whose Home must be drawn again at
+        once: a published Home tab stays on Slack's side, notes and all, until it is replaced)."""
         learner = self.learning.learner(slack_user_id, now)
         coach = self.records.coach_of(learner.id)
         if coach is None or not self.records.set_sharing(learner.id, shares, now):
@@ -158,11 +160,11 @@ class CoachingService:
                          detail="on" if shares else "off", now=now)
         if shares:
             return (f"👀 Your coach <@{coach.slack_user_id}> now sees your reflections and comments, beside your "
-                    "progress. `/learn share coach off` makes them private again at once.")
+                    "progress. `/learn share coach off` makes them private again at once."), coach.slack_user_id
         return (f"🔒 Your reflections and comments are private: <@{coach.slack_user_id}> sees your progress and the "
-                "questions you miss, not your words. `/learn share coach on` shares them.")
+                "questions you miss, not your words. `/learn share coach on` shares them."), coach.slack_user_id
 
-    def share_command(self, slack_user_id: str, args: str, now: datetime) -> str:
+    def share_command(self, slack_user_id: str, args: str, now: datetime) -> tuple[str, str]:
         return self.share(slack_user_id, parse_share(args), now)
 
     # -- what a coach sees -----------------------------------------------------------------------

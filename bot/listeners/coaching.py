@@ -25,9 +25,10 @@ def register(app: App, *, deps: Deps, coaching: CoachingService) -> None:
         except (KeyError, IndexError, ValueError, TypeError):
             raise Gone("That button no longer works; try `/learn share coach on` or `off`.") from None
         user_id = body["user"]["id"]
-        coaching.share(user_id, on, deps.clock())
+        _, coach = coaching.share(user_id, on, deps.clock())
         ack()
         publish_home(client, deps, user_id)  # the button is on their Home: show the choice at once
+        refresh_home(client, deps, coach)  # and the coach's, so notes no longer shared leave it now
 
 
 def subcommands(deps: Deps, coaching: CoachingService) -> dict[str, Subcommand]:
@@ -38,7 +39,9 @@ def subcommands(deps: Deps, coaching: CoachingService) -> dict[str, Subcommand]:
             refresh_home(ctx.client, deps, user_id)
 
     def share(ctx: CommandContext) -> None:
-        ctx.reply(coaching.share_command(ctx.user_id, ctx.args, ctx.now))
+        text, coach = coaching.share_command(ctx.user_id, ctx.args, ctx.now)
+        ctx.reply(text)
         refresh_home(ctx.client, deps, ctx.user_id)
+        refresh_home(ctx.client, deps, coach)  # notes no longer shared leave the coach's Home at once
 
     return {"coach": coach, "share": share}
