@@ -211,7 +211,8 @@ def coach_digests(world, user_id: str) -> list[dict]:
 def test_the_weekly_coach_digest_goes_out_once_even_when_slacks_answer_is_lost(world, clock, records):
     people = ids(world)
     engine = world.sprout.engine
-    world.sprout.store.set_role(people[COACH.user_id], "coach", MONDAY - timedelta(days=30))
+    for coach in (COACH, OTHER_COACH):
+        world.sprout.store.set_role(people[coach.user_id], "coach", MONDAY - timedelta(days=30))
     clock.set(MONDAY - timedelta(days=20))
     command(world, ADMIN.user_id, f"coach <@{COACH.user_id}> <@{ANA.user_id}> <@{BEN.user_id}>")
     command(world, BEN.user_id, "share coach on")
