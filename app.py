@@ -391,6 +391,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
 
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.asking import Asking
+    from bot.coaching import CoachingService
     from bot.cohorts import CohortService, SlackDirectory
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.enrollment_rules import EnrollmentRules, SlackMembership
@@ -399,6 +400,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
     from bot.listeners import asking as asking_listeners
+    from bot.listeners import coaching as coaching_listeners
     from bot.listeners import cohorts as cohort_listeners
     from bot.listeners import health as health_listeners
     from bot.listeners import pairing as pairing_listeners
@@ -412,6 +414,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.slack_app import build_app, profile_lookup
     from content_packs.catalog import Catalog
     from content_packs.tracks import TRACKS_FOLDER, TrackCatalog
+    from db.coaching import CoachingRecords
     from db.engine import make_engine, ping
     from db.health import ContentHealthRecords
     from db.migrate import upgrade
@@ -421,6 +424,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.store import Store
     from learning.clock import SystemClock
     from scheduler.announcements import FacilitationPlanner
+    from scheduler.coaching import CoachDigestPlanner
     from scheduler.digests import DigestPlanner
     from scheduler.dispatcher import POST_METHOD, ChannelPacer, Dispatcher
     from scheduler.first_runs import FirstRuns
@@ -539,12 +543,17 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers.update(pairing.renderers())  # pair_intro, pair_check_in
     listeners.append(functools.partial(pairing_listeners.register, pairs=pairing))
     groups = SlackGroups(client, SlackDirectory(client))
+    coaching_records = CoachingRecords(engine)
+    coaching = CoachingService(learning=service, records=coaching_records, store=store, catalog=catalog)
+    renderers.update(coaching.renderers())  # coach_digest
+    listeners.append(functools.partial(coaching_listeners.register, coaching=coaching))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
-                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, health.home_blocks),
+                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, coaching.home_blocks,
+                               health.home_blocks),
                 message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing,
                 channel_joins=(rules.when_joined,))
     subcommands.update(admin_subcommands(admin, deps))
@@ -552,6 +561,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands.update(pairing_listeners.subcommands(pairing))  # /learn pairs …
+    subcommands.update(coaching_listeners.subcommands(deps, coaching))  # /learn coach …, /learn share coach on|off
     subcommands["digest"] = digest_subcommand(digests)
     subcommands["rules"] = rules_subcommand(rules)  # /learn rules [add … | preview n | on n | off n]
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
@@ -584,7 +594,10 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
                                       default_timezone=settings.default_timezone).plan,
                   TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan,
                   PairingPlanner(records=pairing_records, channel_members=groups.channel_members,
-                                 open_group=groups.open, default_timezone=settings.default_timezone).plan],
+                                 open_group=groups.open, default_timezone=settings.default_timezone).plan,
+                  CoachDigestPlanner(store=store, recipients=coaching_records.digest_recipients,
+                                     existing_keys=reporting.existing_keys,
+                                     default_timezone=settings.default_timezone).plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -1611,6 +1624,17 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{path}: nothing imported ({len(resolved.problems)} problems){hint}", file=sys.stderr)
                 return 1
             rows, skipped = resolved.rows, resolved.skipped
+        coaches = {row.coach_slack_user_id for row in rows if row.coach_slack_user_id}
+        if coaches:
+            from db.coaching import CoachingRecords
+            from learning.roster import coach_problems
+
+            problems = coach_problems(rows, CoachingRecords(engine).roles(coaches))
+            if problems:
+                for problem in problems:
+                    print(problem.format(str(path)), file=sys.stderr)
+                print(f"{path}: nothing imported ({len(problems)} problems)", file=sys.stderr)
+                return 1
         rules = _offline_rules(settings, store, catalog)
         now = datetime.now(UTC)
         # The rows and what the department and team rules that are on make of them: all of it, or none.

@@ -456,7 +456,8 @@ class Digests:
             return self._reply(f"An hour of a learner's time now counts as *{format_money(cost)}* in the "
                                "organisation report's cost figures.")
         if command.action in ("off", "on", "schedule"):
-            if not manager or person is None:
+            # A coach's weekly coach digest keeps the same day, time and off switch (bot.coaching).
+            if not (manager or (person is not None and person.role == "coach")) or person is None:
                 raise self._refuse(slack_user_id, role, f"digest {command.action}",
                                    "The weekly digest goes to managers: no one reports to you in Sprout's "
                                    "records, so there is no digest to change.")
@@ -476,7 +477,9 @@ class Digests:
                                    "Your direct reports")
         raise self._refuse(slack_user_id, role, "digest",
                            "The digest is for managers: it shows how the people who report to you are doing, "
-                           "and no one sees anyone's figures but their own.")
+                           "and no one sees anyone's figures but their own."
+                           + (" Your coachees are on your Home tab, and in your weekly coach digest."
+                              if role == "coach" else ""))
 
     def _week(self, person: Person | None, now: datetime) -> DigestWeek:
         day, _ = digest_schedule(person.digest_day if person else None, None)

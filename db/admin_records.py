@@ -15,6 +15,7 @@ from sqlalchemy import Column, String, Table, func, or_, select, update
 from db.models import (
     AuditEntry,
     Base,
+    CoachAssignment,
     Delivery,
     Feedback,
     Learner,
@@ -162,8 +163,8 @@ class AdminRecords:
     def forget(self, slack_user_id: str, now: datetime) -> bool:
         """Delete a person's personal data; keep their records under a pseudonym so figures stay right.
 
-        Removed: name, email, time zones, DM channel, manager and team links, the text of comments and
-        reflections, the questions they passed on, queued messages to them. Every other mention of their Slack id, DM channel or email —
+        Removed: name, email, time zones, DM channel, manager and team links, coach assignments (theirs and
+        those naming them as coach, with the choice to share notes), the text of comments and reflections, the questions they passed on, queued messages to them. Every other mention of their Slack id, DM channel or email —
         in the audit log, the outbox, contributions, settings, anything a person typed — becomes the
         pseudonym, in every text column of every table. The pseudonym is random and stored nowhere beside
         the id, so knowing the id does not lead back to the records. Kept (pseudonymous): answers,
@@ -194,6 +195,9 @@ class AdminRecords:
                          .values(manager_slack_user_id=None))
             conn.execute(update(Feedback).where(Feedback.learner_id == learner_id).values(comment=None))
             conn.execute(Reflection.__table__.delete().where(Reflection.learner_id == learner_id))
+            # Who coaches them, whom they coach, and their choice to share notes: personal, and gone.
+            conn.execute(CoachAssignment.__table__.delete().where(
+                or_(CoachAssignment.learner_id == learner_id, CoachAssignment.coach_id == learner_id)))
             conn.execute(LearnerQuestion.__table__.delete().where(LearnerQuestion.learner_id == learner_id))
             conn.execute(update(Delivery).where(Delivery.learner_id == learner_id).values(channel_id=None))
             conn.execute(update(ReviewSession).where(ReviewSession.learner_id == learner_id).values(channel_id=None))
@@ -222,6 +226,7 @@ def new_pseudonym() -> str:
 # Columns that name a person by their Slack user id rather than by ``learners.id``.
 SLACK_ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "audit_log": ("actor", "subject"),
+    "coach_assignments": ("assigned_by",),
     "contributions": ("slack_user_id",),
     "enrollment_rules": ("created_by",),
     "org_settings": ("updated_by",),

@@ -31,7 +31,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("learner", "manager", "facilitator", "admin")
+# Everyone is a learner for lessons; a coach and a mentor too (they may learn as well). The role adds
+# what a person may do or see beyond their own lessons: nothing for a mentor here (mentoring pairs are
+# matched by role), their coachees' progress for a coach (``CoachAssignment``).
+ROLES = ("learner", "manager", "facilitator", "admin", "coach", "mentor")
 FEEDBACK_REASONS = ("too_easy", "too_hard", "not_relevant", "inaccurate")
 
 
@@ -439,6 +442,25 @@ class RuleEnrollment(Base):
         UniqueConstraint("rule_id", "learner_id"),
         CheckConstraint(f"outcome IN {RULE_OUTCOMES}", name="outcome"),
     )
+
+
+class CoachAssignment(Base):
+    """A learner's coach: one per learner (a second assignment replaces the first), set by an admin or a
+    facilitator (``/learn coach``) or by the roster's ``coach`` column.
+
+    ``shares_notes`` is the learner's own choice to show this coach their reflections and comments:
+    private until they turn it on, and back to private when the coach changes, since they chose to share
+    with a person, not with whoever coaches them next."""
+
+    __tablename__ = "coach_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), unique=True)
+    coach_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    shares_notes: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    sharing_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assigned_by: Mapped[str] = mapped_column(String(64))  # the Slack id of who assigned, or "roster import"
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

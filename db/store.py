@@ -38,6 +38,7 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
+from db.coaching import write_roster_coaches
 from db.cohorts import CohortRecords
 from db.engine import reading
 from db.enrollment_rules import EnrollmentRuleRecords
@@ -436,6 +437,13 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                     enrolled += self._insert_enrollments(conn, pairs, now)
                 if progress is not None:
                     progress(len(batch))
+            # Coaches last: a row may name as coach someone whose own row comes later in the file.
+            coached = [(e.slack_user_id, e.coach_slack_user_id) for e in entries if e.coach_given]
+            if coached:
+                unknown = sorted({c for _, c in coached if c is not None and c not in existing})
+                if unknown:  # learning.roster.coach_problems reports these with their lines first
+                    raise ValueError(f"coaches not in Sprout: {', '.join(unknown)}")
+                write_roster_coaches(conn, [(existing[s], existing[c] if c else None) for s, c in coached], now)
         return created, updated, enrolled
 
     def _insert_learners(self, conn: Connection, entries: list[RosterRow], now: datetime) -> list[tuple[str, int]]:

@@ -13,8 +13,8 @@ from learning.errors import SproutError
 from learning.schedule import is_time_zone
 
 COLUMNS = ("slack_user_id", "name", "email", "role", "manager_slack_user_id", "manager_email", "team", "department",
-           "timezone", "packs")
-ROLES = ("learner", "manager", "facilitator", "admin")
+           "timezone", "packs", "coach", "coach_email")
+ROLES = ("learner", "manager", "facilitator", "admin", "coach", "mentor")  # as db.models.ROLES
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -32,6 +32,11 @@ class RosterRow:
     packs: tuple[str, ...]
     manager_email: str | None = None  # the manager named by email instead (resolved like ``email``)
     department: str | None = None  # enrollment rules can match it ("everyone in Sales gets …")
+    coach_slack_user_id: str | None = None
+    coach_email: str | None = None  # the coach named by email instead (resolved like ``email``)
+    # Whether the file has a coach column: then a blank cell means "no coach"; without one, coaches
+    # assigned before (by command or an earlier roster) are left as they are.
+    coach_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,16 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
         for column in ("team", "department"):
             if len(values.get(column) or "") > 100:
                 problem(column, f"longer than 100 characters ({len(values[column])})")
+        coach = values.get("coach") or None
+        coach_email = values.get("coach_email") or None
+        if coach and not SLACK_USER_ID.match(coach):
+            problem("coach", f"{coach!r} is not a Slack user id")
+        elif coach and coach == user_id:
+            problem("coach", "a person cannot be their own coach")
+        if coach_email and not EMAIL.match(coach_email):
+            problem("coach_email", f"{coach_email!r} is not an email address")
+        elif coach_email and coach:
+            problem("coach_email", "give the coach's Slack user id or their email, not both")
         timezone = values.get("timezone") or None
         if timezone and not is_time_zone(timezone):
             problem("timezone", f"{timezone!r} is not a time zone (an IANA name like Europe/Berlin)")
@@ -145,14 +160,18 @@ def parse_roster(text: str, *, known_packs: Collection[str]) -> Roster:
                     packs=packs,
                     manager_email=manager_email,
                     department=values.get("department") or None,
+                    coach_slack_user_id=coach,
+                    coach_email=coach_email,
+                    coach_given="coach" in names or "coach_email" in names,
                 )
             )
     return roster
 
 
 def emails_to_look_up(rows: Iterable[RosterRow]) -> list[str]:
-    """The emails naming people or managers by email, lower-cased, each once, in file order."""
-    emails = (e for row in rows for e in ((row.email if not row.slack_user_id else None), row.manager_email) if e)
+    """The emails naming people, managers or coaches by email, lower-cased, each once, in file order."""
+    emails = (e for row in rows
+              for e in ((row.email if not row.slack_user_id else None), row.manager_email, row.coach_email) if e)
     return list(dict.fromkeys(e.lower() for e in emails))
 
 
@@ -166,7 +185,8 @@ class Resolved:
 def resolve_emails(rows: Sequence[RosterRow], found: Mapping[str, str | None], *, skip_unknown: bool) -> Resolved:
     """Put Slack user ids in place of emails (``found``: lower-cased email -> user id, None when Slack has
     no such account). An unknown person is a problem, or with ``skip_unknown`` a row left out; an unknown
-    manager is a problem, or a row imported without its manager. Two rows that turn out to name the same
+    manager is a problem, or a row imported without its manager; an unknown coach is a problem, or a row
+    imported with its coach left as it was. Two rows that turn out to name the same
     person are a problem either way: which one should win is not ours to guess.
 
     >>> row = RosterRow(2, None, "Ana", "ana@x.io", "learner", None, None, None, (), "bo@x.io")
@@ -194,13 +214,28 @@ def resolve_emails(rows: Sequence[RosterRow], found: Mapping[str, str | None], *
                     result.problems.append(RosterProblem(row.line, "manager_email", message))
                     continue
                 result.skipped.append(RosterProblem(row.line, "manager_email", message + "; imported without a manager"))
+        coach, coach_given = row.coach_slack_user_id, row.coach_given
+        if row.coach_email:
+            coach = found.get(row.coach_email.lower())
+            if coach is None:
+                message = f"no Slack account has the coach's email {row.coach_email} (users_not_found)"
+                if not skip_unknown:
+                    result.problems.append(RosterProblem(row.line, "coach_email", message))
+                    continue
+                result.skipped.append(RosterProblem(row.line, "coach_email", message + "; their coach is unchanged"))
+                coach_given = False
         assert user_id is not None
+        if coach is not None and coach == user_id:
+            result.problems.append(RosterProblem(row.line, "coach_email" if row.coach_email else "coach",
+                                                 "a person cannot be their own coach"))
+            continue
         if user_id in seen:
             result.problems.append(RosterProblem(row.line, "email" if not row.slack_user_id else "slack_user_id",
                                                  f"{user_id} is also on line {seen[user_id]}"))
             continue
         seen[user_id] = row.line
-        result.rows.append(replace(row, slack_user_id=user_id, manager_slack_user_id=manager))
+        result.rows.append(replace(row, slack_user_id=user_id, manager_slack_user_id=manager,
+                                   coach_slack_user_id=coach, coach_given=coach_given))
     return result
 
 
@@ -227,3 +262,35 @@ def look_up_emails(
         if progress is not None:
             progress(1)
     return found
+
+
+def coach_problems(rows: Sequence[RosterRow], stored_roles: Mapping[str, str]) -> list[RosterProblem]:
+    """Rows whose coach is not a coach. A coach sees their coachees' progress, so the person a ``coach``
+    cell names must hold the coach role: given on their own row of this file, or (when the file has no row
+    for them) already stored in Sprout (``stored_roles``: Slack user id -> role). A file that makes someone
+    a coach and assigns them learners in one go is fine; naming someone Sprout does not know is a problem,
+    since their role is nobody's to guess.
+
+    >>> rows = [RosterRow(2, "U1", "Ana", None, "learner", None, None, None, (), coach_slack_user_id="U9"),
+    ...         RosterRow(3, "U9", "Cy", None, "coach", None, None, None, ())]
+    >>> coach_problems(rows, {})
+    []
+    >>> coach_problems(rows[:1], {"U9": "manager"})[0].message
+    'U9 is a manager in Sprout, not a coach (give them a row with role coach, or /learn role @person coach)'
+    """
+    in_file = {row.slack_user_id: row.role for row in rows if row.slack_user_id}
+    problems = []
+    for row in rows:
+        coach = row.coach_slack_user_id
+        if coach is None:
+            continue
+        column = "coach_email" if row.coach_email else "coach"
+        role = in_file.get(coach, stored_roles.get(coach))
+        where = "in this file" if coach in in_file else "in Sprout"
+        if role is None:
+            problems.append(RosterProblem(row.line, column, f"{coach} is not in Sprout yet: give them a row with "
+                                                            "role coach"))
+        elif role != "coach":
+            problems.append(RosterProblem(row.line, column, f"{coach} is a {role} {where}, not a coach (give them a "
+                                                            "row with role coach, or /learn role @person coach)"))
+    return problems

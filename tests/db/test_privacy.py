@@ -25,6 +25,7 @@ from db.models import (
     AuditEntry,
     Base,
     Certificate,
+    CoachAssignment,
     Cohort,
     CohortMember,
     Contribution,
@@ -82,6 +83,12 @@ class Person:
                       manager_slack_user_id=manager, team="Platform", department="Sales", active=True, dm_channel_id=self.dm,
                       created_at=T0, updated_at=T0)
             self.id = lid
+            # Their coach: a person of their own (not in ``rows``), so no export shares a row with another's.
+            coach = conn.execute(insert(Learner).values(
+                slack_user_id=f"{slack_user_id}C0", name="A coach", role="coach", active=True, created_at=T0,
+                updated_at=T0).returning(Learner.id)).scalar_one()
+            add(CoachAssignment, learner_id=lid, coach_id=coach, shares_notes=True, assigned_by="U0ADMIN",
+                assigned_at=at)
             cohort = add(Cohort, name=f"Cohort of {slack_user_id}", pack_id="habits", start_on=date(2026, 11, 2),
                          join_mode="start", created_by=lid, created_at=at)
             add(CohortMember, cohort_id=cohort, learner_id=lid, added_at=at)
@@ -206,6 +213,9 @@ def test_forgetting_leaves_the_id_nowhere_and_the_figures_unchanged(engine, stor
         assert conn.execute(select(Feedback.comment).where(Feedback.learner_id == leo.id)).scalar() is None
         assert conn.execute(select(Learner.department).where(Learner.id == leo.id)).scalar() is None
         assert conn.execute(select(Reflection.id).where(Reflection.learner_id == leo.id)).first() is None
+        assert conn.execute(select(CoachAssignment.id).where(CoachAssignment.learner_id == leo.id)).first() is None
+        assert conn.execute(select(CoachAssignment.id).where(CoachAssignment.learner_id == other.id)).first(), \
+            "someone else's coach stays"
         assert conn.execute(select(LearnerQuestion.id).where(LearnerQuestion.learner_id == leo.id)).first() is None
         assert conn.execute(select(OutboxMessage.status).where(OutboxMessage.kind == "reminder",
                                                                OutboxMessage.learner_id == leo.id)).scalar() == "cancelled"
@@ -223,7 +233,7 @@ def test_two_forgotten_people_get_unrelated_pseudonyms(engine, store, people):
     store.forget(leo.slack_user_id, UNTIL)
     store.forget(other.slack_user_id, UNTIL)
     with engine.connect() as conn:
-        aliases = conn.execute(select(Learner.slack_user_id).order_by(Learner.id)).scalars().all()
+        aliases = conn.execute(select(Learner.slack_user_id).where(Learner.role != "coach").order_by(Learner.id)).scalars().all()
     assert len(set(aliases)) == 2 and all(a.startswith(PSEUDONYM_PREFIX) for a in aliases)
     assert mentions(engine, leo.slack_user_id, other.slack_user_id) == []
     assert store.forget("U0LEO", UNTIL) is False, "nothing left to find by the id"

@@ -34,7 +34,7 @@ def test_each_bad_row_names_its_line():
         (7, "packs"),
         (8, "slack_user_id"),
     ]
-    assert roster.problems[0].format("r.csv") == "r.csv:3: role: 'wizard' is not a role (one of learner, manager, facilitator, admin)"
+    assert roster.problems[0].format("r.csv") == "r.csv:3: role: 'wizard' is not a role (one of learner, manager, facilitator, admin, coach, mentor)"
 
 
 def test_an_unknown_column_is_refused():

@@ -1,7 +1,7 @@
 """Mentoring pairs: programmes, rounds, pairs and their members, "did you meet?" answers, opt-outs
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-07
 
 Adds tables and changes no existing row.
@@ -14,7 +14,7 @@ import db.types
 
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
