@@ -21,6 +21,7 @@ from learning.pairing import (
     check_in_at,
     history_from,
     match,
+    mentor_mix,
     pair_lesson,
     round_due,
     round_starts,
@@ -77,7 +78,10 @@ class PairingPlanner:
         candidates = [Candidate(p.learner_id, resolve_zone(p.timezone, p.slack_timezone, default=self.default_timezone),
                                 mentor=p.role == "mentor") for p in people]
         history = history_from(self.records.groups_of(c.key for c in candidates))
-        groups = match(candidates, history, on=started.date(), seed=programme.id * 1_000_003 + number)
+        # People whose stored role is mentor are paired with someone who is not, where the numbers allow.
+        mentors = {c.key for c in candidates if c.mentor}
+        groups = match(candidates, history, on=started.date(), seed=programme.id * 1_000_003 + number,
+                       extra=mentor_mix(mentors) if mentors else None)
         round_id = self.records.create_round(programme_id=programme.id, number=number, started_at=started,
                                              check_in_at=check_in_at(started, programme.every_weeks),
                                              next_round_at=after, groups=groups, now=now)

@@ -112,3 +112,16 @@ def test_the_check_in_comes_halfway_and_rounds_follow_the_start():
     assert pairing.round_due(start, 1, datetime(2026, 12, 6, tzinfo=UTC)) == 0
     assert pairing.round_due(start, 1, datetime(2026, 12, 21, 9, tzinfo=UTC)) == 3
     assert pairing.round_starts(start, 2, 3) == datetime(2027, 1, 4, 9, tzinfo=UTC)
+
+
+def test_mentors_are_paired_with_people_who_are_not_mentors():
+    from datetime import date as _date
+
+    from learning.pairing import Candidate as _C
+    from learning.pairing import match as _match
+    from learning.pairing import mentor_mix as _mix
+
+    people = [_C(1, "UTC", mentor=True), _C(2, "UTC", mentor=True), _C(3, "UTC"), _C(4, "UTC")]
+    for seed in range(5):
+        groups = _match(people, {}, on=_date(2026, 12, 7), seed=seed, extra=_mix({1, 2}))
+        assert all(len(set(g) & {1, 2}) == 1 for g in groups), groups
