@@ -46,6 +46,8 @@ class Settings:
     database_url: str = "sqlite:///sprout.db"
     database_url_explicit: bool = False  # DATABASE_URL was set (the sandbox otherwise uses a temporary file)
     content_packs_dir: Path = BUNDLED_PACKS
+    # Where accepted contributions are written (<dir>/<pack id>/contributions.yaml); None: beside each pack.yaml.
+    contributions_dir: Path | None = None
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
@@ -179,6 +181,9 @@ class Settings:
         packs_dir = Path(get("CONTENT_PACKS_DIR") or BUNDLED_PACKS)
         if not packs_dir.is_dir():
             raise SettingsError(f"CONTENT_PACKS_DIR {str(packs_dir)!r} is not a folder")
+        contributions_dir = Path(get("CONTRIBUTIONS_DIR")) if get("CONTRIBUTIONS_DIR") else None
+        if contributions_dir is not None and not contributions_dir.is_dir():
+            raise SettingsError(f"CONTRIBUTIONS_DIR {str(contributions_dir)!r} is not a folder")
         admins = frozenset(a.strip() for a in (get("ADMIN_USER_IDS") or "").split(",") if a.strip())
         bad = [a for a in admins if not (a[:1] in "UW" and a[1:].isalnum() and a.isupper())]
         if bad:
@@ -241,6 +246,7 @@ class Settings:
             database_url=database_url,
             database_url_explicit=get("DATABASE_URL") is not None,
             content_packs_dir=packs_dir,
+            contributions_dir=contributions_dir,
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
