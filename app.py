@@ -313,6 +313,7 @@ class Sprout:
     first_runs: Any = None  # scheduler.first_runs.FirstRuns: the jobs due at start not run yet (/healthz)
     cohorts: Any = None  # bot.cohorts.CohortService: cohorts and track enrollment
     tracks: Any = None  # content_packs.tracks.TrackCatalog: curriculum tracks, reloaded with the packs
+    contributions: Any = None  # bot.contributions.ContributionService: /learn suggest and the review queue
     _closers: list = field(default_factory=list)
 
     def plan(self, now: datetime | None = None) -> TickResult:
@@ -380,11 +381,13 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.admin import Admin, admin_subcommands, privacy_renderer
     from bot.asking import Asking
     from bot.cohorts import CohortService
+    from bot.contributions import ContributionService
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.http import wsgi_app
     from bot.listeners import Deps, facilitator
     from bot.listeners import asking as asking_listeners
     from bot.listeners import cohorts as cohort_listeners
+    from bot.listeners import contributions as contribution_listeners
     from bot.messenger import SlackMessenger, interactive_client
     from bot.outbox import outbox_renderer
     from bot.redraw import Redrawer
@@ -429,7 +432,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     if migrate:
         upgrade(engine)
     store = Store(engine)
-    catalog, loaded = Catalog.from_directory(settings.content_packs_dir)
+    catalog, loaded = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
     store.sync_lesson_index(catalog.search_rows())
@@ -490,7 +493,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         admin_user_ids=settings.admin_user_ids,
     )
     services["learning"] = service
-    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks)
+    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks,
+                  contributions_dir=settings.contributions_dir)
     renderers["privacy_export"] = privacy_renderer(store)
     subcommands: dict[str, Any] = {}
     listeners: list[Any] = []
@@ -503,18 +507,23 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     listeners.append(functools.partial(asking_listeners.register, asking=asking))
     cohorts = CohortService(learning=service, tracks=tracks)
     listeners.append(functools.partial(cohort_listeners.register, cohorts=cohorts))
+    contributions = ContributionService(service=service, store=store, catalog=catalog,
+                                        contributions_dir=settings.contributions_dir)
+    renderers.update(contributions.renderers())  # contribution_outcome, contribution_queue
+    listeners.append(functools.partial(contribution_listeners.register, contributions=contributions))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
-                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks),
+                home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, contributions.home_blocks),
                 message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing)
     subcommands.update(admin_subcommands(admin, deps))
     subcommands.update(facilitator.subcommands(deps, facilitation))  # /learn announce …, /learn prompt …
     subcommands.update(asking_listeners.subcommands(asking))  # /learn questions [#channel | dm]
     subcommands.update(cohort_listeners.subcommands(deps, cohorts=cohorts))  # /learn cohort …, enroll <track>
     subcommands["digest"] = digest_subcommand(digests)
+    subcommands.update(contribution_listeners.subcommands(contributions))  # /learn suggest
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
     # Closed after the HTTP server (which stops first) and before the database: listeners at work finish.
     closers.append(listener_executor.shutdown)
@@ -543,7 +552,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         planners=[DigestPlanner(store=store, reporting=reporting, default_timezone=settings.default_timezone).plan,
                   FacilitationPlanner(store=store, catalog=catalog, audience=facilitation.announcements.recipients,
                                       default_timezone=settings.default_timezone).plan,
-                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan],
+                  TrackPlanner(store=store, catalog=catalog, tracks=tracks).plan,
+                  contributions.plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -558,6 +568,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         first_runs=first_runs,
         cohorts=cohorts,
         tracks=tracks,
+        contributions=contributions,
         _closers=closers,
     )
 
@@ -668,10 +679,10 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     if sprout.lrs is not None:
         scheduler.add_job(run_job, "interval", args=["sprout-lrs" + suffix, lambda: sprout.lrs.tick(sprout.clock())],
                           seconds=10, id="sprout-lrs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
-    seen = {"signature": packs_signature(sprout.settings.content_packs_dir)}
+    seen = {"signature": packs_signature(sprout.settings.content_packs_dir, sprout.settings.contributions_dir)}
 
     def reload_when_changed() -> None:
-        signature = packs_signature(sprout.settings.content_packs_dir)
+        signature = packs_signature(sprout.settings.content_packs_dir, sprout.settings.contributions_dir)
         if signature != seen["signature"]:
             seen["signature"] = signature
             serving, problems = sprout.admin.reload_packs(sprout.clock())
@@ -1075,7 +1086,8 @@ def cmd_export_xapi(settings: Settings, args: argparse.Namespace) -> int:
     from learning.xapi import StatementBuilder, export_statements, write_json_array
 
     window = Window(parse_bound("--since", args.since), parse_bound("--until", args.until))
-    builder = StatementBuilder(settings.xapi(), Catalog.from_directory(settings.content_packs_dir)[0].get)
+    builder = StatementBuilder(settings.xapi(), Catalog.from_directory(
+        settings.content_packs_dir, contributions_dir=settings.contributions_dir)[0].get)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
@@ -1146,7 +1158,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     since = parse_moment(args.since, "--since") if args.since else until - timedelta(days=90)
     if since >= until:
         raise SettingsError("--since must be before --until")
-    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
@@ -1269,6 +1281,37 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     lessons = sum(len(p.lessons) for p in result.packs.values())
     shown = f", {len(tracks.tracks)} track{'' if len(tracks.tracks) == 1 else 's'}" if tracks.tracks else ""
     print(f"{len(result.packs)} packs, {lessons} lessons{shown}: all valid")
+    return 0
+
+
+def cmd_packs_contributions(settings: Settings, args: argparse.Namespace) -> int:
+    """The accepted contributions Sprout wrote: listed, or (--export) as a patch against a packs folder."""
+    from content_packs.contributions import CONTRIBUTIONS_FILE, contributions_patch
+
+    source = settings.contributions_dir or settings.content_packs_dir
+    if not args.export:
+        files = sorted(Path(source).glob(f"*/{CONTRIBUTIONS_FILE}"))
+        for file in files:
+            print(file)
+        print(f"{len(files)} contributions file{'' if len(files) == 1 else 's'} in {source}")
+        return 0
+    against = Path(args.against) if args.against else settings.content_packs_dir
+    if not against.is_dir():
+        raise SettingsError(f"--against {str(against)!r} is not a folder")
+    if Path(source).resolve() == against.resolve():
+        print(f"sprout: contributions are written beside the packs in {source} (CONTRIBUTIONS_DIR is not set), so "
+              "that folder has them already: commit them from there with git, or give --against the packs folder "
+              "of a clean checkout", file=sys.stderr)
+        return 1
+    patch = contributions_patch(against=against, source=Path(source),
+                                prefix=args.prefix if args.prefix is not None else against.name)
+    if args.out:
+        Path(args.out).write_text(patch, encoding="utf-8")
+    else:
+        sys.stdout.write(patch)
+    changed = patch.count("diff --git ")
+    print(f"{changed} contributions file{'' if changed == 1 else 's'} changed"
+          + (f"; apply with: git apply {args.out}" if args.out and changed else ""), file=sys.stderr)
     return 0
 
 
@@ -1444,7 +1487,7 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
         return 1
-    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     roster = parse_roster(text, known_packs=catalog.ids())
     if roster.problems:
         for problem in roster.problems:
@@ -1590,6 +1633,16 @@ def parser() -> argparse.ArgumentParser:
     validate = packs_sub.add_parser("validate", help="check packs; one line per problem, exit 1 if any")
     validate.add_argument("dir", nargs="?", help="folder of packs (default: CONTENT_PACKS_DIR)")
     validate.set_defaults(func=cmd_packs_validate)
+    contributions = packs_sub.add_parser("contributions", help="accepted contributions (/learn suggest): list the "
+                                         "files, or --export them as a patch to commit")
+    contributions.add_argument("--export", action="store_true",
+                               help="print a unified diff (git format) of the contributions files against --against")
+    contributions.add_argument("--against", metavar="DIR",
+                               help="the packs folder the patch applies to (default: CONTENT_PACKS_DIR)")
+    contributions.add_argument("--prefix", metavar="PATH",
+                               help="that folder's path in the repository (default: its name, e.g. content_packs)")
+    contributions.add_argument("--out", metavar="FILE", help="write the patch to FILE instead of standard output")
+    contributions.set_defaults(func=cmd_packs_contributions)
     new = packs_sub.add_parser("new", help="write a commented starter pack to edit")
     new.add_argument("id", help="the new pack's id: lowercase letters, digits and dashes")
     new.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")

@@ -25,7 +25,14 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from content_packs.authoring import dump_pack, write_atomically
-from content_packs.loader import PackError, PackProblem, load_pack, raise_problems, read_yaml, validate_document
+from content_packs.loader import (
+    PackError,
+    PackProblem,
+    load_pack,
+    raise_problems,
+    read_yaml,
+    validate_document,
+)
 from content_packs.schema import Lesson, Link, Pack, Question, Slug, _Strict
 
 CONTRIBUTIONS_FILE = "contributions.yaml"

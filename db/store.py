@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from db.admin_records import AdminRecords
 from db.cohorts import CohortRecords
+from db.contributions import ContributionRecords
 from db.engine import reading
 from db.facilitation import FacilitationRecords
 from db.learning_records import FittingRecords, LearningRecords, lesson_key
@@ -231,7 +232,8 @@ def _learner_view(row) -> LearnerView:
     )
 
 
-class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords):
+class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords,
+            ContributionRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.
