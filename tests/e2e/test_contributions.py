@@ -349,3 +349,20 @@ def test_the_export_is_a_patch_git_applies_on_a_clean_tree(world, packs, capsys)
     assert app.main(["packs", "contributions", "--export", "--against", str(packs / "content_packs")],
                     environ=env) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_broken_contributions_file_keeps_the_previous_version_serving(world):
+    ws = world
+    form = suggest_form(ws, ANN)
+    assert ws.driver.submit_view(ANN, form, question_values(stem="Which?")).view_errors is None
+    [record] = records(ws)
+    assert ws.driver.submit_view(FAC.user_id, review_form(ws, FAC.user_id, record.id),
+                                 {"decision": "accept"}).view_errors is None
+    command(ws, ADA, "admin reload")
+    assert ws.sprout.catalog.get("safety").version == 2
+    file = ws.contributions_dir / "safety" / "contributions.yaml"
+    file.write_text(file.read_text().replace("lesson: one", "lesson: three"))
+    reply = command(ws, ADA, "admin reload")
+    assert f"{file}:" in reply and "questions.0.lesson: no lesson 'three' in the pack" in reply
+    served = ws.sprout.catalog.get("safety")
+    assert served.version == 2 and served.lesson("one").quiz[0].id == f"c{record.id}", "the previous version serves"
