@@ -161,6 +161,8 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         {"label": "Certificates earned", "value": f"{cur.certificates:,}", "change": _count_change(f.certificates)},
         {"label": "Discussion replies", "value": f"{cur.contributions:,}",
          "change": _count_change(f.contributions)},
+        {"label": "Communities of practice", "value": f"{cur.proposed:,} proposed · {cur.accepted:,} accepted",
+         "change": _count_change(f.proposed)},
     ]
     rating = (f"Average *{cur.average_rating:.1f} / 5* from {cur.ratings:,} "
               f"{'rating' if cur.ratings == 1 else 'ratings'}" if cur.ratings else "")
@@ -574,6 +576,8 @@ def _outcome_row(outcome: GroupOutcome, label: str, cost: Outcome) -> dict[str, 
         "ratings": f.ratings,
         "certificates": f.certificates,
         "contributions": f.contributions,
+        "proposed": f.proposed,
+        "accepted": f.accepted,
         "pack_cost": _money(cost.pack_cost),
         "time_cost": _money(cost.time_cost),
         "total_cost": _money(cost.total),

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.contributions import ACCEPTED
 from db.engine import reading
 from db.learning_records import _card_view, adopted_parameters
 from db.models import (
@@ -50,6 +51,7 @@ from db.models import (
     Learner,
     OrgSetting,
     OutboxMessage,
+    PackContribution,
     PromptPost,
     Review,
     ReviewCard,
@@ -456,6 +458,20 @@ class Reporting:
             .group_by(m.c.scope_key)
             .subquery()
         )
+        accepted = PackContribution.state.in_(ACCEPTED)
+        suggested = (
+            select(
+                m.c.scope_key,
+                _one(cur(PackContribution.created_at)).label("cur_proposed"),
+                _one(and_(accepted, cur(PackContribution.reviewed_at))).label("cur_accepted"),
+                _one(prev(PackContribution.created_at)).label("prev_proposed"),
+                _one(and_(accepted, prev(PackContribution.reviewed_at))).label("prev_accepted"),
+            )
+            .join_from(m, PackContribution, PackContribution.learner_id == m.c.learner_id)
+            .where(or_(and_(*around(PackContribution.created_at)), and_(*around(PackContribution.reviewed_at))))
+            .group_by(m.c.scope_key)
+            .subquery()
+        )
         enrolled = (
             select(
                 m.c.scope_key,
@@ -477,10 +493,12 @@ class Reporting:
                 z(delivered.c.cur_delivered, 0), z(delivered.c.cur_answered, 0), z(answers.c.cur_answers, 0),
                 z(answers.c.cur_correct, 0), z(ratings.c.cur_ratings, 0), z(ratings.c.cur_rating_sum, 0),
                 z(certificates.c.cur_certificates, 0), z(contributions.c.cur_contributions, 0),
+                z(suggested.c.cur_proposed, 0), z(suggested.c.cur_accepted, 0),
                 z(enrolled.c.prev_enrolled, 0), z(answers.c.prev_active, 0),
                 z(delivered.c.prev_delivered, 0), z(delivered.c.prev_answered, 0), z(answers.c.prev_answers, 0),
                 z(answers.c.prev_correct, 0), z(ratings.c.prev_ratings, 0), z(ratings.c.prev_rating_sum, 0),
                 z(certificates.c.prev_certificates, 0), z(contributions.c.prev_contributions, 0),
+                z(suggested.c.prev_proposed, 0), z(suggested.c.prev_accepted, 0),
             )
             .select_from(s)
             .outerjoin(enrolled, enrolled.c.scope_key == s.c.scope_key)
@@ -489,6 +507,7 @@ class Reporting:
             .outerjoin(ratings, ratings.c.scope_key == s.c.scope_key)
             .outerjoin(certificates, certificates.c.scope_key == s.c.scope_key)
             .outerjoin(contributions, contributions.c.scope_key == s.c.scope_key)
+            .outerjoin(suggested, suggested.c.scope_key == s.c.scope_key)
         )
 
     def team_weeks(self, scopes: Sequence[Scope]) -> dict[str, tuple[TeamWeek, TeamWeek]]:
@@ -501,7 +520,7 @@ class Reporting:
         for row in rows:
             key, members, *numbers = row
             n = [int(v) for v in numbers]
-            out[key] = (TeamWeek(int(members), *n[:10]), TeamWeek(int(members), *n[10:]))
+            out[key] = (TeamWeek(int(members), *n[:12]), TeamWeek(int(members), *n[12:]))
         return out
 
     def members(self, scopes: Sequence[Scope]) -> dict[str, list[MemberWeek]]:
@@ -745,8 +764,15 @@ class Reporting:
                                            (DiscussionPrompt, DiscussionPrompt.id == PromptPost.prompt_id)],
                                     where=[period(Contribution.created_at)]
                                     + ([DiscussionPrompt.pack_id.is_not(None)] if by == "pack" else [])))
+        # Communities of practice: content proposed with /learn suggest (by its author's team, or by the pack it
+        # is for) in the period, and the part of it accepted in the period.
+        proposed = run(grouped(PackContribution, PackContribution.pack_id, func.count(),
+                               learner=PackContribution.learner_id, where=[period(PackContribution.created_at)]))
+        accepted = run(grouped(PackContribution, PackContribution.pack_id, func.count(),
+                               learner=PackContribution.learner_id,
+                               where=[PackContribution.state.in_(ACCEPTED), period(PackContribution.reviewed_at)]))
         groups = sorted(set(enrolled) | set(delivered) | set(answers) | set(ratings) | set(certificates)
-                        | set(reviews) | set(contributions))
+                        | set(reviews) | set(contributions) | set(proposed) | set(accepted))
         out = []
         for g in groups:
             (n_enrolled,) = enrolled.get(g, (0,))
@@ -756,10 +782,12 @@ class Reporting:
             (n_certs,) = certificates.get(g, (0,))
             n_reviews, reviews_right = reviews.get(g, (0, 0))
             (n_contributions,) = contributions.get(g, (0,))
+            (n_proposed,), (n_accepted,) = proposed.get(g, (0,)), accepted.get(g, (0,))
             figures = TeamWeek(members=int(n_enrolled), enrolled=int(n_enrolled), active=int(active),
                                delivered=int(n_delivered), answered=int(n_answered), answers=int(n_answers),
                                correct=int(right), ratings=int(n_ratings), rating_sum=int(rating_sum),
-                               certificates=int(n_certs), contributions=int(n_contributions))
+                               certificates=int(n_certs), contributions=int(n_contributions),
+                               proposed=int(n_proposed), accepted=int(n_accepted))
             out.append(GroupOutcome(g, figures, int(n_reviews), int(reviews_right)))
         return out
 
@@ -901,5 +929,11 @@ class Reporting:
             contributions = conn.execute(
                 select(func.count()).where(Contribution.created_at >= since, Contribution.created_at < until)
             ).scalar() or 0
+            proposed, accepted = conn.execute(select(
+                _one(and_(PackContribution.created_at >= since, PackContribution.created_at < until)),
+                _one(and_(PackContribution.state.in_(ACCEPTED), PackContribution.reviewed_at >= since,
+                          PackContribution.reviewed_at < until)),
+            )).one()
         return TeamWeek(int(people), int(enrolled), int(active), int(delivered), int(n_answered), int(n_answers),
-                        int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions))
+                        int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions),
+                        int(proposed or 0), int(accepted or 0))

@@ -263,6 +263,9 @@ class TeamWeek:
     rating_sum: int = 0
     certificates: int = 0
     contributions: int = 0  # replies in discussion prompts' threads
+    # Communities of practice: content the team proposed with /learn suggest, and how much of it was accepted.
+    proposed: int = 0
+    accepted: int = 0
 
     @property
     def completion(self) -> float | None:
@@ -314,6 +317,8 @@ class Figures:
     ratings: Change
     certificates: Change
     contributions: Change
+    proposed: Change
+    accepted: Change
 
 
 def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
@@ -331,6 +336,8 @@ def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
         ratings=count("ratings"),
         certificates=count("certificates"),
         contributions=count("contributions"),
+        proposed=count("proposed"),
+        accepted=count("accepted"),
     )
 
 

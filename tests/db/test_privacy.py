@@ -34,6 +34,7 @@ from db.models import (
     Feedback,
     Learner,
     LearnerQuestion,
+    PackContribution,
     LinkOpen,
     OutboxMessage,
     PromptPost,
@@ -114,6 +115,10 @@ class Person:
                 created_at=at)
             add(LearnerQuestion, learner_id=lid, channel_id=self.dm, message_ts=f"{n}.000500", thread_ts=None,
                 text=f"my own question {n}, mail {self.email}", passed_to="dm", created_at=at)
+            add(PackContribution, learner_id=lid, pack_id="habits", lesson_id="l1", kind="link",
+                content=json.dumps({"kind": "article", "title": f"mine {n}", "url": "https://example.org/"}),
+                state="declined", reviewer_id=lid, reason="we have it", submission_key=f"view:V{n}", created_at=at,
+                reviewed_at=at)
             add(OutboxMessage, kind="lesson", dedupe_key=f"lesson:{delivery}", learner_id=lid, delivery_id=delivery,
                 channel=slack_user_id, status="sent", attempts=1, not_before=at, sent_at=at, sent_channel=self.dm,
                 sent_ts=f"{n}.000100", created_at=at)

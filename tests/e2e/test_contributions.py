@@ -366,3 +366,38 @@ def test_a_broken_contributions_file_keeps_the_previous_version_serving(world):
     assert f"{file}:" in reply and "questions.0.lesson: no lesson 'three' in the pack" in reply
     served = ws.sprout.catalog.get("safety")
     assert served.version == 2 and served.lesson("one").quiz[0].id == f"c{record.id}", "the previous version serves"
+
+
+def test_contributions_count_in_the_managers_digest_and_the_report(world):
+    """Communities of practice: what the team proposed this week and what of it was accepted, counted in SQL."""
+    from db.reporting import Reporting
+    from learning.roster import RosterRow
+    from tests.e2e.test_digest import command as digest_command
+    from tests.e2e.test_digest import field
+
+    ws = world
+    ws.sprout.store.import_roster([RosterRow(2, "U0MIA", "Mia", None, "manager", None, "crew", "UTC", ()),
+                                   RosterRow(3, ANN, "Ann", None, "learner", "U0MIA", "crew", "UTC", ()),
+                                   RosterRow(4, BOB, "Bob", None, "learner", "U0MIA", "crew", "UTC", ())], ws.clock())
+    ws.emulator.add_user("U0MIA", name="Mia", real_name="Mia", tz="UTC")
+    ws.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))  # a Tuesday: this week so far
+    for user, stem in ((ANN, "One?"), (ANN, "Two?"), (BOB, "Three?")):
+        assert ws.driver.submit_view(user, suggest_form(ws, user), question_values(stem=stem)).view_errors is None
+    first, second, third = records(ws)
+    assert ws.driver.submit_view(FAC.user_id, review_form(ws, FAC.user_id, first.id),
+                                 {"decision": "accept"}).view_errors is None
+    assert ws.driver.submit_view(FAC.user_id, review_form(ws, FAC.user_id, third.id),
+                                 {"decision": "decline", "reason": "Duplicate."}).view_errors is None
+
+    ws.clock.set(datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+    digest = digest_command(ws, "U0MIA", "digest")
+    assert field(digest, "Communities of practice").startswith("3 proposed · 1 accepted")
+    reporting = Reporting(ws.sprout.engine)
+    since, until = datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)
+    totals = reporting.totals(since, until)
+    assert (totals.proposed, totals.accepted) == (3, 1)
+    by_team = {o.group: (o.figures.proposed, o.figures.accepted) for o in reporting.outcomes(since, until, by="team")}
+    by_pack = {o.group: (o.figures.proposed, o.figures.accepted) for o in reporting.outcomes(since, until, by="pack")}
+    assert by_team["crew"] == (3, 1) and by_pack["safety"] == (3, 1)
+    earlier = reporting.totals(since - timedelta(days=7), since)
+    assert (earlier.proposed, earlier.accepted) == (0, 0)

@@ -653,7 +653,7 @@ def test_the_managers_digest_has_its_figures_people_and_escaped_comments(catalog
     parsed = page(render_message({"text": rendered.text, "blocks": rendered.blocks}))
     assert "Your team's week: 23 Nov – 29 Nov" in parsed.text
     fields = parsed.tags("div", **{"class": "sk-field sk-text"})
-    assert len(fields) == 9 and "Lessons answered" in parsed.text
+    assert len(fields) == 10 and "Lessons answered" in parsed.text
     assert "Bilal <b>" in parsed.text and NASTY.replace("**bold**", "") in parsed.text.replace("**bold**", "")
     assert not parsed.tags("span", **{"class": "sk-mention sk-broadcast"})
     assert {a["href"] for a in parsed.tags("a")} >= {"https://x.example/r"}
