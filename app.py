@@ -48,6 +48,7 @@ class Settings:
     content_packs_dir: Path = BUNDLED_PACKS
     # Where accepted contributions are written (<dir>/<pack id>/contributions.yaml); None: beside each pack.yaml.
     contributions_dir: Path | None = None
+    contributions_dir_explicit: bool = False  # CONTRIBUTIONS_DIR was set (the sandbox otherwise uses a temporary one)
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
@@ -184,6 +185,10 @@ class Settings:
         contributions_dir = Path(get("CONTRIBUTIONS_DIR")) if get("CONTRIBUTIONS_DIR") else None
         if contributions_dir is not None and not contributions_dir.is_dir():
             raise SettingsError(f"CONTRIBUTIONS_DIR {str(contributions_dir)!r} is not a folder")
+        if contributions_dir is None and not os.access(packs_dir, os.W_OK):
+            # An installed package or a read-only mount: accepted contributions go in the working folder (the
+            # image's /data volume, beside a SQLite database), from where `packs contributions --export` takes them.
+            contributions_dir = Path("contributions").resolve()
         admins = frozenset(a.strip() for a in (get("ADMIN_USER_IDS") or "").split(",") if a.strip())
         bad = [a for a in admins if not (a[:1] in "UW" and a[1:].isalnum() and a.isupper())]
         if bad:
@@ -247,6 +252,7 @@ class Settings:
             database_url_explicit=get("DATABASE_URL") is not None,
             content_packs_dir=packs_dir,
             contributions_dir=contributions_dir,
+            contributions_dir_explicit=get("CONTRIBUTIONS_DIR") is not None,
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
@@ -988,6 +994,8 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sprout-sandbox-") as folder:
         if not settings.database_url_explicit:
             settings = dataclasses.replace(settings, database_url=f"sqlite:///{folder}/sandbox.db")
+        if not settings.contributions_dir_explicit:  # a try-out leaves the packs folder as it found it
+            settings = dataclasses.replace(settings, contributions_dir=Path(folder) / "contributions")
         emulator = SlackEmulator(bot_token=SANDBOX_TOKEN, clock=lambda: clock().timestamp())
         for person in PEOPLE:
             emulator.add_user(person.user_id, name=person.name, real_name=person.name, tz=person.tz,

@@ -331,6 +331,8 @@ def _question_fields(values: dict, *, optional: bool) -> tuple[dict[str, Any] | 
             loc = error["loc"]
             if loc and loc[0] == "choices":
                 block = f"option{filled[loc[1]][0]}" if len(loc) > 1 and isinstance(loc[1], int) else "option1"
+            elif loc and loc[0] == "answer" and any(b.startswith("option") for b in errors):
+                continue  # the right option's own error says it already
             else:
                 block = blocks.get(str(loc[0]) if loc else "", "stem")
             errors.setdefault(block, error["msg"].removeprefix("Value error, "))
