@@ -713,9 +713,11 @@ def workspace_settings(settings: Settings, team_id: str, bot_token: str | None) 
         url = workspace_database_url(settings.database_url, team_id)
     except NotAWorkspace as exc:
         raise SettingsError(str(exc)) from None
+    # Contributions are records of one workspace: each has its own folder of them (ids would clash otherwise).
+    contributions = (settings.contributions_dir or Path("contributions").resolve()) / team_id
     return dataclasses.replace(
         settings, slack_client_id=None, slack_client_secret=None, slack_bot_token=bot_token, database_url=url,
-        slack_workspace_url=f"https://app.slack.com/client/{team_id}")
+        slack_workspace_url=f"https://app.slack.com/client/{team_id}", contributions_dir=contributions)
 
 
 class Hosted:
@@ -1280,7 +1282,7 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.tracks import TRACKS_FOLDER, load_tracks
 
     directory = Path(args.dir) if args.dir else settings.content_packs_dir
-    result = load_packs(directory)
+    result = load_packs(directory, contributions_dir=None if args.dir else settings.contributions_dir)
     tracks = load_tracks(directory / TRACKS_FOLDER, result.packs.values())
     for problem in [*result.problems, *tracks.problems]:
         print(problem)

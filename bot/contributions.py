@@ -165,7 +165,8 @@ class ContributionService:
             return self._accept(found, reviewer, state, reason or None, draft, now), {}
         except PackError as exc:  # the pack or its contributions file changed meanwhile, or the file is broken
             log.warning("contribution %s not written: %s", found.id, exc)
-            return None, {"decision": truncate(f"It cannot be added to the pack: {exc.problems[0]}", 1000)}
+            problem = exc.problems[0] if exc.problems else exc
+            return None, {"decision": truncate(f"It cannot be added to the pack: {problem}", 1000)}
         except OSError as exc:
             log.warning("contribution %s not written: %s", found.id, exc)
             return None, {"decision": "Sprout cannot write the pack's contributions file (see its log): ask an "
@@ -175,13 +176,15 @@ class ContributionService:
                 now: datetime) -> Decided:
         pack_file = self.catalog.file_of(found.pack_id)
         if pack_file is None:
-            raise PackError([])  # pragma: no cover - read_draft refuses a pack no longer served
+            raise Gone("That pack is no longer served.")
         section_name, item = file_item(found, draft.content)
         with self.store.unit_of_work():
-            # The record first, so a second reviewer at the same moment waits here and then finds it decided.
-            decided = self._decide(found, reviewer, state, reason, draft.content, 0, now)
+            # The record first, so a second reviewer at the same moment waits here and then finds it decided;
+            # then the files, so two accepts for one pack never both rewrite its file from the same old one.
+            decided = self._decide(found, reviewer, state, reason, draft.content, None, now)
             if not decided.new:
                 return decided
+            self.store.hold_contributions_files(found.pack_id, now, by=reviewer.slack_user_id)
             added = add_contribution(pack_file, contributions_file(found.pack_id, pack_file, self.contributions_dir),
                                      section_name, item)
             self.store.set_contribution_version(found.id, added.version)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
 
-from db.models import Learner, PackContribution
+from db.models import Learner, OrgSetting, PackContribution
 
 ACCEPTED = ("accepted", "changed")
+FILES_LOCK = "contributions_file"  # org_settings key: the last pack whose contributions file was written
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ class ContributionRecords:
                         accepted_content=json.dumps(accepted_content, ensure_ascii=False)
                         if accepted_content is not None else None, reviewed_at=now)
             ).rowcount == 1
+
+    def hold_contributions_files(self, pack_id: str, now: datetime, *, by: str) -> None:
+        """Inside a unit of work: until it ends, no other accept (in any instance) writes a contributions file.
+        The upsert's row lock does it on PostgreSQL; SQLite's write lock already does."""
+        with self._begin() as conn:
+            conn.execute(
+                self._insert(OrgSetting).values(key=FILES_LOCK, value=pack_id, updated_at=now, updated_by=by)
+                .on_conflict_do_update(index_elements=["key"], set_={"value": pack_id, "updated_at": now,
+                                                                      "updated_by": by}))
 
     def set_contribution_version(self, contribution_id: int, version: int) -> None:
         with self._begin() as conn:
