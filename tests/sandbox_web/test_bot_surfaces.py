@@ -38,6 +38,9 @@ from bot.cohorts import (
     status_blocks,
     status_modal,
 )
+from bot.contributions import outcome_message as contribution_outcome
+from bot.contributions import queue_blocks, queue_note, suggest_modal, targets
+from bot.contributions import review_modal as contribution_review_modal
 from bot.digest import digest_message
 from bot.prompts import prompt_message
 from bot.service import Home, HomeEntry, ReviewItem, ReviewView, SearchResult
@@ -45,6 +48,7 @@ from content_packs.catalog import Catalog
 from content_packs.loader import BUNDLED_DIR
 from content_packs.schema import Pack
 from db.cohorts import CohortView
+from db.contributions import ContributionView
 from db.facilitation import AnnouncementFigures, AnnouncementView
 from db.learning_records import CardView, ReviewAnswer, SessionView
 from db.store import AnswerView, DeliveryState, LearnerView
@@ -518,6 +522,27 @@ surface("cohorts list")(
 surface("manager digest")(
     lambda c: message(digest_message(digest(), catalog=c, report_url="https://x.example/r"))
 )
+
+
+def contribution(kind="question", state="proposed", reason=None) -> ContributionView:
+    content = {"question": {"prompt": NASTY, "choices": ["A link", "An attachment"], "answer": "A link",
+                            "explain": "One copy."},
+               "link": {"kind": "article", "title": NASTY, "url": "https://example.org/a"},
+               "lesson": {"title": "Doors", "minutes": 2, "body": NASTY}}[kind]
+    return ContributionView(3, 1, "U0ANA", "Ana <b>", None, "security-basics",
+                            None if kind == "lesson" else "spot-phishing", kind, content, None, state, "U0FAY", "Fay",
+                            reason, None, NOW, None)
+
+
+surface("contribution form: a question")(lambda c: ("view", suggest_modal("question", targets(c))))
+surface("contribution form: a lesson")(lambda c: ("view", suggest_modal("lesson", targets(c))))
+surface("contribution review form")(lambda c: ("view", contribution_review_modal(contribution("link"), c)))
+surface("contributions to review on Home")(
+    lambda c: ("view", bk.home_view(home(), role_sections=queue_blocks(
+        [contribution(), contribution("link"), contribution("lesson")], 4, c))))
+surface("contribution declined DM")(
+    lambda c: message(contribution_outcome(contribution(state="declined", reason=NASTY), c)))
+surface("contributions weekly note")(lambda c: message(queue_note([contribution()], 1, c)))
 
 
 def draw(kind: str, payload: dict) -> str:
