@@ -47,6 +47,9 @@ class Settings:
     database_url: str = "sqlite:///sprout.db"
     database_url_explicit: bool = False  # DATABASE_URL was set (the sandbox otherwise uses a temporary file)
     content_packs_dir: Path = BUNDLED_PACKS
+    # Where accepted contributions are written (<dir>/<pack id>/contributions.yaml); None: beside each pack.yaml.
+    contributions_dir: Path | None = None
+    contributions_dir_explicit: bool = False  # CONTRIBUTIONS_DIR was set (the sandbox otherwise uses a temporary one)
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
@@ -181,6 +184,13 @@ class Settings:
         packs_dir = Path(get("CONTENT_PACKS_DIR") or BUNDLED_PACKS)
         if not packs_dir.is_dir():
             raise SettingsError(f"CONTENT_PACKS_DIR {str(packs_dir)!r} is not a folder")
+        contributions_dir = Path(get("CONTRIBUTIONS_DIR")) if get("CONTRIBUTIONS_DIR") else None
+        if contributions_dir is not None and not contributions_dir.is_dir():
+            raise SettingsError(f"CONTRIBUTIONS_DIR {str(contributions_dir)!r} is not a folder")
+        if contributions_dir is None and not os.access(packs_dir, os.W_OK):
+            # An installed package or a read-only mount: accepted contributions go in the working folder (the
+            # image's /data volume, beside a SQLite database), from where `packs contributions --export` takes them.
+            contributions_dir = Path("contributions").resolve()
         admins = frozenset(a.strip() for a in (get("ADMIN_USER_IDS") or "").split(",") if a.strip())
         bad = [a for a in admins if not (a[:1] in "UW" and a[1:].isalnum() and a.isupper())]
         if bad:
@@ -244,6 +254,8 @@ class Settings:
             database_url=database_url,
             database_url_explicit=get("DATABASE_URL") is not None,
             content_packs_dir=packs_dir,
+            contributions_dir=contributions_dir,
+            contributions_dir_explicit=get("CONTRIBUTIONS_DIR") is not None,
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
@@ -313,6 +325,7 @@ class Sprout:
     health: Any = None  # bot.health.ContentHealth: flags for authors, link checks, retired lessons
     rules: Any = None  # bot.enrollment_rules.EnrollmentRules: who gets which pack by channel, group, roster
     pairing: Any = None  # bot.pairing.MentoringPairs: mentoring pairs' programmes, answers and opt-outs
+    contributions: Any = None  # bot.contributions.ContributionService: /learn suggest and the review queue
     _closers: list = field(default_factory=list)
 
     def refresh_retired(self) -> bool:
@@ -393,6 +406,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.asking import Asking
     from bot.coaching import CoachingService
     from bot.cohorts import CohortService, SlackDirectory
+    from bot.contributions import ContributionService
     from bot.digest import Digests, digest_subcommand, with_digests
     from bot.enrollment_rules import EnrollmentRules, SlackMembership
     from bot.enrollment_rules import subcommand as rules_subcommand
@@ -402,6 +416,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from bot.listeners import asking as asking_listeners
     from bot.listeners import coaching as coaching_listeners
     from bot.listeners import cohorts as cohort_listeners
+    from bot.listeners import contributions as contribution_listeners
     from bot.listeners import health as health_listeners
     from bot.listeners import pairing as pairing_listeners
     from bot.listeners import rules as rules_listeners
@@ -456,7 +471,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     if migrate:
         upgrade(engine)
     store = Store(engine)
-    catalog, loaded = Catalog.from_directory(settings.content_packs_dir)
+    catalog, loaded = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
     health_records = ContentHealthRecords(engine)
@@ -519,7 +534,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         admin_user_ids=settings.admin_user_ids,
     )
     services["learning"] = service
-    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks)
+    admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks,
+                  contributions_dir=settings.contributions_dir)
     renderers["privacy_export"] = privacy_renderer(store)
     subcommands: dict[str, Any] = {}
     listeners: list[Any] = []
@@ -547,13 +563,17 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     coaching = CoachingService(learning=service, records=coaching_records, store=store, catalog=catalog)
     renderers.update(coaching.renderers())  # coach_digest
     listeners.append(functools.partial(coaching_listeners.register, coaching=coaching))
+    contributions = ContributionService(service=service, store=store, catalog=catalog,
+                                        contributions_dir=settings.contributions_dir)
+    renderers.update(contributions.renderers())  # contribution_outcome, contribution_queue
+    listeners.append(functools.partial(contribution_listeners.register, contributions=contributions))
     # Messages drawn after a click's ack (bot.listeners.actions.later); closed after the listeners, which
     # hand it their drawing, and before the database.
     drawing = ThreadPoolExecutor(max_workers=DRAWING_THREADS, thread_name_prefix="sprout-drawing")
     closers.append(drawing.shutdown)
     deps = Deps(service=service, clock=clock, subcommands=subcommands, listeners=tuple(listeners),
                 home_sections=(facilitation.announcements.home_blocks, cohorts.home_blocks, coaching.home_blocks,
-                               health.home_blocks),
+                               contributions.home_blocks, health.home_blocks),
                 message_handlers=(facilitation.prompts.on_message, asking.on_message), drawing=drawing,
                 channel_joins=(rules.when_joined,))
     subcommands.update(admin_subcommands(admin, deps))
@@ -564,6 +584,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     subcommands.update(coaching_listeners.subcommands(deps, coaching))  # /learn coach …, /learn share coach on|off
     subcommands["digest"] = digest_subcommand(digests)
     subcommands["rules"] = rules_subcommand(rules)  # /learn rules [add … | preview n | on n | off n]
+    subcommands.update(contribution_listeners.subcommands(contributions))  # /learn suggest
     listener_executor = ThreadPoolExecutor(max_workers=listener_workers, thread_name_prefix="sprout-listener")
     # Closed after the HTTP server (which stops first) and before the database: listeners at work finish.
     closers.append(listener_executor.shutdown)
@@ -597,7 +618,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
                                  open_group=groups.open, default_timezone=settings.default_timezone).plan,
                   CoachDigestPlanner(store=store, recipients=coaching_records.digest_recipients,
                                      existing_keys=reporting.existing_keys,
-                                     default_timezone=settings.default_timezone).plan],
+                                     default_timezone=settings.default_timezone).plan,
+                  contributions.plan],
         dispatcher=dispatcher,
         service=service,
         profile_lookup=lookup,
@@ -615,6 +637,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         health=health,
         rules=rules,
         pairing=pairing,
+        contributions=contributions,
         _closers=closers,
     )
 
@@ -725,10 +748,10 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
     if sprout.lrs is not None:
         scheduler.add_job(run_job, "interval", args=["sprout-lrs" + suffix, lambda: sprout.lrs.tick(sprout.clock())],
                           seconds=10, id="sprout-lrs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
-    seen = {"signature": packs_signature(sprout.settings.content_packs_dir)}
+    seen = {"signature": packs_signature(sprout.settings.content_packs_dir, sprout.settings.contributions_dir)}
 
     def reload_when_changed() -> None:
-        signature = packs_signature(sprout.settings.content_packs_dir)
+        signature = packs_signature(sprout.settings.content_packs_dir, sprout.settings.contributions_dir)
         if signature != seen["signature"]:
             seen["signature"] = signature
             serving, problems = sprout.admin.reload_packs(sprout.clock())
@@ -769,9 +792,11 @@ def workspace_settings(settings: Settings, team_id: str, bot_token: str | None) 
         url = workspace_database_url(settings.database_url, team_id)
     except NotAWorkspace as exc:
         raise SettingsError(str(exc)) from None
+    # Contributions are records of one workspace: each has its own folder of them (ids would clash otherwise).
+    contributions = (settings.contributions_dir or Path("contributions").resolve()) / team_id
     return dataclasses.replace(
         settings, slack_client_id=None, slack_client_secret=None, slack_bot_token=bot_token, database_url=url,
-        slack_workspace_url=f"https://app.slack.com/client/{team_id}")
+        slack_workspace_url=f"https://app.slack.com/client/{team_id}", contributions_dir=contributions)
 
 
 class Hosted:
@@ -1050,6 +1075,8 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="sprout-sandbox-") as folder:
         if not settings.database_url_explicit:
             settings = dataclasses.replace(settings, database_url=f"sqlite:///{folder}/sandbox.db")
+        if not settings.contributions_dir_explicit:  # a try-out leaves the packs folder as it found it
+            settings = dataclasses.replace(settings, contributions_dir=Path(folder) / "contributions")
         emulator = SlackEmulator(bot_token=SANDBOX_TOKEN, clock=lambda: clock().timestamp())
         for person in PEOPLE:
             emulator.add_user(person.user_id, name=person.name, real_name=person.name, tz=person.tz,
@@ -1148,7 +1175,8 @@ def cmd_export_xapi(settings: Settings, args: argparse.Namespace) -> int:
     from learning.xapi import StatementBuilder, export_statements, write_json_array
 
     window = Window(parse_bound("--since", args.since), parse_bound("--until", args.until))
-    builder = StatementBuilder(settings.xapi(), Catalog.from_directory(settings.content_packs_dir)[0].get)
+    builder = StatementBuilder(settings.xapi(), Catalog.from_directory(
+        settings.content_packs_dir, contributions_dir=settings.contributions_dir)[0].get)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
@@ -1221,7 +1249,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
     since = parse_moment(args.since, "--since") if args.since else until - timedelta(days=90)
     if since >= until:
         raise SettingsError("--since must be before --until")
-    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     engine = make_engine(settings.database_url)
     try:
         upgrade(engine)
@@ -1339,7 +1367,7 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.tracks import TRACKS_FOLDER, load_tracks
 
     directory = Path(args.dir) if args.dir else settings.content_packs_dir
-    result = load_packs(directory)
+    result = load_packs(directory, contributions_dir=None if args.dir else settings.contributions_dir)
     tracks = load_tracks(directory / TRACKS_FOLDER, result.packs.values())
     for problem in [*result.problems, *tracks.problems]:
         print(problem)
@@ -1348,6 +1376,37 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     lessons = sum(len(p.lessons) for p in result.packs.values())
     shown = f", {len(tracks.tracks)} track{'' if len(tracks.tracks) == 1 else 's'}" if tracks.tracks else ""
     print(f"{len(result.packs)} packs, {lessons} lessons{shown}: all valid")
+    return 0
+
+
+def cmd_packs_contributions(settings: Settings, args: argparse.Namespace) -> int:
+    """The accepted contributions Sprout wrote: listed, or (--export) as a patch against a packs folder."""
+    from content_packs.contributions import CONTRIBUTIONS_FILE, contributions_patch
+
+    source = settings.contributions_dir or settings.content_packs_dir
+    if not args.export:
+        files = sorted(Path(source).glob(f"*/{CONTRIBUTIONS_FILE}"))
+        for file in files:
+            print(file)
+        print(f"{len(files)} contributions file{'' if len(files) == 1 else 's'} in {source}")
+        return 0
+    against = Path(args.against) if args.against else settings.content_packs_dir
+    if not against.is_dir():
+        raise SettingsError(f"--against {str(against)!r} is not a folder")
+    if Path(source).resolve() == against.resolve():
+        print(f"sprout: contributions are written beside the packs in {source} (CONTRIBUTIONS_DIR is not set), so "
+              "that folder has them already: commit them from there with git, or give --against the packs folder "
+              "of a clean checkout", file=sys.stderr)
+        return 1
+    patch = contributions_patch(against=against, source=Path(source),
+                                prefix=args.prefix if args.prefix is not None else against.name)
+    if args.out:
+        Path(args.out).write_text(patch, encoding="utf-8")
+    else:
+        sys.stdout.write(patch)
+    changed = patch.count("diff --git ")
+    print(f"{changed} contributions file{'' if changed == 1 else 's'} changed"
+          + (f"; apply with: git apply {args.out}" if args.out and changed else ""), file=sys.stderr)
     return 0
 
 
@@ -1588,7 +1647,7 @@ def cmd_roster_import(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{path}: cannot read: {exc}", file=sys.stderr)
         return 1
-    catalog, _ = Catalog.from_directory(settings.content_packs_dir)
+    catalog, _ = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
     roster = parse_roster(text, known_packs=catalog.ids())
     if roster.problems:
         for problem in roster.problems:
@@ -1827,6 +1886,16 @@ def parser() -> argparse.ArgumentParser:
     validate = packs_sub.add_parser("validate", help="check packs; one line per problem, exit 1 if any")
     validate.add_argument("dir", nargs="?", help="folder of packs (default: CONTENT_PACKS_DIR)")
     validate.set_defaults(func=cmd_packs_validate)
+    contributions = packs_sub.add_parser("contributions", help="accepted contributions (/learn suggest): list the "
+                                         "files, or --export them as a patch to commit")
+    contributions.add_argument("--export", action="store_true",
+                               help="print a unified diff (git format) of the contributions files against --against")
+    contributions.add_argument("--against", metavar="DIR",
+                               help="the packs folder the patch applies to (default: CONTENT_PACKS_DIR)")
+    contributions.add_argument("--prefix", metavar="PATH",
+                               help="that folder's path in the repository (default: its name, e.g. content_packs)")
+    contributions.add_argument("--out", metavar="FILE", help="write the patch to FILE instead of standard output")
+    contributions.set_defaults(func=cmd_packs_contributions)
     new = packs_sub.add_parser("new", help="write a commented starter pack to edit")
     new.add_argument("id", help="the new pack's id: lowercase letters, digits and dashes")
     new.add_argument("--dir", help="folder of packs (default: CONTENT_PACKS_DIR)")

@@ -14,6 +14,7 @@ from typing import Any
 from bot.paging import bounded_pages
 from bot.service import LearningService
 from content_packs.catalog import Catalog
+from content_packs.contributions import CONTRIBUTIONS_FILE
 from content_packs.loader import load_packs
 from content_packs.tracks import TRACKS_FOLDER, TrackCatalog, load_tracks
 from db.models import ROLES
@@ -70,13 +71,14 @@ def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
 
 class Admin:
     def __init__(self, *, service: LearningService, store: Store, catalog: Catalog, packs_dir: Path,
-                 tracks: TrackCatalog | None = None) -> None:
+                 tracks: TrackCatalog | None = None, contributions_dir: Path | None = None) -> None:
         self.service = service
         self.store = store
         self.catalog = catalog
         self.packs_dir = packs_dir
         self.tracks = tracks
         self.rules: Any = None  # bot.enrollment_rules.EnrollmentRules: applied after each sync
+        self.contributions_dir = contributions_dir
 
     def set_role(self, actor: str, args: str, now: datetime) -> str:
         self.service.require(actor, ("admin",), "change roles", now)
@@ -114,12 +116,14 @@ class Admin:
         previous version. Returns (pack ids now serving, problems)."""
         if actor is not None:
             self.service.require(actor, ("admin",), "reload the packs", now)
-        result = load_packs(self.packs_dir)
+        result = load_packs(self.packs_dir, contributions_dir=self.contributions_dir)
         broken_files = {Path(p.file).resolve() for p in result.problems}
         packs, files = dict(result.packs), dict(result.files)
         for old in self.catalog:
             old_file = self.catalog.file_of(old.id)
-            if old.id not in packs and old_file is not None and Path(old_file).resolve() in broken_files:
+            broken = (old.id not in packs and old_file is not None and Path(old_file).resolve() in broken_files) \
+                or old.id in result.broken_contributions
+            if broken and old_file is not None:
                 packs[old.id], files[old.id] = old, old_file  # a bad edit: keep serving what worked
         self.catalog.replace(packs, files)
         self.store.sync_lesson_index(self.catalog.search_rows())
@@ -151,9 +155,10 @@ class Admin:
         return self.store.queue_privacy_export(learner.id, learner.dm_channel_id or learner.slack_user_id, now)
 
 
-def packs_signature(directory: Path) -> tuple:
-    """What changes when a pack or track file changes: names, sizes and modification times."""
-    files = [*Path(directory).glob("*/pack.yaml"), *Path(directory).glob(f"{TRACKS_FOLDER}/*.y*ml")]
+def packs_signature(directory: Path, contributions_dir: Path | None = None) -> tuple:
+    """What changes when a pack, contributions or track file changes: names, sizes and modification times."""
+    files = [*Path(directory).glob("*/pack.yaml"), *Path(directory).glob(f"{TRACKS_FOLDER}/*.y*ml"),
+             *Path(contributions_dir or directory).glob(f"*/{CONTRIBUTIONS_FILE}")]
     return tuple(sorted((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files))
 
 

@@ -256,6 +256,10 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
     for i, chunk in enumerate(_body_chunks(lesson.body)):
         blocks.append(section(chunk, block_id=f"body:{i}"))
     blocks.extend(_link_block(link, i, state.id) for i, link in enumerate(lesson.links))
+    credit = credit_line(lesson)
+    if credit:
+        blocks.append(context(credit))
+        blocks[-1]["block_id"] = "credit"
 
     tail: list[Block] = []
     total = len(lesson.quiz)
@@ -279,6 +283,19 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
     blocks.append({"type": "divider"})
     blocks.extend(tail)
     return RenderedMessage(_notification_text(lesson.title, lesson.minutes, pack.title), blocks)
+
+
+def credit_line(lesson: Lesson) -> str | None:
+    """Who contributed to the lesson (``/learn suggest``, ``contributed_by`` in the pack), escaped; None if nobody."""
+    names: list[str] = []
+    for name in [lesson.contributed_by, *(q.contributed_by for q in lesson.quiz),
+                 *(link.contributed_by for link in lesson.links)]:
+        if name and name not in names:
+            names.append(name)
+    if not names:
+        return None
+    what = "Written by" if lesson.contributed_by else "With contributions from"
+    return f"🤝 {what} {', '.join(escape(n) for n in names[:5])} · `/learn suggest` adds yours"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -161,9 +161,13 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         {"label": "Certificates earned", "value": f"{cur.certificates:,}", "change": _count_change(f.certificates)},
         {"label": "Discussion replies", "value": f"{cur.contributions:,}",
          "change": _count_change(f.contributions)},
+        {"label": "Communities of practice", "value": f"{cur.proposed:,} proposed · {cur.accepted:,} accepted",
+         "change": _count_change(f.proposed)},
     ]
-    if f.meetings.current or f.meetings.previous:  # only where mentoring pairs run: a tenth field at most
-        figures.append({"label": "Pairs that met", "value": f"{cur.meetings:,}", "change": _count_change(f.meetings)})
+    if f.meetings.current or f.meetings.previous:
+        # Only where mentoring pairs run. Slack allows ten fields in a section and there are ten already: the
+        # pairs that met join the communities of practice, which they are.
+        figures[-1]["value"] += f" · {cur.meetings:,} pair{'s' if cur.meetings != 1 else ''} met"
     rating = (f"Average *{cur.average_rating:.1f} / 5* from {cur.ratings:,} "
               f"{'rating' if cur.ratings == 1 else 'ratings'}" if cur.ratings else "")
     return {
@@ -580,6 +584,8 @@ def _outcome_row(outcome: GroupOutcome, label: str, cost: Outcome) -> dict[str, 
         "certificates": f.certificates,
         "contributions": f.contributions,
         "meetings": f.meetings,
+        "proposed": f.proposed,
+        "accepted": f.accepted,
         "pack_cost": _money(cost.pack_cost),
         "time_cost": _money(cost.time_cost),
         "total_cost": _money(cost.total),

@@ -43,8 +43,8 @@ class Catalog:
             return True
 
     @classmethod
-    def from_directory(cls, directory: Path) -> tuple[Catalog, LoadResult]:
-        result = load_packs(directory)
+    def from_directory(cls, directory: Path, *, contributions_dir: Path | None = None) -> tuple[Catalog, LoadResult]:
+        result = load_packs(directory, contributions_dir=contributions_dir)
         return cls(result.packs, result.files), result
 
     def replace(self, packs: dict[str, Pack], files: dict[str, Path] | None = None) -> None:

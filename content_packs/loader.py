@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from content_packs.schema import Pack
 
@@ -20,6 +20,7 @@ PACK_FILE = "pack.yaml"
 BUNDLED_DIR = Path(__file__).resolve().parent
 
 Loc = tuple[str | int, ...]
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class LoadResult:
     packs: dict[str, Pack] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     problems: list[PackProblem] = field(default_factory=list)
+    # Packs served without their contributions file, which has a problem (listed in ``problems``).
+    broken_contributions: dict[str, Path] = field(default_factory=dict)
 
 
 class _Lines:
@@ -134,8 +137,8 @@ PackYamlLoader.add_implicit_resolver(
 )
 
 
-def parse_pack(text: str, file: Path) -> Pack:
-    """Validate one pack's YAML text; raise PackError listing every problem with its line."""
+def read_yaml(text: str, file: Path) -> tuple[yaml.Node | None, Any]:
+    """One YAML document as (node, data), with pack rules (only true/false are booleans); PackError on bad YAML."""
     loader = PackYamlLoader(text)
     try:
         node = loader.get_single_node()
@@ -148,18 +151,18 @@ def parse_pack(text: str, file: Path) -> Pack:
         raise PackError([PackProblem(file, 1, "", f"invalid YAML: {exc}")]) from None
     finally:
         loader.dispose()
+    return node, data
 
-    if node is None or not isinstance(data, dict):
-        raise PackError([PackProblem(file, 1, "", "a pack must be a YAML mapping with id, title, lessons, …")])
 
+def validate_document(model: type[M], node: yaml.Node, data: Any, file: Path,
+                      found: list[tuple[Loc, str, int | None]] | None = None) -> tuple[M | None, _Lines, list]:
+    """Validate ``data`` as ``model``: (the model or None, where each value starts, every problem found as
+    (path, message, line or None)), ``found`` being problems the caller already has."""
     lines = _Lines()
-    found: list[tuple[Loc, str, int | None]] = []
+    found = list(found or [])
     _index_lines(node, (), lines, found)
-    found.extend(_duplicate_ids(data))
-
-    pack: Pack | None = None
     try:
-        pack = Pack.model_validate(data)
+        return model.model_validate(data), lines, found
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             loc = tuple(error["loc"])
@@ -171,13 +174,24 @@ def parse_pack(text: str, file: Path) -> Pack:
             elif not loc and any(text in message for text in ("must be unique",)):
                 continue  # already reported with its exact place by _duplicate_ids
             found.append((loc, message, None))
+        return None, lines, found
 
+
+def raise_problems(file: Path, lines: _Lines, found: list[tuple[Loc, str, int | None]]) -> None:
     if found:
-        problems = sorted(
+        raise PackError(sorted(
             {PackProblem(file, line or lines.of(loc), dotted(loc), message) for loc, message, line in found},
             key=lambda p: (p.line, p.path, p.message),
-        )
-        raise PackError(problems)
+        ))
+
+
+def parse_pack(text: str, file: Path) -> Pack:
+    """Validate one pack's YAML text; raise PackError listing every problem with its line."""
+    node, data = read_yaml(text, file)
+    if node is None or not isinstance(data, dict):
+        raise PackError([PackProblem(file, 1, "", "a pack must be a YAML mapping with id, title, lessons, …")])
+    pack, lines, found = validate_document(Pack, node, data, file, list(_duplicate_ids(data)))
+    raise_problems(file, lines, found)
     assert pack is not None
     return pack
 
@@ -200,7 +214,12 @@ def pack_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob(f"*/{PACK_FILE}") if p.is_file())
 
 
-def load_packs(directory: Path) -> LoadResult:
+def load_packs(directory: Path, *, contributions_dir: Path | None = None) -> LoadResult:
+    """Every pack in ``directory``, each merged with its contributions file (``content_packs.contributions``:
+    beside its pack.yaml, or under ``contributions_dir``). A contributions file with a problem is not loaded
+    (its pack is, without it) and is listed with the problems."""
+    from content_packs.contributions import contributions_file, load_contributions, merged
+
     result = LoadResult()
     directory = Path(directory)
     if not directory.exists():
@@ -217,6 +236,12 @@ def load_packs(directory: Path) -> LoadResult:
                 PackProblem(file, 1, "id", f"pack id {pack.id!r} is already used by {result.files[pack.id]}")
             )
             continue
+        extra = contributions_file(pack.id, file, contributions_dir)
+        try:
+            pack = merged(pack, load_contributions(extra, pack))
+        except PackError as exc:
+            result.problems.extend(exc.problems)
+            result.broken_contributions[pack.id] = extra
         result.packs[pack.id] = pack
         result.files[pack.id] = file
     return result

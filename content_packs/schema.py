@@ -28,11 +28,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
+# Who contributed an item through ``/learn suggest`` (their name as Sprout knew it), shown with the lesson.
+Credit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
 class Link(_Strict):
     kind: Literal["article", "podcast", "video"]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
     url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=3000)]
     minutes: Annotated[int, Field(ge=1, le=600)] | None = None
+    contributed_by: Credit | None = None
 
     @field_validator("url")
     @classmethod
@@ -63,6 +68,7 @@ class Question(_Strict):
     accept: Annotated[list[Choice], Field(min_length=1)] | None = None
     feedback: dict[str, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]] | None = None
     explain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    contributed_by: Credit | None = None
 
     @field_validator("choices")
     @classmethod
@@ -177,6 +183,7 @@ class Lesson(_Strict):
     links: list[Link] = Field(default_factory=list)
     quiz: Annotated[list[Question], Field(max_length=10)] = Field(default_factory=list)
     reflect: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)] | None = None
+    contributed_by: Credit | None = None
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.quiz if q.id == question_id), None)

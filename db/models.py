@@ -381,6 +381,41 @@ class PairingPreference(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+
+
+CONTRIBUTION_KINDS = ("question", "link", "lesson")
+CONTRIBUTION_STATES = ("proposed", "accepted", "changed", "declined")
+
+
+class PackContribution(Base):
+    """A question, link or short lesson someone proposed for a pack with ``/learn suggest``, and what a
+    facilitator decided: accepted as proposed, changed (edited, then accepted), or declined with a reason.
+    One per submitted form (``submission_key``: the modal's view id), whatever a double submit repeats."""
+
+    __tablename__ = "pack_contributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"), index=True)
+    pack_id: Mapped[str] = mapped_column(String(64))
+    lesson_id: Mapped[str | None] = mapped_column(String(64))  # None for a whole lesson
+    kind: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)  # JSON: the item as proposed
+    accepted_content: Mapped[str | None] = mapped_column(Text)  # JSON: as accepted (edited, if changed)
+    state: Mapped[str] = mapped_column(String(16), default="proposed")
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("learners.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    pack_version: Mapped[int | None] = mapped_column(Integer)  # the version it is served from, once accepted
+    submission_key: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+    __table_args__ = (
+        Index("ix_pack_contributions_state_created_at", "state", "created_at"),
+        CheckConstraint("kind IN ('question', 'link', 'lesson')", name="kind"),
+        CheckConstraint("state IN ('proposed', 'accepted', 'changed', 'declined')", name="state"),
+    )
+
+
 class LearnerQuestion(Base):
     """A question a learner typed to Sprout that no lesson answered, passed to the facilitators at their
     request: one per message they typed, whatever Slack or a double click repeats."""

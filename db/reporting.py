@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from db.contributions import ACCEPTED
 from db.engine import reading
 from db.learning_records import _card_view, adopted_parameters
 from db.models import (
@@ -51,6 +52,7 @@ from db.models import (
     Learner,
     OrgSetting,
     OutboxMessage,
+    PackContribution,
     PairMember,
     PromptPost,
     Review,
@@ -472,6 +474,20 @@ class Reporting:
             .group_by(m.c.scope_key)
             .subquery()
         )
+        accepted = PackContribution.state.in_(ACCEPTED)
+        suggested = (
+            select(
+                m.c.scope_key,
+                _one(cur(PackContribution.created_at)).label("cur_proposed"),
+                _one(and_(accepted, cur(PackContribution.reviewed_at))).label("cur_accepted"),
+                _one(prev(PackContribution.created_at)).label("prev_proposed"),
+                _one(and_(accepted, prev(PackContribution.reviewed_at))).label("prev_accepted"),
+            )
+            .join_from(m, PackContribution, PackContribution.learner_id == m.c.learner_id)
+            .where(or_(and_(*around(PackContribution.created_at)), and_(*around(PackContribution.reviewed_at))))
+            .group_by(m.c.scope_key)
+            .subquery()
+        )
         enrolled = (
             select(
                 m.c.scope_key,
@@ -494,11 +510,13 @@ class Reporting:
                 z(answers.c.cur_correct, 0), z(ratings.c.cur_ratings, 0), z(ratings.c.cur_rating_sum, 0),
                 z(certificates.c.cur_certificates, 0), z(contributions.c.cur_contributions, 0),
                 z(meetings.c.cur_meetings, 0),
+                z(suggested.c.cur_proposed, 0), z(suggested.c.cur_accepted, 0),
                 z(enrolled.c.prev_enrolled, 0), z(answers.c.prev_active, 0),
                 z(delivered.c.prev_delivered, 0), z(delivered.c.prev_answered, 0), z(answers.c.prev_answers, 0),
                 z(answers.c.prev_correct, 0), z(ratings.c.prev_ratings, 0), z(ratings.c.prev_rating_sum, 0),
                 z(certificates.c.prev_certificates, 0), z(contributions.c.prev_contributions, 0),
                 z(meetings.c.prev_meetings, 0),
+                z(suggested.c.prev_proposed, 0), z(suggested.c.prev_accepted, 0),
             )
             .select_from(s)
             .outerjoin(enrolled, enrolled.c.scope_key == s.c.scope_key)
@@ -508,6 +526,7 @@ class Reporting:
             .outerjoin(certificates, certificates.c.scope_key == s.c.scope_key)
             .outerjoin(contributions, contributions.c.scope_key == s.c.scope_key)
             .outerjoin(meetings, meetings.c.scope_key == s.c.scope_key)
+            .outerjoin(suggested, suggested.c.scope_key == s.c.scope_key)
         )
 
     def team_weeks(self, scopes: Sequence[Scope]) -> dict[str, tuple[TeamWeek, TeamWeek]]:
@@ -520,7 +539,7 @@ class Reporting:
         for row in rows:
             key, members, *numbers = row
             n = [int(v) for v in numbers]
-            out[key] = (TeamWeek(int(members), *n[:11]), TeamWeek(int(members), *n[11:]))
+            out[key] = (TeamWeek(int(members), *n[:13]), TeamWeek(int(members), *n[13:]))
         return out
 
     def members(self, scopes: Sequence[Scope]) -> dict[str, list[MemberWeek]]:
@@ -772,8 +791,15 @@ class Reporting:
                            .select_from(met).join(PairMember, PairMember.pair_id == met.c.pair_id)
                            .join(Learner, Learner.id == PairMember.learner_id)
                            .where(period(met.c.met_at)).group_by(team))
+        # Communities of practice: content proposed with /learn suggest (by its author's team, or by the pack it
+        # is for) in the period, and the part of it accepted in the period.
+        proposed = run(grouped(PackContribution, PackContribution.pack_id, func.count(),
+                               learner=PackContribution.learner_id, where=[period(PackContribution.created_at)]))
+        accepted = run(grouped(PackContribution, PackContribution.pack_id, func.count(),
+                               learner=PackContribution.learner_id,
+                               where=[PackContribution.state.in_(ACCEPTED), period(PackContribution.reviewed_at)]))
         groups = sorted(set(enrolled) | set(delivered) | set(answers) | set(ratings) | set(certificates)
-                        | set(reviews) | set(contributions) | set(meetings))
+                        | set(reviews) | set(contributions) | set(meetings) | set(proposed) | set(accepted))
         out = []
         for g in groups:
             (n_enrolled,) = enrolled.get(g, (0,))
@@ -784,11 +810,12 @@ class Reporting:
             n_reviews, reviews_right = reviews.get(g, (0, 0))
             (n_contributions,) = contributions.get(g, (0,))
             (n_meetings,) = meetings.get(g, (0,))
+            (n_proposed,), (n_accepted,) = proposed.get(g, (0,)), accepted.get(g, (0,))
             figures = TeamWeek(members=int(n_enrolled), enrolled=int(n_enrolled), active=int(active),
                                delivered=int(n_delivered), answered=int(n_answered), answers=int(n_answers),
                                correct=int(right), ratings=int(n_ratings), rating_sum=int(rating_sum),
                                certificates=int(n_certs), contributions=int(n_contributions),
-                               meetings=int(n_meetings))
+                               meetings=int(n_meetings), proposed=int(n_proposed), accepted=int(n_accepted))
             out.append(GroupOutcome(g, figures, int(n_reviews), int(reviews_right)))
         return out
 
@@ -943,6 +970,11 @@ class Reporting:
             meetings = conn.execute(
                 select(func.count()).select_from(met).where(met.c.met_at >= since, met.c.met_at < until)
             ).scalar() or 0
+            proposed, accepted = conn.execute(select(
+                _one(and_(PackContribution.created_at >= since, PackContribution.created_at < until)),
+                _one(and_(PackContribution.state.in_(ACCEPTED), PackContribution.reviewed_at >= since,
+                          PackContribution.reviewed_at < until)),
+            )).one()
         return TeamWeek(int(people), int(enrolled), int(active), int(delivered), int(n_answered), int(n_answers),
                         int(right), int(n_ratings), int(rating_sum), int(certificates), int(contributions),
-                        int(meetings))
+                        int(meetings), int(proposed or 0), int(accepted or 0))

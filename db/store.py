@@ -40,6 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from db.admin_records import AdminRecords
 from db.coaching import write_roster_coaches
 from db.cohorts import CohortRecords
+from db.contributions import ContributionRecords
 from db.engine import reading
 from db.enrollment_rules import EnrollmentRuleRecords
 from db.facilitation import FacilitationRecords
@@ -234,7 +235,7 @@ def _learner_view(row) -> LearnerView:
 
 
 class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, CohortRecords, QuestionRecords,
-            EnrollmentRuleRecords):
+            EnrollmentRuleRecords, ContributionRecords):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # The unit of work this thread (or task) is in, if any: its connection and what to run after commit.

@@ -264,6 +264,9 @@ class TeamWeek:
     certificates: int = 0
     contributions: int = 0  # replies in discussion prompts' threads
     meetings: int = 0  # mentoring pairs (with a member here) that said they met
+    # Communities of practice: content the team proposed with /learn suggest, and how much of it was accepted.
+    proposed: int = 0
+    accepted: int = 0
 
     @property
     def completion(self) -> float | None:
@@ -316,6 +319,8 @@ class Figures:
     certificates: Change
     contributions: Change
     meetings: Change
+    proposed: Change
+    accepted: Change
 
 
 def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
@@ -334,6 +339,8 @@ def figures(current: TeamWeek, previous: TeamWeek) -> Figures:
         certificates=count("certificates"),
         contributions=count("contributions"),
         meetings=count("meetings"),
+        proposed=count("proposed"),
+        accepted=count("accepted"),
     )
 
 

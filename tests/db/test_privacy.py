@@ -38,6 +38,7 @@ from db.models import (
     LearnerQuestion,
     LinkOpen,
     OutboxMessage,
+    PackContribution,
     Pair,
     PairAnswer,
     PairingPreference,
@@ -143,6 +144,10 @@ class Person:
             conn.execute(insert(PairingPreference).values(learner_id=lid, opted_out=False, snoozed_until=at,
                                                           updated_at=at))
             self.rows.setdefault(PairingPreference.__tablename__, []).append(lid)  # keyed by the learner
+            add(PackContribution, learner_id=lid, pack_id="habits", lesson_id="l1", kind="link",
+                content=json.dumps({"kind": "article", "title": f"mine {n}", "url": "https://example.org/"}),
+                state="declined", reviewer_id=lid, reason="we have it", submission_key=f"view:V{n}", created_at=at,
+                reviewed_at=at)
             add(OutboxMessage, kind="lesson", dedupe_key=f"lesson:{delivery}", learner_id=lid, delivery_id=delivery,
                 channel=slack_user_id, status="sent", attempts=1, not_before=at, sent_at=at, sent_channel=self.dm,
                 sent_ts=f"{n}.000100", created_at=at)

@@ -38,6 +38,9 @@ from bot.cohorts import (
     status_blocks,
     status_modal,
 )
+from bot.contributions import outcome_message as contribution_outcome
+from bot.contributions import queue_blocks, queue_note, suggest_modal, targets
+from bot.contributions import review_modal as contribution_review_modal
 from bot.digest import digest_message
 from bot.prompts import prompt_message
 from bot.service import Dial, Home, HomeEntry, ReviewItem, ReviewView, SearchResult
@@ -45,6 +48,7 @@ from content_packs.catalog import Catalog
 from content_packs.loader import BUNDLED_DIR
 from content_packs.schema import Pack
 from db.cohorts import CohortView
+from db.contributions import ContributionView
 from db.facilitation import AnnouncementFigures, AnnouncementView
 from db.learning_records import CardView, ReviewAnswer, SessionView
 from db.store import AnswerView, DeliveryState, LearnerView
@@ -524,6 +528,27 @@ surface("manager digest")(
 )
 
 
+def contribution(kind="question", state="proposed", reason=None) -> ContributionView:
+    content = {"question": {"prompt": NASTY, "choices": ["A link", "An attachment"], "answer": "A link",
+                            "explain": "One copy."},
+               "link": {"kind": "article", "title": NASTY, "url": "https://example.org/a"},
+               "lesson": {"title": "Doors", "minutes": 2, "body": NASTY}}[kind]
+    return ContributionView(3, 1, "U0ANA", "Ana <b>", None, "security-basics",
+                            None if kind == "lesson" else "spot-phishing", kind, content, None, state, "U0FAY", "Fay",
+                            reason, None, NOW, None)
+
+
+surface("contribution form: a question")(lambda c: ("view", suggest_modal("question", targets(c))))
+surface("contribution form: a lesson")(lambda c: ("view", suggest_modal("lesson", targets(c))))
+surface("contribution review form")(lambda c: ("view", contribution_review_modal(contribution("link"), c)))
+surface("contributions to review on Home")(
+    lambda c: ("view", bk.home_view(home(), role_sections=queue_blocks(
+        [contribution(), contribution("link"), contribution("lesson")], 4, c))))
+surface("contribution declined DM")(
+    lambda c: message(contribution_outcome(contribution(state="declined", reason=NASTY), c)))
+surface("contributions weekly note")(lambda c: message(queue_note([contribution()], 1, c)))
+
+
 def draw(kind: str, payload: dict) -> str:
     if kind == "view":
         return render_view({**payload, "id": "V1"}, users=USERS, conversations=CHANNELS)
@@ -657,7 +682,7 @@ def test_the_managers_digest_has_its_figures_people_and_escaped_comments(catalog
     parsed = page(render_message({"text": rendered.text, "blocks": rendered.blocks}))
     assert "Your team's week: 23 Nov – 29 Nov" in parsed.text
     fields = parsed.tags("div", **{"class": "sk-field sk-text"})
-    assert len(fields) == 9 and "Lessons answered" in parsed.text
+    assert len(fields) == 10 and "Lessons answered" in parsed.text
     assert "Bilal <b>" in parsed.text and NASTY.replace("**bold**", "") in parsed.text.replace("**bold**", "")
     assert not parsed.tags("span", **{"class": "sk-mention sk-broadcast"})
     assert {a["href"] for a in parsed.tags("a")} >= {"https://x.example/r"}

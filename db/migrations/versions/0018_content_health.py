@@ -1,7 +1,7 @@
 """content health: lessons retired, lesson links checked, flags an author marked handled
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 
 Adds three tables and changes no existing row.
@@ -14,7 +14,7 @@ import db.types
 
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
