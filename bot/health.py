@@ -94,7 +94,7 @@ class ContentHealth:
     # -- the evidence --------------------------------------------------------------------------------
 
     def evidence(self, flag: Flag, now: datetime) -> Evidence:
-        handled = self.records.handled_at().get((flag.kind, flag.pack_id, flag.lesson_id, flag.subject))
+        handled = self.records.handled_at(flag.kind, flag.pack_id, flag.lesson_id, flag.subject)
         since = max(now - WINDOW, handled) if handled else now - WINDOW
         parts: list[tuple[str, list[str]]] = [(flag.label, [flag.detail])]
         if handled:
@@ -110,7 +110,7 @@ class ContentHealth:
                 f"{'✅' if right else '▫️'} {truncate(choice, 200)}: {n} ({n / total:.0%})"
                 for choice, right, n in choices[:15]] or ["No answers in the period."]))
         elif flag.kind == "broken_link":
-            check = self.records.link_checks().get(flag.subject)
+            check = self.records.link_checks(flag.subject).get(flag.subject)
             if check is not None:
                 answer = f"HTTP {check.status}" if check.status is not None else (check.error or "no answer")
                 parts.append(("Link", [flag.subject, f"Last checked {check.checked_at:%Y-%m-%d %H:%M} UTC: {answer}"]))

@@ -102,11 +102,12 @@ class ContentHealthRecords:
                 figures.setdefault((pack_id, lesson_id), {}).update(sent=int(n), opened=int(opened))
         return [LessonSignals(p, lesson, **f) for (p, lesson), f in sorted(figures.items())]
 
-    def handled_at(self) -> dict[tuple[str, str, str, str], datetime]:
-        """(kind, pack, lesson, subject) → when an author last handled that flag."""
+    def handled_at(self, kind: str, pack_id: str, lesson_id: str, subject: str) -> datetime | None:
+        """When an author last handled this flag, if ever."""
         with reading(self.engine) as conn:
-            return {(r.kind, r.pack_id, r.lesson_id, r.subject): r.handled_at
-                    for r in conn.execute(select(HandledFlag.__table__))}
+            return conn.execute(select(HandledFlag.handled_at).where(
+                HandledFlag.kind == kind, HandledFlag.pack_id == pack_id, HandledFlag.lesson_id == lesson_id,
+                HandledFlag.subject == subject)).scalar()
 
     # -- evidence ------------------------------------------------------------------------------------
 
@@ -166,11 +167,15 @@ class ContentHealthRecords:
             stmt = self._upsert(LinkCheck).values(url=url, **values)
             conn.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
 
-    def link_checks(self) -> dict[str, LinkStatus]:
+    def link_checks(self, url: str | None = None) -> dict[str, LinkStatus]:
+        """The latest check of every link (or of ``url`` only), by URL."""
+        stmt = select(LinkCheck.__table__)
+        if url is not None:
+            stmt = stmt.where(LinkCheck.url == url)
         with reading(self.engine) as conn:
             return {r.url: LinkStatus(r.url, bool(r.ok), r.status, r.error, int(r.failures), r.failing_since,
                                       r.checked_at)
-                    for r in conn.execute(select(LinkCheck.__table__))}
+                    for r in conn.execute(stmt)}
 
     def forget_links(self, keep: Iterable[str]) -> int:
         """Drop the checks of links no pack uses any more."""
