@@ -23,6 +23,9 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
+# The language a pack is written in: an ISO 639-1 code, optionally with a region (BCP 47: ``de``, ``pt-BR``).
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(?:-[A-Z]{2})?$")]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
@@ -233,6 +236,7 @@ class Pack(_Strict):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=150)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     version: Annotated[int, Field(ge=1)]
+    language: Language = "en"
     schedule: Schedule
     lessons: Annotated[list[Lesson], Field(min_length=1)]
     certificate: Certificate | None = None
