@@ -39,6 +39,7 @@ class SlackProfile:
     name: str
     timezone: str | None
     email: str | None
+    locale: str | None = None  # users.info with include_locale: "de-DE"
 
 
 ProfileLookup = Callable[[str], SlackProfile | None]
@@ -235,13 +236,15 @@ class LearningService:
                 name=profile.name if profile else "",
                 slack_timezone=profile.timezone if profile else None,
                 email=profile.email if profile else None,
+                slack_locale=profile.locale if profile else None,
                 now=now,
             )
         checked = learner.slack_profile_checked_at
         if checked is None or now - checked > self.profile_max_age:
             profile = self.lookup_profile(slack_user_id)
             if profile is not None:
-                self.store.update_slack_profile(learner.id, name=profile.name, slack_timezone=profile.timezone, now=now)
+                self.store.update_slack_profile(learner.id, name=profile.name, slack_timezone=profile.timezone,
+                                                slack_locale=profile.locale, now=now)
                 learner = self.store.learner(slack_user_id) or learner
         return learner
 

@@ -77,13 +77,13 @@ def profile_lookup(client: WebClient):
 
     def lookup(user_id: str) -> SlackProfile | None:
         try:
-            user = client.users_info(user=user_id)["user"]
+            user = client.users_info(user=user_id, include_locale=True)["user"]
         except SlackApiError as exc:
             log.warning("users.info %s failed: %s", user_id, exc.response.get("error"))
             return None
         profile = user.get("profile") or {}
         name = profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
-        return SlackProfile(name=name, timezone=user.get("tz"), email=profile.get("email"))
+        return SlackProfile(name=name, timezone=user.get("tz"), email=profile.get("email"), locale=user.get("locale"))
 
     return lookup
 

@@ -53,6 +53,9 @@ class Learner(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     timezone: Mapped[str | None] = mapped_column(String(64))  # set by the roster; wins over Slack's
     slack_timezone: Mapped[str | None] = mapped_column(String(64))  # users.info tz
+    # The language Sprout speaks to them: their own choice (/learn language de) wins over Slack's locale.
+    language: Mapped[str | None] = mapped_column(String(16))
+    slack_locale: Mapped[str | None] = mapped_column(String(16))  # users.info include_locale, "de-DE"
     slack_profile_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     role: Mapped[str] = mapped_column(String(16), default="learner")
     manager_slack_user_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -88,6 +88,8 @@ class LearnerView:
     delivery_days: str | None
     paused_until: datetime | None
     slack_profile_checked_at: datetime | None
+    language: str | None = None  # chosen with /learn language
+    slack_locale: str | None = None  # Slack's, from users.info
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,8 @@ def _learner_view(row) -> LearnerView:
         delivery_days=row.delivery_days,
         paused_until=row.paused_until,
         slack_profile_checked_at=row.slack_profile_checked_at,
+        language=row.language,
+        slack_locale=row.slack_locale,
     )
 
 
@@ -317,7 +321,8 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
         return _learner_view(row) if row else None
 
     def ensure_learner(
-        self, slack_user_id: str, *, name: str, slack_timezone: str | None, email: str | None, now: datetime
+        self, slack_user_id: str, *, name: str, slack_timezone: str | None, email: str | None, now: datetime,
+        slack_locale: str | None = None,
     ) -> LearnerView:
         """The learner with this id, created from their Slack profile the first time we meet them."""
         stmt = (
@@ -327,6 +332,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                 name=name,
                 email=email,
                 slack_timezone=slack_timezone,
+                slack_locale=slack_locale,
                 slack_profile_checked_at=now,
                 role="learner",
                 active=True,
@@ -341,11 +347,14 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
             return _learner_view(row)
 
     def update_slack_profile(
-        self, learner_id: int, *, name: str | None, slack_timezone: str | None, now: datetime
+        self, learner_id: int, *, name: str | None, slack_timezone: str | None, now: datetime,
+        slack_locale: str | None = None,
     ) -> None:
         values: dict = {"slack_profile_checked_at": now, "updated_at": now}
         if slack_timezone:  # a failed lookup keeps what we knew
             values["slack_timezone"] = slack_timezone
+        if slack_locale:
+            values["slack_locale"] = slack_locale
         with self._begin() as conn:
             if name:
                 # Only fill a name the roster did not give.
@@ -353,6 +362,11 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                     update(Learner).where(Learner.id == learner_id, Learner.name == "").values(name=name)
                 )
             conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
+
+    def set_language(self, learner_id: int, language: str | None, now: datetime) -> None:
+        """The learner's own choice of language; None goes back to Slack's locale."""
+        with self._begin() as conn:
+            conn.execute(update(Learner).where(Learner.id == learner_id).values(language=language, updated_at=now))
 
     def set_dm_channel(self, learner_id: int, channel_id: str) -> None:
         with self._begin() as conn:
@@ -372,13 +386,14 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
             conn.execute(update(Learner).where(Learner.id == learner_id).values(updated_at=now, **values))
 
     def profiles_to_refresh(self, checked_before: datetime, *, limit: int) -> list[tuple[int, str]]:
-        """Learners without a roster time zone whose Slack profile is unknown or older than ``checked_before``."""
+        """Learners whose Slack profile is unknown or older than ``checked_before``, unless the roster gave
+        their time zone and they chose their language: Slack's would change nothing for them."""
         with self._connect() as conn:
             rows = conn.execute(
                 select(Learner.id, Learner.slack_user_id)
                 .where(
                     Learner.active.is_(True),
-                    Learner.timezone.is_(None),
+                    or_(Learner.timezone.is_(None), Learner.language.is_(None)),
                     or_(Learner.slack_profile_checked_at.is_(None), Learner.slack_profile_checked_at < checked_before),
                     Learner.id.in_(select(Enrollment.learner_id).where(Enrollment.status == "active")),
                 )

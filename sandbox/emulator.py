@@ -237,6 +237,7 @@ class _User:
     is_admin: bool
     updated: int
     bot_id: str | None = None
+    locale: str = "en-US"  # sent only when a call asks with include_locale
 
 
 @dataclass(slots=True)
@@ -492,6 +493,7 @@ class SlackEmulator:
         is_bot: bool = False,
         deleted: bool = False,
         is_admin: bool = False,
+        locale: str = "en-US",
     ) -> dict:
         ZoneInfo(tz)  # an unknown zone is a test bug: fail here, not in users.info
         with self._lock:
@@ -506,6 +508,7 @@ class SlackEmulator:
                 is_admin=is_admin,
                 updated=int(self.clock()),
                 bot_id=f"B{user_id[1:]}" if is_bot else None,
+                locale=locale,
             )
             old = self._users.get(user_id)
             if old is not None and old.email:
@@ -514,6 +517,12 @@ class SlackEmulator:
             if email:
                 self._emails[email.lower()] = user_id
             return self._render_user(user)
+
+    def set_user_locale(self, user_id: str, locale: str) -> None:
+        """The person changes Slack's language (Preferences > Language & region)."""
+        with self._lock:
+            self._users[user_id].locale = locale
+            self._users[user_id].updated = int(self.clock())
 
     def deactivate_user(self, user_id: str) -> None:
         with self._lock:
@@ -1214,7 +1223,7 @@ class SlackEmulator:
         alphabet = string.ascii_letters + string.digits
         return "".join(self._random.choice(alphabet) for _ in range(length))
 
-    def _render_user(self, user: _User) -> dict:
+    def _render_user(self, user: _User, *, include_locale: bool = False) -> dict:
         zone = ZoneInfo(user.tz)
         moment = datetime.fromtimestamp(self.clock(), tz=UTC).astimezone(zone)
         offset = moment.utcoffset()
@@ -1268,6 +1277,8 @@ class SlackEmulator:
             "is_email_confirmed": bool(user.email),
             "who_can_share_contact_card": "EVERYONE",
         }
+        if include_locale:
+            rendered["locale"] = user.locale
         if user.deleted:
             # users.list and users.info leave the admin and owner flags out for deactivated accounts.
             for key in ("is_admin", "is_owner", "is_primary_owner", "is_restricted", "is_ultra_restricted"):
@@ -2113,13 +2124,14 @@ class SlackEmulator:
         user = self._users.get(p.get("user") or "")
         if user is None:
             raise ApiError("user_not_found")
-        return {"user": self._render_user(user)}
+        return {"user": self._render_user(user, include_locale=_truthy(p.get("include_locale")))}
 
     def _m_users__list(self, p: dict) -> dict:
         ids = list(self._users)
         page, next_cursor = _paginate(ids, p, "users", default_limit=0)
         return {
-            "members": [self._render_user(self._users[u]) for u in page],
+            "members": [self._render_user(self._users[u], include_locale=_truthy(p.get("include_locale")))
+                        for u in page],
             "cache_ts": int(self.clock()),
             "response_metadata": {"next_cursor": next_cursor},
         }

@@ -1,4 +1,4 @@
-"""Slack time zones for learners the roster did not give one: looked up at most once a day."""
+"""Slack time zones and locales for learners: looked up at most once a day."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 class Profile(Protocol):
     name: str
     timezone: str | None
+    locale: str | None
 
 
 def refresh_profiles(
@@ -34,6 +35,7 @@ def refresh_profiles(
             learner_id,
             name=profile.name if profile else None,
             slack_timezone=profile.timezone if profile else None,
+            slack_locale=profile.locale if profile else None,
             now=now,
         )
         refreshed += 1

@@ -45,6 +45,8 @@ MEANINGFUL = {
     "schedule_time": lambda i: f"{8 + i % 3:02d}:00",
     "local_time": lambda i: f"{8 + i % 3:02d}:00",
     "email": lambda i: f"person{i}@example.com",
+    "language": lambda i: ("de", "en")[i % 2],
+    "slack_locale": lambda i: ("de-DE", "en-GB")[i % 2],
 }
 
 

@@ -108,6 +108,17 @@ def test_slack_time_zone_is_used_when_the_roster_has_none_and_refreshed_daily(wo
     assert len(world.emulator.calls("users.info")) == calls, "at most daily"
 
 
+def test_slack_locale_is_asked_for_and_refreshed_with_the_time_zone(world, clock):
+    world.emulator.set_user_locale(BERLIN.user_id, "de-DE")
+    command(world, BERLIN, "enroll security-basics")
+    assert world.sprout.store.learner(BERLIN.user_id).slack_locale == "de-DE"
+    assert any(call["params"].get("include_locale") in (True, "true", "1", 1) for call in world.emulator.calls("users.info"))
+    world.emulator.set_user_locale(BERLIN.user_id, "en-GB")
+    clock.set(MONDAY + timedelta(days=1, hours=1))
+    world.sprout.tick()
+    assert world.sprout.store.learner(BERLIN.user_id).slack_locale == "en-GB"
+
+
 NASTY = ["<!channel>", "<https://evil.example|x>", "<@U0BOSS> & co"]
 
 
