@@ -1,5 +1,9 @@
 """``python app.py demo``: a simulated team receives a week of lessons, answers and rates them.
 
+On the first evening one learner suggests a question for a later lesson with ``/learn suggest``; the
+learning team's reviewer accepts it from the review queue on her Home tab, Sprout writes it into the
+pack's ``contributions.yaml`` and, after a reload, learners receive the lesson with it, credited.
+
 Everything goes the real way: signed slash commands and button clicks through Bolt's
 HTTP endpoint, lessons through the planner, the outbox and the Web API (the built-in
 emulator), records into an SQLite file in a temporary folder.
@@ -37,6 +41,16 @@ COMMENTS = [
     "The second question was tricky, in a good way.",
 ]
 STEP = timedelta(minutes=15)
+# The learning team's reviewer (an admin here, as ADMIN_USER_IDS makes her) and what the first learner suggests.
+REVIEWER = Person("U0DEMOFAY", "Fay Morgan", "Europe/London")
+SUGGESTED = {
+    "stem": "A message from a colleague asks you to approve a sign-in you did not start. What do you do?",
+    "option1": "Decline it and tell the security team",
+    "option2": "Approve it once, to see what happens",
+    "option3": "Ignore it; it will time out",
+    "right": "1",
+    "explain": "An approval prompt you did not start means someone has your password: decline, then report it.",
+}
 
 
 def personas(count: int) -> list[tuple[Person, str, float]]:
@@ -113,9 +127,14 @@ def run_demo(
 
     with tempfile.TemporaryDirectory(prefix="sprout-demo-") as folder:
         database = Path(folder) / "sprout.db"
+        contributions = Path(folder) / "contributions"
+        contributions.mkdir()
         settings = dataclasses.replace(base_settings, slack_bot_token=None, slack_signing_secret=None,
-                                       slack_app_token=None, database_url=f"sqlite:///{database}")
-        with LocalWorkspace(build=build, settings=settings, clock=clock, people=[p for p, _, _ in team]) as ws:
+                                       slack_app_token=None, database_url=f"sqlite:///{database}",
+                                       contributions_dir=contributions,
+                                       admin_user_ids=base_settings.admin_user_ids | {REVIEWER.user_id})
+        people = [p for p, _, _ in team] + [REVIEWER]
+        with LocalWorkspace(build=build, settings=settings, clock=clock, people=people) as ws:
             emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
             out.line(f"Sprout demo: {len(team)} learners, {days} days, records in {database}")
             out.line(f"Slack emulator at {emu.api_url}; Bolt at {ws.server.url}/slack/events\n")
@@ -132,10 +151,15 @@ def run_demo(
 
             seen: dict[str, int] = {p.user_id: 0 for p, _, _ in team}
             end = sunday + timedelta(days=days, hours=12)
+            contribute_at = sunday + timedelta(days=1, hours=6)  # Monday 18:00 UTC
             out.start_progress(int((end - clock()) / STEP))
             while clock() < end:
                 clock.advance(STEP)
                 out.advance(f"{clock():%a %d %b %H:%M} UTC")
+                if contribute_at is not None and clock() >= contribute_at:
+                    contribute_at = None
+                    if not _contribute(ws, team, out):
+                        return 1
                 sprout.tick()
                 for person, _, skill in team:
                     messages = emu.dm_messages(person.user_id)
@@ -166,6 +190,10 @@ def _learn(ws: LocalWorkspace, person: Person, message: dict, skill: float, rng:
         return
     local = datetime.fromtimestamp(float(message["ts"]), UTC).astimezone(ZoneInfo(person.tz))
     out.line(f"{local:%a %d %b %H:%M} {person.tz:<20} {person.name:<14} ← {header['text']['text']}")
+    credit = next((e.get("text", "") for b in message.get("blocks") or [] if b.get("type") == "context"
+                   for e in b.get("elements", []) if "With contributions from" in e.get("text", "")), None)
+    if credit:
+        out.line(f"{'':>44}{credit}")
     channel, ts = message["channel"], message["ts"]
 
     def current() -> dict:
@@ -182,6 +210,53 @@ def _learn(ws: LocalWorkspace, person: Person, message: dict, skill: float, rng:
             out.line(f"{'':>44}{done['text']['text']}")
         return
     _rate(ws, person, current, skill, rng, out)
+
+
+def _contribute(ws: LocalWorkspace, team: list, out: Transcript) -> bool:
+    """A learner suggests a question; the reviewer accepts it from her Home tab; the packs reload."""
+    emu, drv, sprout = ws.emulator, ws.driver, ws.sprout
+    proposer = next((p for p, pack, _ in team if pack == "security-basics"), team[0][0])
+    pack = sprout.catalog.get("security-basics")
+    if pack is None or len(pack.lessons) < 2:
+        return True
+    lesson = pack.lessons[min(3, len(pack.lessons) - 1)]  # one the team has not received yet
+    before = {v["id"] for v in emu.open_views(proposer.user_id)}
+    drv.command(proposer.user_id, "/learn", "suggest")
+    form = emu.wait_for(lambda: [v for v in emu.open_views(proposer.user_id)
+                                 if v["id"] not in before and v.get("callback_id") == "contribution_suggest"])[-1]
+    sent = drv.submit_view(proposer.user_id, form, {"target": f"{pack.id}/{lesson.id}", **SUGGESTED})
+    if sent.view_errors:
+        print(f"the suggestion was refused: {sent.view_errors}", file=sys.stderr)
+        return False
+    out.line(f"\n{proposer.name} suggests a question for “{lesson.title}”: “{_short(SUGGESTED['stem'])}”")
+
+    drv.app_home_opened(REVIEWER.user_id)
+    queued = emu.wait_for(lambda: [b for b in (emu.home_view(REVIEWER.user_id) or {}).get("blocks", [])
+                                   if str(b.get("block_id", "")).startswith("home-contribution:")])
+    contribution = queued[0]["block_id"].split(":", 1)[1]
+    out.line(f"{REVIEWER.name} (learning team) sees it in the review queue on her Home tab and opens it")
+    before = {v["id"] for v in emu.open_views(REVIEWER.user_id)}
+    drv.click(REVIEWER.user_id, emu.home_view(REVIEWER.user_id), action_id="contribution_review",
+              value=f'{{"c":{contribution}}}')
+    review = emu.wait_for(lambda: [v for v in emu.open_views(REVIEWER.user_id)
+                                   if v["id"] not in before and v.get("callback_id") == "contribution_review"])[-1]
+    decided = drv.submit_view(REVIEWER.user_id, review, {"decision": "accept"})
+    if decided.view_errors:
+        print(f"accepting the suggestion failed: {decided.view_errors}", file=sys.stderr)
+        return False
+    sprout.dispatcher.dispatch()
+    told = emu.wait_for(lambda: [m for m in emu.dm_messages(proposer.user_id)
+                                 if (m.get("metadata") or {}).get("event_payload", {}).get("kind")
+                                 == "contribution_outcome"])
+    out.line(f"{REVIEWER.name} accepts it; {proposer.name} is told: {_short(told[-1].get('text', ''), 70)}")
+    written = sprout.settings.contributions_dir / pack.id / "contributions.yaml"
+    before = len(emu.ephemerals(REVIEWER.user_id))
+    drv.command(REVIEWER.user_id, "/learn", "admin reload")
+    reloaded = emu.wait_for(lambda: emu.ephemerals(REVIEWER.user_id)[before:])[-1].get("text", "")
+    served = sprout.catalog.get(pack.id)
+    out.line(f"Written to {written.name} ({written.stat().st_size} bytes); {reloaded} "
+             f"{pack.id} is now version {served.version if served else '?'}\n")
+    return True
 
 
 def _answer(ws: LocalWorkspace, person: Person, current: Callable[[], dict], skill: float,

@@ -175,6 +175,11 @@ def test_demo_with_its_defaults_runs_a_week_with_reviews(capsys):
     # Wednesday brings the first review DMs: the simulated learners answer them too.
     assert "🔁 Quick review" in out and "✅ Done —" in out
     assert "the week in records" in out and "outbox: {'sent':" in out
+    # A learner's suggestion is accepted from the review queue and reaches the others, credited.
+    assert "Ana Souza suggests a question for" in out and "Fay Morgan accepts it" in out
+    assert "security-basics is now version 2" in out
+    assert out.count("With contributions from Ana Souza") >= 2
+    assert (ROOT / "content_packs" / "security-basics" / "contributions.yaml").exists() is False
 
 
 @pytest.mark.parametrize(("command", "stop"), [([], signal.SIGINT), (["run"], signal.SIGTERM)],
