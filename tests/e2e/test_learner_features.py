@@ -514,3 +514,38 @@ def test_a_workspace_with_adopted_fitted_parameters_schedules_new_answers_with_t
                                                        .where(Review.card_id == card.id))]
     assert card.reviews == 2
     assert card.due == replay(answers, parameters=tuple(fast)).due != replay(answers).due
+
+
+def test_a_failed_certificate_write_leaves_no_answer_and_no_card_and_the_click_can_be_repeated(world, monkeypatch):
+    """The last question of a pack writes the answer, its review card and the certificate in one
+    transaction: when the certificate cannot be written, nothing of the click is kept."""
+    command(world, "enroll kinds")
+    world.clock.set(MONDAY_0800_UTC)
+    world.sprout.tick()
+    answer_all_right(world, lesson(world))
+    world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
+    world.sprout.tick()
+    last = lesson(world)
+    answers, cards = count(world, Answer), count(world, ReviewCard)
+
+    def broken(**_):
+        raise RuntimeError("the certificates table is unavailable")
+
+    store = world.sprout.service.store
+    monkeypatch.setattr(store, "issue_certificate", broken)
+    value = json.loads(next(e for b in last["blocks"] if b["type"] == "actions" for e in b["elements"]
+                            if e["action_id"].startswith("answer:"))["value"])
+    question = world.sprout.service.question_for(ANA.user_id, value, value["q"])
+    world.driver.click(ANA.user_id, last, action_id=f"answer:{question.correct_index}")
+    world.emulator.wait_for(lambda: world.emulator.ephemerals(ANA.user_id)
+                            and "went wrong" in world.emulator.ephemerals(ANA.user_id)[-1].get("text", "").lower()
+                            or None, timeout=10)
+    assert (count(world, Answer), count(world, ReviewCard), count(world, Certificate)) == (answers, cards, 0)
+    assert not any(b.get("block_id", "").startswith("result:") for b in fresh(world, last)["blocks"]), \
+        "the message still asks the question"
+
+    monkeypatch.undo()
+    world.driver.click(ANA.user_id, fresh(world, last), action_id=f"answer:{question.correct_index}")
+    wait_block(world, last, f"result:{question.id}")
+    world.emulator.wait_for(lambda: count(world, Certificate) == 1)
+    assert (count(world, Answer), count(world, ReviewCard)) == (answers + 1, cards + 1)
