@@ -1616,20 +1616,35 @@ def cmd_packs_links(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_learner_forget(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.contributions import forget_credits
+    from content_packs.catalog import Catalog
+    from content_packs.loader import PackError
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.store import Store
 
     engine = make_engine(settings.database_url)
+    now = datetime.now(UTC)
     try:
         upgrade(engine)
-        forgotten = Store(engine).forget(args.slack_user_id, datetime.now(UTC))
+        store = Store(engine)
+        # The name on their accepted contributions first, while the records still say which items are theirs.
+        catalog, _ = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
+        try:
+            uncredited = forget_credits(store, catalog, settings.contributions_dir, args.slack_user_id, now)
+        except (OSError, PackError) as exc:
+            print(f"sprout: {args.slack_user_id} not forgotten: a contributions file naming them cannot be "
+                  f"rewritten ({_plain(str(exc))}); fix it and run this again", file=sys.stderr)
+            return 1
+        forgotten = store.forget(args.slack_user_id, now)
     finally:
         engine.dispose()
     if not forgotten:
         print(f"sprout: no learner {args.slack_user_id}", file=sys.stderr)
         return 1
     print(f"{args.slack_user_id}: personal data deleted; records kept under a pseudonym (logged)")
+    for file in uncredited:
+        print(f"  credited as \"a former colleague\" in {file}: commit it, as with any contribution")
     return 0
 
 

@@ -31,7 +31,13 @@ from bot.mrkdwn import escape, quote, split_text, truncate
 from bot.service import LearningService
 from content_packs.authoring import slugify
 from content_packs.catalog import Catalog
-from content_packs.contributions import MAX_QUESTIONS, add_contribution, contributions_file
+from content_packs.contributions import (
+    MAX_QUESTIONS,
+    add_contribution,
+    contributions_file,
+    item_key,
+    uncredit,
+)
 from content_packs.loader import PackError
 from content_packs.schema import Lesson, Link, Question
 from db.contributions import ContributionView
@@ -46,6 +52,7 @@ SUGGEST_VIEW = "contribution_suggest"
 REVIEW_VIEW = "contribution_review"
 KIND_ACTION = "contribution_kind"
 REVIEW_ACTION = "contribution_review"
+FORGOTTEN_CREDIT = "a former colleague"  # the credit left on an item whose contributor was forgotten
 OUTCOME = "contribution_outcome"  # outbox kind: the contributor's DM
 QUEUE_NOTE = "contribution_queue"  # outbox kind: the facilitators' weekly note
 KINDS = {"question": "A question", "link": "A resource link", "lesson": "A short lesson"}
@@ -205,6 +212,11 @@ class ContributionService:
                              detail=str(found.id), now=now)
             self.store.after_commit(lambda: self.service.dispatcher.dispatch(ids=queued))
         return Decided(found, state, version, new=True)
+
+    # -- privacy ----------------------------------------------------------------------------------------
+
+    def forget_credits(self, slack_user_id: str, now: datetime) -> list[Path]:
+        return forget_credits(self.store, self.catalog, self.contributions_dir, slack_user_id, now)
 
     # -- the Home tab ---------------------------------------------------------------------------------
 
@@ -422,6 +434,31 @@ def read_draft(kind: str, values: dict, catalog: Catalog, *,
         return None, errors
     assert content is not None
     return Draft(kind, pack_id, lesson_id if kind != "lesson" else None, content), {}
+
+
+def forget_credits(store, catalog: Catalog, contributions_dir: Path | None, slack_user_id: str,
+                   now: datetime) -> list[Path]:
+    """Before a person is forgotten: the credit on every item of theirs in a contributions file becomes
+    FORGOTTEN_CREDIT (the item stays: it is the team's content now). The files changed. OSError or
+    PackError when one cannot be rewritten, so the caller can name it; the others are done first."""
+    learner = store.learner(slack_user_id)
+    if learner is None:
+        return []
+    keys: dict[str, set[tuple]] = {}
+    for c in store.contributions_of(learner.id, limit=None):
+        if c.state in ("accepted", "changed") and c.accepted_content is not None:
+            keys.setdefault(c.pack_id, set()).add(item_key(*file_item(c, c.accepted_content)))
+    changed: list[Path] = []
+    for pack_id, wanted in sorted(keys.items()):
+        pack_file = catalog.file_of(pack_id)
+        if pack_file is None:
+            continue
+        file = contributions_file(pack_id, pack_file, contributions_dir)
+        with store.unit_of_work():  # as an accept does: one writer of the pack's file at a time
+            store.hold_contributions_files(pack_id, now, by="forget")
+            if uncredit(pack_file, file, wanted, FORGOTTEN_CREDIT):
+                changed.append(file)
+    return changed
 
 
 def file_item(found: ContributionView, content: dict[str, Any]) -> tuple[str, dict[str, Any]]:

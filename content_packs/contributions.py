@@ -173,6 +173,28 @@ def add_contribution(pack_file: Path, file: Path, section: str, item: dict[str, 
     return Added(file, data["version"], new=True)
 
 
+def uncredit(pack_file: Path, file: Path, keys: set[tuple], credit: str) -> int:
+    """Replace ``contributed_by`` on the items with these ``item_key``s (a person Sprout was asked to forget)
+    with ``credit``; the content and the version stay, so no record changes meaning. Validated and written
+    atomically like an addition; the number of items changed (0: nothing written)."""
+    pack = load_pack(pack_file)
+    existing = load_contributions(file, pack)
+    if existing is None:
+        return 0
+    data: dict[str, Any] = existing.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    changed = 0
+    for section in ("lessons", "questions", "links"):
+        for item in data.get(section) or []:
+            if item_key(section, item) in keys and item.get("contributed_by") != credit:
+                item["contributed_by"] = credit
+                changed += 1
+    if changed:
+        text = contributions_text(data)
+        parse_contributions(text, file, pack)
+        write_atomically(file, text)
+    return changed
+
+
 def contributions_text(data: dict[str, Any]) -> str:
     ordered = {"pack": data["pack"], "version": data["version"],
                **{name: [_ordered(name, x) for x in data.get(name) or []] for name in ("lessons", "questions", "links")}}

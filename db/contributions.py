@@ -89,7 +89,7 @@ class ContributionRecords:
                                  .where(PackContribution.state == "proposed")).scalar_one()
         return [_view(r) for r in rows], int(total)
 
-    def contributions_of(self, learner_id: int, *, limit: int = 5) -> list[ContributionView]:
+    def contributions_of(self, learner_id: int, *, limit: int | None = 5) -> list[ContributionView]:
         """One person's own contributions, newest first: all a contributor is shown."""
         with self._connect() as conn:
             rows = conn.execute(_query().where(PackContribution.learner_id == learner_id)

@@ -401,3 +401,34 @@ def test_contributions_count_in_the_managers_digest_and_the_report(world):
     assert by_team["crew"] == (3, 1) and by_pack["safety"] == (3, 1)
     earlier = reporting.totals(since - timedelta(days=7), since)
     assert (earlier.proposed, earlier.accepted) == (0, 0)
+
+
+def test_forgetting_a_contributor_takes_their_name_off_the_contributions_file(world, capsys):
+    ws = world
+    assert ws.driver.submit_view(ANN, suggest_form(ws, ANN), question_values(stem="Ann's?")).view_errors is None
+    assert ws.driver.submit_view(ANN, suggest_form(ws, ANN, "link"), {
+        "target": "safety/two", "link_kind": "article", "title": "Ann's guide",
+        "url": "https://example.org/ann"}).view_errors is None
+    assert ws.driver.submit_view(BOB, suggest_form(ws, BOB), question_values(stem="Bob's?")).view_errors is None
+    for record in records(ws):
+        assert ws.driver.submit_view(FAC.user_id, review_form(ws, FAC.user_id, record.id),
+                                     {"decision": "accept"}).view_errors is None
+    file = ws.contributions_dir / "safety" / "contributions.yaml"
+    version = yaml.safe_load(file.read_text())["version"]
+    assert file.read_text().count("contributed_by: Ann") == 2
+
+    env = {"DATABASE_URL": ws.sprout.settings.database_url,
+           "CONTENT_PACKS_DIR": str(ws.sprout.settings.content_packs_dir), "CONTRIBUTIONS_DIR": str(ws.contributions_dir)}
+    capsys.readouterr()
+    assert app.main(["learner", "forget", ANN], environ=env) == 0
+    assert str(file) in capsys.readouterr().out
+    written = yaml.safe_load(file.read_text())
+    credits = {item.get("prompt") or item.get("title"): item["contributed_by"]
+               for section in ("questions", "links") for item in written.get(section, [])}
+    assert credits == {"Ann's?": "a former colleague", "Ann's guide": "a former colleague", "Bob's?": "Bob"}
+    assert "Ann" not in file.read_text().replace("Ann's", ""), "no other trace of the name"
+    assert written["version"] == version, "the content is the same: records keep their meaning"
+    assert "Reloaded: 1 packs serving." in command(ws, ADA, "admin reload")
+    assert ws.sprout.catalog.get("safety").lesson("one").quiz[0].contributed_by == "a former colleague"
+    # Run again (say after a failure): nothing left to change, no learner to forget.
+    assert app.main(["learner", "forget", ANN], environ=env) == 1
