@@ -1502,13 +1502,21 @@ def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
-    """Fit FSRS parameters to this workspace's reviews; adopt them (and reschedule open cards) only if they
-    predict held-out learners' reviews better than the defaults."""
+    """Fit FSRS parameters to this workspace's reviews, and to each pack's alone when it has enough of its
+    own; adopt each fit (and reschedule the open cards it applies to) only if it predicts held-out
+    learners' reviews better than the defaults and than the parameters it would replace."""
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.store import Store
-    from learning.fitting import NotEnoughReviews, OptimizerMissing, fit
-    from learning.review import replay
+    from learning.fitting import (
+        DEFAULT_PARAMETERS,
+        MIN_GAIN,
+        NotEnoughReviews,
+        OptimizerMissing,
+        by_pack,
+        fit,
+    )
+    from learning.review import ParameterSets, replay
 
     now = datetime.now(UTC)
     engine = make_engine(settings.database_url)
@@ -1516,8 +1524,12 @@ def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
         upgrade(engine)
         store = Store(engine)
         histories = store.review_histories()
+        in_use = store.fsrs_parameter_sets()
         try:
-            result = fit(histories, current=store.fsrs_parameters())
+            result = fit(histories, current=in_use.workspace)
+            # A pack that holds every review would only repeat the workspace's fit.
+            packs = {pack_id: (found, fit(found, current=None))
+                     for pack_id, found in by_pack(histories).items() if len(found) < len(histories)}
         except OptimizerMissing as exc:
             print(f"sprout: {exc}", file=sys.stderr)
             return 1
@@ -1531,23 +1543,64 @@ def cmd_review_optimize(settings: Settings, args: argparse.Namespace) -> int:
               + ("" if result.current_log_loss is None else f", in use {result.current_log_loss:.4f}")
               + " (lower predicts better)")
         print("fitted parameters: " + ", ".join(f"{p:.4f}" for p in result.parameters))
+        workspace = result.parameters if result.better else in_use.workspace
+        fits = [(None, result, result.better)]
+        own = dict(in_use.packs)
+        for pack_id, (found, first) in packs.items():
+            # Judged against what the pack would otherwise be scheduled with, after the workspace's decision.
+            replaced = in_use.packs.get(pack_id, workspace)
+            pack_fit = first if replaced is None else dataclasses.replace(
+                first, current_log_loss=_held_out_log_loss(replaced, found))
+            adopted_for_pack, verdict = pack_fit.better, "adopted for this pack"
+            if (not adopted_for_pack and pack_fit.current_log_loss is not None
+                    and pack_fit.default_log_loss <= pack_fit.current_log_loss - MIN_GAIN):
+                # Its own fit gains nothing, but the parameters it would keep predict it worse than the
+                # defaults do (a pack unlike the rest of the workspace): the defaults are adopted for it.
+                pack_fit = dataclasses.replace(pack_fit, parameters=DEFAULT_PARAMETERS,
+                                               log_loss=pack_fit.default_log_loss)
+                adopted_for_pack, verdict = True, "FSRS-6's defaults predict it best: adopted for this pack"
+            elif not adopted_for_pack:
+                verdict = "not adopted, the pack keeps " + ("its parameters" if pack_id in in_use.packs
+                                                            else "the workspace's")
+            fits.append((pack_id, pack_fit, adopted_for_pack))
+            if adopted_for_pack:
+                own[pack_id] = pack_fit.parameters
+            print(f"pack {pack_id}: {first.reviews} reviews from {first.learners} learners; log loss "
+                  f"fitted {first.log_loss:.4f}, FSRS-6 defaults {first.default_log_loss:.4f}"
+                  + ("" if pack_fit.current_log_loss is None else f", in use {pack_fit.current_log_loss:.4f}")
+                  + f"; {verdict}")
+        final = ParameterSets(workspace, own)
+        states, moved = {}, {pack_id: 0 for pack_id, _fit, _adopted in fits}
+        for h in histories:
+            if h.retired or final.for_pack(h.pack_id) == in_use.for_pack(h.pack_id):
+                continue
+            states[h.card_id] = replay(h.answers, desired_retention=settings.review_retention,
+                                       parameters=final.for_pack(h.pack_id))
+            moved[h.pack_id if h.pack_id in own and own[h.pack_id] != in_use.packs.get(h.pack_id) else None] += 1
+        adopted = any(better for _pack, _fit, better in fits)
         if not result.better:
-            if not args.dry_run:
-                store.record_fit(result, adopted=False, rescheduled={}, now=now)
             than = "the defaults" if result.current_log_loss is None else "the defaults or the parameters in use"
-            print(f"not adopted: the fitted parameters predict no better than {than}; scheduling is unchanged")
-            return 0
-        states = {h.card_id: replay(h.answers, desired_retention=settings.review_retention,
-                                    parameters=result.parameters)
-                  for h in histories if not h.retired}
+            print(f"not adopted: the fitted parameters predict no better than {than}"
+                  + ("" if adopted else "; scheduling is unchanged"))
         if args.dry_run:
-            print(f"dry run: better, would be adopted and {len(states)} open cards rescheduled; nothing written")
+            if adopted:
+                print(f"dry run: better, would be adopted and {len(states)} open cards rescheduled; nothing written")
             return 0
-        store.record_fit(result, adopted=True, rescheduled=states, now=now)
+        store.record_fits([(pack_id, f, better, moved[pack_id]) for pack_id, f, better in fits],
+                          rescheduled=states, now=now)
+        if not adopted:
+            return 0
     finally:
         engine.dispose()
     print(f"adopted: new reviews use the fitted parameters; {len(states)} open cards rescheduled")
     return 0
+
+
+def _held_out_log_loss(parameters, histories) -> float:
+    """``parameters``' log loss on the held-out learners of ``histories``, split as ``fit`` splits them."""
+    from learning.fitting import log_loss, split
+
+    return log_loss(parameters, split(histories)[1])
 
 
 def cmd_packs_retire(settings: Settings, args: argparse.Namespace) -> int:

@@ -48,6 +48,7 @@ from learning.digest import (
 from learning.errors import NotAllowed
 from learning.itemstats import item_stats
 from learning.recall import team_recall
+from learning.review import ParameterSets
 from learning.schedule import resolve_zone, zone
 from learning.simulation import dial
 from scheduler.sending import Attachment, OutgoingMessage
@@ -603,8 +604,24 @@ def retention_dial(retention: float, parameters: tuple[float, ...] | None) -> di
     return {"retention": f"{retention:.2f}", "forecasts": rows, "fitted": parameters is not None}
 
 
+def fit_rows(reporting: Reporting, catalog: Catalog) -> list[dict]:
+    """Each scope's newest fit (the workspace's, each pack's own) with the held-out log losses it was judged
+    on, and what schedules that scope now."""
+    rows = []
+    for fit in reporting.latest_fsrs_fits():
+        pack = catalog.get(fit.pack_id) if fit.pack_id else None
+        rows.append({"scope": "Workspace (every pack without its own)" if fit.pack_id is None
+                     else (pack.title if pack else fit.pack_id), "id": fit.pack_id,
+                     "date": f"{fit.fitted_at:%d %b %Y}", "reviews": f"{fit.reviews:,}", "learners": fit.learners,
+                     "held_out": f"{fit.held_out_reviews:,}", "fitted": f"{fit.log_loss:.3f}",
+                     "defaults": f"{fit.default_log_loss:.3f}",
+                     "in_use": None if fit.current_log_loss is None else f"{fit.current_log_loss:.3f}",
+                     "adopted": fit.adopted, "rescheduled": fit.rescheduled})
+    return rows
+
+
 def memory_rows(reporting: Reporting, catalog: Catalog, now: datetime, *, retention: float,
-                parameters: tuple[float, ...] | None) -> list[dict]:
+                parameters: tuple[float, ...] | ParameterSets | None) -> list[dict]:
     rows = []
     for pack in team_recall(reporting.open_cards(), now, retention=retention, parameters=parameters):
         known = catalog.get(pack.pack_id)
@@ -698,10 +715,10 @@ def organisation_report(
         "accuracy": Markup(bar_chart_svg([t["label"] for t in teams], [t["accuracy_value"] for t in teams],
                                          title="Quiz accuracy by team")) if teams else None,
     }
-    parameters = reporting.fsrs_parameters()
+    parameters = reporting.fsrs_parameter_sets()
     return environment().get_template("report.html.j2").render(
         since=since, until=until, now=now, totals=totals, packs=packs, teams=teams, items=items,
         lessons=lessons, charts=charts, hourly=_money(hourly) if hourly else None,
         memory=memory_rows(reporting, catalog, now, retention=retention, parameters=parameters),
-        dial=retention_dial(retention, parameters), health=health,
+        dial=retention_dial(retention, parameters.workspace), health=health, fits=fit_rows(reporting, catalog),
     )

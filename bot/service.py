@@ -21,7 +21,7 @@ from db.store import DeliveryState, LearnerView, NewDelivery, Store
 from learning.errors import Gone, NotAllowed, NothingToSend, NotYours, SproutError, UnknownPack
 from learning.pausing import UNTIL_RESUMED, is_paused, parse_pause
 from learning.progression import Grade, grade, next_lesson
-from learning.review import first_answer, rating_for, review
+from learning.review import ParameterSets, first_answer, rating_for, review
 from learning.schedule import next_slot, parse_days, parse_hhmm, resolve_zone, zone
 from learning.streaks import LessonDay, PackProgress, current_streak
 from scheduler.dispatcher import Dispatcher
@@ -213,16 +213,17 @@ class LearningService:
         self.profile_max_age = profile_max_age
         self.review_retention = review_retention
         self.admin_user_ids = admin_user_ids
-        self._parameters: tuple[datetime, tuple[float, ...] | None] | None = None
+        self._parameters: tuple[datetime, ParameterSets] | None = None
 
-    def fsrs_parameters(self, now: datetime) -> tuple[float, ...] | None:
-        """The workspace's adopted FSRS parameters, read at most once a minute: every answer schedules its
+    def fsrs_parameters(self, now: datetime, pack_id: str | None = None) -> tuple[float, ...] | None:
+        """The FSRS parameters ``pack_id`` is scheduled with (its own adopted fit, else the workspace's;
+        with no pack, the workspace's), read at most once a minute: every answer schedules its
         card with them, and in a burst of clicks a query each was a share of the time before the ack. They
         change only when ``review optimize`` adopts new ones, and a card scheduled with the old ones during
         that minute is rescheduled at its next review."""
         if self._parameters is None or not timedelta(0) <= now - self._parameters[0] < PARAMETERS_READ_EVERY:
-            self._parameters = (now, self.store.fsrs_parameters())
-        return self._parameters[1]
+            self._parameters = (now, self.store.fsrs_parameter_sets())
+        return self._parameters[1].for_pack(pack_id)
 
     # -- who --------------------------------------------------------------------------------
 
@@ -438,7 +439,8 @@ class LearningService:
         result = _grade(question, response)
         waited = now - view.state.sent_at if view.state.sent_at else None
         card = first_answer(rating_for(result.correct, answered_after=waited), now,
-                            desired_retention=self.review_retention, parameters=self.fsrs_parameters(now))
+                            desired_retention=self.review_retention,
+                            parameters=self.fsrs_parameters(now, view.pack.id))
         with self.store.unit_of_work():
             recorded = self.store.record_answer(
                 delivery_id=delivery_id,
@@ -540,7 +542,7 @@ class LearningService:
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention,
-                           parameters=self.fsrs_parameters(now))
+                           parameters=self.fsrs_parameters(now, item.card.pack_id))
         with self.store.unit_of_work():
             recorded = self.store.record_review(
                 session_id=session_id, card=item.card, learner_id=view.session.learner_id,

@@ -26,7 +26,7 @@ from db.models import (
     TriggerFire,
 )
 from learning.fitting import CardHistory, Fit
-from learning.review import CardState, rating_for
+from learning.review import CardState, ParameterSets, rating_for
 
 
 @dataclass(frozen=True)
@@ -710,9 +710,24 @@ __all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "S
 
 
 def adopted_parameters(conn) -> tuple[float, ...] | None:
-    value = conn.execute(select(FsrsFit.parameters).where(FsrsFit.adopted.is_(True))
-                         .order_by(FsrsFit.fitted_at.desc(), FsrsFit.id.desc()).limit(1)).scalar()
-    return None if value is None else tuple(float(p) for p in json.loads(value))
+    """The workspace's newest adopted parameters (None: FSRS-6's defaults)."""
+    return adopted_parameter_sets(conn).workspace
+
+
+def adopted_parameter_sets(conn) -> ParameterSets:
+    """The newest adopted fit of the workspace and of each pack with its own, in one query."""
+    newest = (select(FsrsFit.pack_id, FsrsFit.parameters,
+                     func.row_number().over(partition_by=FsrsFit.pack_id,
+                                            order_by=(FsrsFit.fitted_at.desc(), FsrsFit.id.desc())).label("n"))
+              .where(FsrsFit.adopted.is_(True)).subquery())
+    workspace, packs = None, {}
+    for row in conn.execute(select(newest.c.pack_id, newest.c.parameters).where(newest.c.n == 1)):
+        values = tuple(float(p) for p in json.loads(row.parameters))
+        if row.pack_id is None:
+            workspace = values
+        else:
+            packs[row.pack_id] = values
+    return ParameterSets(workspace, packs)
 
 
 class FittingRecords:
@@ -747,31 +762,43 @@ class FittingRecords:
                 if start is None:
                     continue
                 out.append(CardHistory(c.id, c.learner_id, (start, *reviews.get(c.id, ())),
-                                       retired=c.retired_at is not None))
+                                       retired=c.retired_at is not None, pack_id=c.pack_id))
             return out
 
-    def fsrs_parameters(self) -> tuple[float, ...] | None:
-        """The newest adopted fitted parameters, or None for FSRS-6's defaults."""
+    def fsrs_parameters(self, pack_id: str | None = None) -> tuple[float, ...] | None:
+        """The parameters ``pack_id`` (or, with None, the workspace) is scheduled with: the newest adopted
+        fit of its own, else the workspace's, else None for FSRS-6's defaults."""
+        return self.fsrs_parameter_sets().for_pack(pack_id)
+
+    def fsrs_parameter_sets(self) -> ParameterSets:
         with self._connect() as conn:
-            return adopted_parameters(conn)
+            return adopted_parameter_sets(conn)
 
     def fsrs_fits(self) -> list:
         with self._connect() as conn:
             return list(conn.execute(select(FsrsFit.__table__).order_by(FsrsFit.fitted_at, FsrsFit.id)))
 
-    def record_fit(self, fit: Fit, *, adopted: bool, rescheduled: dict[int, CardState], now: datetime) -> int:
-        """The fit, and (when adopted) the open cards' new states, in one transaction: scheduling never sees
-        the new parameters with the old due dates. Only the FSRS state and the due date change."""
+    def record_fit(self, fit: Fit, *, adopted: bool, rescheduled: dict[int, CardState], now: datetime,
+                   pack_id: str | None = None) -> int:
+        """One fit (the workspace's, or ``pack_id``'s own), and (when adopted) the open cards' new states."""
+        return self.record_fits([(pack_id, fit, adopted, len(rescheduled) if adopted else 0)],
+                                rescheduled=rescheduled if adopted else {}, now=now)[0]
+
+    def record_fits(self, fits: list[tuple[str | None, Fit, bool, int]], *, rescheduled: dict[int, CardState],
+                    now: datetime) -> list[int]:
+        """The fits of one ``review optimize`` (pack id or None, the fit, adopted, the open cards it
+        rescheduled) and the open cards' new states, in one transaction: scheduling never sees new
+        parameters with the old due dates. Only the FSRS state and the due date change."""
         with self._begin() as conn:
-            fit_id = conn.execute(
+            ids = [conn.execute(
                 insert(FsrsFit).values(
-                    parameters=json.dumps(list(fit.parameters)), log_loss=fit.log_loss,
-                    default_log_loss=fit.default_log_loss, current_log_loss=fit.current_log_loss, reviews=fit.reviews, learners=fit.learners,
-                    held_out_reviews=fit.held_out_reviews, adopted=adopted,
-                    rescheduled=len(rescheduled) if adopted else 0, fitted_at=now,
+                    pack_id=pack_id, parameters=json.dumps(list(fit.parameters)), log_loss=fit.log_loss,
+                    default_log_loss=fit.default_log_loss, current_log_loss=fit.current_log_loss,
+                    reviews=fit.reviews, learners=fit.learners, held_out_reviews=fit.held_out_reviews,
+                    adopted=adopted, rescheduled=moved if adopted else 0, fitted_at=now,
                 ).returning(FsrsFit.id)
-            ).scalar_one()
-            if adopted and rescheduled:
+            ).scalar_one() for pack_id, fit, adopted, moved in fits]
+            if rescheduled:
                 conn.execute(
                     update(ReviewCard)
                     .where(ReviewCard.id == bindparam("card"), ReviewCard.retired_at.is_(None))
@@ -779,4 +806,4 @@ class FittingRecords:
                     [{"card": card_id, "state": state.fsrs, "next_due": state.due}
                      for card_id, state in rescheduled.items()],
                 )
-            return fit_id
+            return ids

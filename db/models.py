@@ -631,6 +631,8 @@ class FsrsFit(Base):
     adopted: Mapped[bool] = mapped_column(Boolean)
     rescheduled: Mapped[int] = mapped_column(Integer, default=0)  # open cards given a new due date
     fitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # A pack's own parameters, fitted to its reviews alone; None: the workspace's (every pack without its own).
+    pack_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class RetiredLesson(Base):

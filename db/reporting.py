@@ -39,7 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from db.contributions import ACCEPTED
 from db.engine import reading
-from db.learning_records import _card_view, adopted_parameters
+from db.learning_records import _card_view, adopted_parameter_sets
 from db.models import (
     Answer,
     Certificate,
@@ -72,6 +72,7 @@ from learning.digest import (
 )
 from learning.itemstats import ItemSums
 from learning.recall import OpenCard
+from learning.review import ParameterSets
 
 ENROLLED = ("active", "completed")
 HOUR_COST_KEY = "learner_hour_cost"
@@ -301,8 +302,22 @@ class Reporting:
 
     def fsrs_parameters(self) -> tuple[float, ...] | None:
         """The workspace's adopted fitted FSRS parameters (``review optimize``), or None for the defaults."""
+        return self.fsrs_parameter_sets().workspace
+
+    def latest_fsrs_fits(self) -> list:
+        """The newest ``review optimize`` fit of the workspace (pack_id None) and of each pack with its own."""
+        from db.models import FsrsFit
+
+        ranked = select(FsrsFit.__table__, func.row_number().over(
+            partition_by=FsrsFit.pack_id, order_by=(FsrsFit.fitted_at.desc(), FsrsFit.id.desc())).label("n")).subquery()
         with reading(self.engine) as conn:
-            return adopted_parameters(conn)
+            return list(conn.execute(select(ranked).where(ranked.c.n == 1)
+                                     .order_by(ranked.c.pack_id.is_not(None), ranked.c.pack_id)))
+
+    def fsrs_parameter_sets(self) -> ParameterSets:
+        """The workspace's and each pack's own adopted parameters."""
+        with reading(self.engine) as conn:
+            return adopted_parameter_sets(conn)
 
     # -- organisation settings -----------------------------------------------------------------------
 

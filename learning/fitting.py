@@ -51,6 +51,7 @@ class CardHistory:
     learner_id: int
     answers: tuple[tuple[datetime, int], ...]
     retired: bool = False
+    pack_id: str | None = None
 
     @property
     def reviews(self) -> int:
@@ -89,6 +90,17 @@ def _rs():
 def counts(histories: Sequence[CardHistory]) -> tuple[int, int]:
     """(reviews, learners with at least one review)."""
     return (sum(h.reviews for h in histories), len({h.learner_id for h in histories if h.reviews}))
+
+
+def by_pack(histories: Sequence[CardHistory]) -> dict[str, list[CardHistory]]:
+    """The histories of each pack that has enough reviews for a fit of its own (the same 1,000 reviews from
+    50 learners as a workspace's, for the same reasons): a pack whose questions are much harder or easier
+    than the rest gets parameters that fit it, and a small pack is scheduled with the workspace's."""
+    packs: dict[str, list[CardHistory]] = {}
+    for h in histories:
+        if h.pack_id is not None:
+            packs.setdefault(h.pack_id, []).append(h)
+    return {pack_id: found for pack_id, found in sorted(packs.items()) if enough(found)}
 
 
 def enough(histories: Sequence[CardHistory]) -> bool:

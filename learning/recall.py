@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from learning.review import CardState, Parameters, retrievability
+from learning.review import CardState, Parameters, ParameterSets, retrievability
 
 ABOUT_TO_FORGET = 5  # questions listed per pack
 
@@ -41,13 +41,15 @@ class PackRecall:
 
 
 def team_recall(cards: Iterable[OpenCard], now: datetime, *, retention: float,
-                parameters: Parameters | None = None, worst: int = ABOUT_TO_FORGET) -> list[PackRecall]:
-    """Per pack (by id): the mean expected recall of its open cards at ``now``; and its questions whose
-    mean recall is below ``retention`` (the team has forgotten more than the schedule allows), the lowest
-    first, at most ``worst``."""
+                parameters: Parameters | ParameterSets | None = None,
+                worst: int = ABOUT_TO_FORGET) -> list[PackRecall]:
+    """Per pack (by id): the mean expected recall of its open cards at ``now`` (each by the parameters its
+    pack is scheduled with); and its questions whose mean recall is below ``retention`` (the team has
+    forgotten more than the schedule allows), the lowest first, at most ``worst``."""
+    sets = parameters if isinstance(parameters, ParameterSets) else ParameterSets(parameters)
     by_question: dict[tuple[str, str, str], list[tuple[int, float]]] = {}
     for card in cards:
-        r = retrievability(card.state, now, parameters=parameters)
+        r = retrievability(card.state, now, parameters=sets.for_pack(card.pack_id))
         by_question.setdefault((card.pack_id, card.lesson_id, card.question_id), []).append((card.learner_id, r))
     packs: dict[str, list[QuestionRecall]] = {}
     for (pack_id, lesson_id, question_id), values in by_question.items():

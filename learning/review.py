@@ -14,8 +14,8 @@ kept on top: right twice in a row at intervals of 21 days or more retires the ca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import TypeVar
@@ -32,6 +32,18 @@ AGAIN, HARD, GOOD, EASY = (int(Rating.Again), int(Rating.Hard), int(Rating.Good)
 
 
 Parameters = tuple[float, ...]  # FSRS-6's 21; None for the published defaults
+
+
+@dataclass(frozen=True)
+class ParameterSets:
+    """The FSRS parameters each pack is scheduled with: its own when ``review optimize`` adopted a fit of
+    its reviews alone, else the workspace's adopted ones, else (None) FSRS-6's defaults."""
+
+    workspace: Parameters | None = None
+    packs: Mapping[str, Parameters] = field(default_factory=dict)
+
+    def for_pack(self, pack_id: str | None) -> Parameters | None:
+        return self.packs.get(pack_id, self.workspace) if pack_id is not None else self.workspace
 
 
 @lru_cache(maxsize=16)

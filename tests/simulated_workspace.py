@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, func, insert, select
 
 from db.models import Answer, Delivery, Enrollment, Learner, Review, ReviewCard, ReviewSession
 from learning.review import AGAIN, replay
@@ -27,7 +27,9 @@ def fill(engine: Engine, learners: list[list[tuple[int, datetime, int]]], *, fir
     created = datetime(2027, 1, 1, tzinfo=UTC)
     rows: dict[type, list[dict]] = {m: [] for m in (Learner, Enrollment, Delivery, Answer, ReviewCard,
                                                     ReviewSession, Review)}
-    delivery_id = card_id = session_id = 0
+    with engine.connect() as conn:  # a second fill (another pack) goes on after the first's rows
+        delivery_id, card_id, session_id = (conn.execute(select(func.coalesce(func.max(m.id), 0))).scalar_one()
+                                            for m in (Delivery, ReviewCard, ReviewSession))
     reviews = 0
     for offset, answers in enumerate(learners):
         learner_id = first_id + offset

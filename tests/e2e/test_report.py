@@ -243,3 +243,9 @@ def test_the_report_shows_the_teams_expected_recall_per_pack_and_the_retention_d
     f = forecast(0.85, parameters=tuple(fast))
     assert "fitted FSRS parameters" in dial
     assert f"at 0.85: about {f.per_week:.0f} review questions a learner a week and {f.recall * 100:.0f}%" in dial
+
+    # The fit's held-out log loss beside the defaults', per scope.
+    fits = fitted.split('id="fsrs-fits"')[1].split("</table>")[0]
+    assert "Workspace (every pack without its own)" in fits
+    assert "<td>0.400</td><td>0.600</td><td>—</td>" in fits and "adopted; 0 open cards rescheduled" in fits
+    assert 'id="fsrs-fits"' not in html, "no table before any fit"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 import app
 from db.models import FsrsFit, ReviewCard
 from db.store import Store
-from learning.fitting import CardHistory, split
+from learning.fitting import DEFAULT_PARAMETERS, CardHistory, split
 from learning.review import replay
 from learning.simulation import recorded_answers
 from tests.simulated_workspace import fill
@@ -142,3 +142,80 @@ def test_a_running_sprout_schedules_with_newly_adopted_parameters_within_a_minut
     assert service.fsrs_parameters(now + timedelta(seconds=30)) is None  # read once a minute
     assert service.fsrs_parameters(now + timedelta(seconds=61)) == fitted
     assert service.fsrs_parameters(now - timedelta(hours=1)) == fitted  # a clock set back reads again
+
+
+def test_a_pack_with_enough_reviews_of_its_own_gets_its_own_parameters(engine, database_url, capsys):
+    """Two packs, 60 learners each: one whose questions are forgotten much faster than FSRS-6's defaults
+    expect (DHP), one remembered as the defaults say. The workspace's fit is a compromise; the fast pack's
+    own fit predicts its held-out learners better than the workspace's and is adopted for it alone."""
+    fill(engine, recorded_answers("dhp", learners=60, questions=20, days=60, seed=5), first_id=1, pack="fast")
+    fill(engine, recorded_answers("fsrs", learners=60, questions=20, days=60, seed=6, spread=0), first_id=61,
+         pack="steady")
+    before = cards(engine)
+
+    assert optimize(database_url) == 0
+
+    out = capsys.readouterr().out
+    fast = re.search(r"pack fast: \d+ reviews from 60 learners; log loss fitted (\d\.\d+), FSRS-6 defaults "
+                     r"(\d\.\d+)(?:, in use (\d\.\d+))?; adopted for this pack", out)
+    assert fast, out
+    own, default, replaced = (float(x) if x else None for x in fast.groups())
+    assert own < default and (replaced is None or own < replaced)
+    # The steady pack's own fit gains nothing on the defaults, and the workspace's compromise predicts it
+    # worse than the defaults: the defaults are adopted for it, so it is not scheduled worse than before.
+    steady = re.search(r"pack steady: .* FSRS-6 defaults (\d\.\d+), in use (\d\.\d+); FSRS-6's defaults predict it "
+                       r"best: adopted for this pack", out)
+    assert steady and float(steady.group(1)) < float(steady.group(2)), out
+    rows = {row.pack_id: row for row in fits(engine)}
+    assert set(rows) == {None, "fast", "steady"} and rows["fast"].adopted and rows["steady"].adopted
+    sets = Store(engine).fsrs_parameter_sets()
+    assert sets.packs["fast"] != sets.workspace and len(sets.packs["fast"]) == 21
+    assert Store(engine).fsrs_parameters("fast") == sets.packs["fast"]
+    assert Store(engine).fsrs_parameters("steady") == DEFAULT_PARAMETERS
+    assert Store(engine).fsrs_parameters("another") == sets.workspace, "a pack without its own: the workspace's"
+
+    # Each open card is rescheduled with the parameters its own pack now uses; retired ones stay.
+    after = cards(engine)
+    histories = {h.card_id: h for h in Store(engine).review_histories()}
+    for card_id, card in before.items():
+        if card.retired_at is not None:
+            assert after[card_id] == card
+            continue
+        expected = sets.for_pack(card.pack_id)
+        if expected is None:
+            assert after[card_id] == card
+        else:
+            assert after[card_id].due == replay(histories[card_id].answers, parameters=expected).due
+    assert sum(row.rescheduled for row in rows.values()) == sum(
+        1 for c in before.values() if c.retired_at is None and sets.for_pack(c.pack_id) is not None)
+
+    # The report lists each scope's fit beside the defaults'.
+    from datetime import timedelta
+
+    from bot.digest import organisation_report
+    from content_packs.catalog import Catalog
+    from db.reporting import Reporting
+
+    end = max(c.last_review for c in after.values())
+    report = organisation_report(Reporting(engine), Catalog({}), since=end - timedelta(days=90), until=end, now=end)
+    table = report.split('id="fsrs-fits"')[1].split("</table>")[0]
+    fast_row = table.split("<code>fast</code>")[1].split("</tr>")[0]
+    assert f"<td>{own:.3f}</td><td>{default:.3f}</td>" in fast_row and "adopted;" in fast_row
+    assert "<code>steady</code>" in table and "Workspace" in table
+
+    # A running Sprout schedules an answer in the fast pack with the fast pack's parameters.
+    from datetime import UTC, datetime
+
+    from bot.service import LearningService
+
+    service = LearningService(store=Store(engine), catalog=None, dispatcher=None, lookup_profile=lambda _u: None)
+    now = datetime(2027, 6, 1, tzinfo=UTC)
+    assert service.fsrs_parameters(now, "fast") == sets.packs["fast"]
+    assert service.fsrs_parameters(now, "steady") == DEFAULT_PARAMETERS
+    assert service.fsrs_parameters(now, "another") == service.fsrs_parameters(now) == sets.workspace
+
+    # Run again on the same reviews: nothing predicts better than what is in use; nothing changes.
+    assert optimize(database_url) == 0
+    again = capsys.readouterr().out
+    assert again.count("not adopted, the pack keeps its parameters") == 2 and "scheduling is unchanged" in again
+    assert cards(engine) == after and Store(engine).fsrs_parameter_sets() == sets
