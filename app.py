@@ -726,28 +726,13 @@ KEEP_EVENT_IDS = timedelta(days=3)
 
 
 def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
-    """Forward records to the LRS in a job of its own (a hanging LRS never delays Slack), reload packs
-    when their files change, draw messages left undrawn (at once, then every ten seconds) and forget
-    old event ids (daily)."""
+    """Forward records to the LRS, reload packs when their files change, draw messages left undrawn (at
+    once, then every ten seconds), forget old event ids (daily), sync the roster and check links: the
+    callables made here, their jobs in ``scheduler.runner``."""
     from bot.admin import packs_signature
-    from scheduler.runner import add_link_check_job, add_roster_sync_job, run_job
+    from scheduler.runner import BackgroundJobs
+    from scheduler.runner import add_background_jobs as schedule
 
-    if sprout.first_runs is not None:  # the two below that run at once
-        sprout.first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
-    scheduler.add_job(run_job, args=["sprout-redraw-at-start" + suffix,
-                                     lambda: sprout.redrawer.catch_up(sprout.clock())],
-                      id="sprout-redraw-at-start" + suffix, replace_existing=True)  # once, now
-    scheduler.add_job(run_job, "interval", args=["sprout-redraw" + suffix, lambda: sprout.redrawer.run(sprout.clock())],
-                      seconds=10, id="sprout-redraw" + suffix, replace_existing=True, max_instances=1,
-                      coalesce=True)
-    scheduler.add_job(run_job, "interval",
-                      args=["sprout-forget-events" + suffix,
-                            lambda: sprout.store.forget_processed_events(sprout.clock() - KEEP_EVENT_IDS)],
-                      hours=24, id="sprout-forget-events" + suffix, replace_existing=True, max_instances=1,
-                      coalesce=True, next_run_time=datetime.now(UTC))
-    if sprout.lrs is not None:
-        scheduler.add_job(run_job, "interval", args=["sprout-lrs" + suffix, lambda: sprout.lrs.tick(sprout.clock())],
-                          seconds=10, id="sprout-lrs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
     seen = {"signature": packs_signature(sprout.settings.content_packs_dir, sprout.settings.contributions_dir)}
 
     def reload_when_changed() -> None:
@@ -758,14 +743,20 @@ def add_background_jobs(scheduler, sprout: Sprout, suffix: str = "") -> None:
             log.warning("packs reloaded: %d serving; %s", len(serving), "; ".join(problems) or "no problems")
         sprout.refresh_retired()  # a lesson retired by `packs retire` (another process), within seconds
 
-    scheduler.add_job(run_job, "interval", args=["sprout-packs" + suffix, reload_when_changed], seconds=5,
-                      id="sprout-packs" + suffix, replace_existing=True, max_instances=1, coalesce=True)
-    if not sprout.settings.uses_emulator:  # the sandbox's people are the emulator's: nothing to catch up
-        add_roster_sync_job(scheduler, suffix=suffix, every_hours=sprout.settings.roster_sync_hours,
-                            sync=lambda: sprout.admin.sync_roster(sprout.bolt.client, sprout.clock()))
+    real_slack = not sprout.settings.uses_emulator  # the sandbox's people are the emulator's: nothing to sync
+    jobs = BackgroundJobs(
+        redraw_at_start=lambda: sprout.redrawer.catch_up(sprout.clock()),
+        redraw=lambda: sprout.redrawer.run(sprout.clock()),
+        forget_events=lambda: sprout.store.forget_processed_events(sprout.clock() - KEEP_EVENT_IDS),
+        reload_packs=reload_when_changed,
+        lrs=(lambda: sprout.lrs.tick(sprout.clock())) if sprout.lrs is not None else None,
+        roster_sync=(lambda: sprout.admin.sync_roster(sprout.bolt.client, sprout.clock())) if real_slack else None,
+        roster_sync_hours=sprout.settings.roster_sync_hours,
         # The sandbox's lessons link to the internet, which a sandbox may not reach: no checks there.
-        add_link_check_job(scheduler, suffix=suffix, every_hours=sprout.settings.link_check_hours,
-                           check=lambda: check_pack_links(sprout))
+        link_check=(lambda: check_pack_links(sprout)) if real_slack else None,
+        link_check_hours=sprout.settings.link_check_hours,
+    )
+    schedule(scheduler, jobs, suffix=suffix, first_runs=sprout.first_runs)
 
 
 def check_pack_links(sprout: Sprout) -> list:
@@ -976,20 +967,13 @@ class Hosted:
 
 def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
     """Install pages and every installed workspace, each planned and sent for on jobs of its own."""
-    from apscheduler.executors.pool import ThreadPoolExecutor
-    from apscheduler.schedulers.background import BackgroundScheduler
-
     from bot.http import HttpServer
     from bot.install import INSTALL_PATH
-    from scheduler.runner import add_tick_jobs, remove_jobs, run_job
+    from scheduler.runner import add_interval_job, add_tick_jobs, hosted_scheduler, remove_jobs
 
     stop = _stop_on_signals()
     hosted = Hosted(settings)
-    # At most 16 jobs at once across workspaces: each holds at most a few connections of the shared pool
-    # (20 + 20), so planners holding their lock connection always find another. A job that waits its
-    # turn runs late rather than being skipped.
-    scheduler = BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=16)},
-                                    job_defaults={"misfire_grace_time": None, "coalesce": True})
+    scheduler = hosted_scheduler(max_workers=16)  # the shared pool holds 20 + 20 connections
 
     def schedule(team: str, sprout: Sprout) -> None:
         sprout.dispatcher.start_heartbeat()
@@ -1002,10 +986,8 @@ def run_hosted(settings: Settings, args: argparse.Namespace) -> int:
     for team, sprout in hosted.each():
         schedule(team, sprout)
     # Installations made through another instance are picked up within a minute.
-    scheduler.add_job(run_job, "interval", args=["sprout-discover", hosted.discover], seconds=60,
-                      id="sprout-discover", replace_existing=True, max_instances=1, coalesce=True)
-    scheduler.add_job(run_job, "interval", args=["sprout-rotate-tokens", hosted.rotate_tokens], seconds=300,
-                      id="sprout-rotate-tokens", replace_existing=True, max_instances=1, coalesce=True)
+    add_interval_job(scheduler, "sprout-discover", hosted.discover, seconds=60)
+    add_interval_job(scheduler, "sprout-rotate-tokens", hosted.rotate_tokens, seconds=300)
     scheduler.start()
     server = HttpServer(hosted.wsgi, host=args.host or "0.0.0.0", port=args.port or settings.port).start()
     print(f"Sprout (hosted, {len(hosted.sprouts)} workspaces installed) is listening on {server.url}/slack/events; "

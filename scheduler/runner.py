@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from db.engine import database_unavailable
@@ -103,6 +105,58 @@ def add_link_check_job(
                       id=LINK_CHECK_JOB_ID + suffix, replace_existing=True, max_instances=1, coalesce=True,
                       next_run_time=datetime.now(UTC) + LINK_CHECK_FIRST_AFTER)
     return True
+
+
+@dataclass(frozen=True)
+class BackgroundJobs:
+    """One workspace's jobs beside planning and sending, as the composition root makes them."""
+
+    redraw_at_start: Callable[[], object]  # messages left undrawn by a crash: once, at the start
+    redraw: Callable[[], object]  # every ten seconds
+    forget_events: Callable[[], object]  # old Slack event ids: at the start, then daily
+    reload_packs: Callable[[], object]  # every five seconds: files changed, lessons retired
+    lrs: Callable[[], object] | None = None  # forward records to the LRS, every ten seconds
+    roster_sync: Callable[[], object] | None = None
+    roster_sync_hours: float = 0
+    link_check: Callable[[], object] | None = None
+    link_check_hours: float = 0
+
+
+def add_background_jobs(scheduler: BackgroundScheduler, jobs: BackgroundJobs, *, suffix: str = "",
+                        first_runs: FirstRuns | None = None) -> None:
+    """Each in a job of its own, so a hanging LRS or a slow link check never delays Slack; none overlaps
+    itself. ``first_runs`` is told to wait for the two that run at once."""
+    if first_runs is not None:
+        first_runs.expect(scheduler, ("sprout-redraw-at-start" + suffix, "sprout-forget-events" + suffix))
+    scheduler.add_job(run_job, args=["sprout-redraw-at-start" + suffix, jobs.redraw_at_start],
+                      id="sprout-redraw-at-start" + suffix, replace_existing=True)  # once, now
+    add_interval_job(scheduler, "sprout-redraw" + suffix, jobs.redraw, seconds=10)
+    add_interval_job(scheduler, "sprout-forget-events" + suffix, jobs.forget_events, seconds=24 * 3600,
+                     first=datetime.now(UTC))
+    if jobs.lrs is not None:
+        add_interval_job(scheduler, "sprout-lrs" + suffix, jobs.lrs, seconds=10)
+    add_interval_job(scheduler, "sprout-packs" + suffix, jobs.reload_packs, seconds=5)
+    if jobs.roster_sync is not None:
+        add_roster_sync_job(scheduler, suffix=suffix, every_hours=jobs.roster_sync_hours, sync=jobs.roster_sync)
+    if jobs.link_check is not None:
+        add_link_check_job(scheduler, suffix=suffix, every_hours=jobs.link_check_hours, check=jobs.link_check)
+
+
+def add_interval_job(scheduler: BackgroundScheduler, job_id: str, job: Callable[[], object], *, seconds: float,
+                     first: datetime | None = None) -> None:
+    """``job`` every ``seconds`` under ``job_id`` (replacing one of that id), never overlapping itself; first at
+    ``first``, or one interval from now."""
+    extra = {} if first is None else {"next_run_time": first}
+    scheduler.add_job(run_job, "interval", args=[job_id, job], seconds=seconds, id=job_id, replace_existing=True,
+                      max_instances=1, coalesce=True, **extra)
+
+
+def hosted_scheduler(*, max_workers: int = 16) -> BackgroundScheduler:
+    """The scheduler of a hosted Sprout, shared by its workspaces: at most ``max_workers`` jobs at once across
+    them (each holds at most a few connections of the shared pool, so planners holding their lock connection
+    always find another); a job that waits its turn runs late rather than being skipped."""
+    return BackgroundScheduler(timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=max_workers)},
+                               job_defaults={"misfire_grace_time": None, "coalesce": True})
 
 
 def remove_jobs(scheduler: BackgroundScheduler, suffix: str) -> None:
