@@ -471,7 +471,9 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     if migrate:
         upgrade(engine)
     store = Store(engine)
-    catalog, loaded = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir)
+    pack_check = slack_limits_check()
+    catalog, loaded = Catalog.from_directory(settings.content_packs_dir, contributions_dir=settings.contributions_dir,
+                                             check=pack_check)
     for problem in loaded.problems:
         log.warning("pack not loaded: %s", problem)
     health_records = ContentHealthRecords(engine)
@@ -535,7 +537,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     )
     services["learning"] = service
     admin = Admin(service=service, store=store, catalog=catalog, packs_dir=settings.content_packs_dir, tracks=tracks,
-                  contributions_dir=settings.contributions_dir)
+                  contributions_dir=settings.contributions_dir, pack_check=pack_check)
     renderers["privacy_export"] = privacy_renderer(store)
     subcommands: dict[str, Any] = {}
     listeners: list[Any] = []
@@ -1344,12 +1346,24 @@ def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def slack_limits_check():
+    """The check every pack passes before Sprout serves it (and ``packs validate`` runs): Slack's limits on the
+    lesson as ``bot.blocks`` renders it, judged by the emulator's Block Kit validator — the one statement of
+    those limits in Sprout, so the check and the emulator agree (``bot`` may not import ``sandbox``; this
+    composition root may)."""
+    from bot.pack_limits import SlackLimits
+    from sandbox.blockkit import validate_blocks, validate_view
+
+    return SlackLimits(validate_blocks=validate_blocks, validate_view=validate_view)
+
+
 def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
     from content_packs.loader import load_packs
     from content_packs.tracks import TRACKS_FOLDER, load_tracks
 
     directory = Path(args.dir) if args.dir else settings.content_packs_dir
-    result = load_packs(directory, contributions_dir=None if args.dir else settings.contributions_dir)
+    result = load_packs(directory, contributions_dir=None if args.dir else settings.contributions_dir,
+                        check=slack_limits_check())
     tracks = load_tracks(directory / TRACKS_FOLDER, result.packs.values())
     for problem in [*result.problems, *tracks.problems]:
         print(problem)

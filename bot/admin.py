@@ -15,7 +15,7 @@ from bot.paging import bounded_pages
 from bot.service import LearningService
 from content_packs.catalog import Catalog
 from content_packs.contributions import CONTRIBUTIONS_FILE
-from content_packs.loader import load_packs
+from content_packs.loader import PackCheck, load_packs
 from content_packs.tracks import TRACKS_FOLDER, TrackCatalog, load_tracks
 from db.models import ROLES
 from db.store import Store
@@ -71,7 +71,8 @@ def members(client: Any, *, page_size: int = 200) -> Iterator[Member]:
 
 class Admin:
     def __init__(self, *, service: LearningService, store: Store, catalog: Catalog, packs_dir: Path,
-                 tracks: TrackCatalog | None = None, contributions_dir: Path | None = None) -> None:
+                 tracks: TrackCatalog | None = None, contributions_dir: Path | None = None,
+                 pack_check: PackCheck | None = None) -> None:
         self.service = service
         self.store = store
         self.catalog = catalog
@@ -79,6 +80,7 @@ class Admin:
         self.tracks = tracks
         self.rules: Any = None  # bot.enrollment_rules.EnrollmentRules: applied after each sync
         self.contributions_dir = contributions_dir
+        self.pack_check = pack_check  # e.g. bot.pack_limits.SlackLimits: a reload refuses what it finds
 
     def set_role(self, actor: str, args: str, now: datetime) -> str:
         self.service.require(actor, ("admin",), "change roles", now)
@@ -116,7 +118,7 @@ class Admin:
         previous version. Returns (pack ids now serving, problems)."""
         if actor is not None:
             self.service.require(actor, ("admin",), "reload the packs", now)
-        result = load_packs(self.packs_dir, contributions_dir=self.contributions_dir)
+        result = load_packs(self.packs_dir, contributions_dir=self.contributions_dir, check=self.pack_check)
         broken_files = {Path(p.file).resolve() for p in result.problems}
         packs, files = dict(result.packs), dict(result.files)
         for old in self.catalog:

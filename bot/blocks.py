@@ -6,9 +6,11 @@ characters of section text, 150 of a header, 75 of button text, 2,000 of a value
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,13 +45,31 @@ LINK_ICONS = {"podcast": "🎧", "article": "📄", "video": "🎬"}
 LINK_VERBS = {"podcast": "Listen", "article": "Read", "video": "Watch"}
 MAX_BLOCKS = 50
 
+# While set, the builders neither shorten text nor drop blocks to fit Slack's limits, so a check can see
+# what an author's content would really need (``bot.pack_limits``); Sprout always renders with it unset.
+_EXACT: ContextVar[bool] = ContextVar("exact_rendering", default=False)
+
+
+@contextlib.contextmanager
+def exact_rendering() -> Iterator[None]:
+    """Render without the truncation and block clipping that keep a live message within Slack's limits."""
+    token = _EXACT.set(True)
+    try:
+        yield
+    finally:
+        _EXACT.reset(token)
+
+
+def _fit(text: str, limit: int) -> str:
+    return text if _EXACT.get() else truncate(text, limit)
+
 
 def plain(text: str, limit: int = 3000) -> dict[str, Any]:
-    return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}
+    return {"type": "plain_text", "text": _fit(text, limit), "emoji": True}
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": truncate(text, 3000)}
+    return {"type": "mrkdwn", "text": _fit(text, 3000)}
 
 
 def section(text: str, **extra: Any) -> Block:
@@ -278,7 +298,7 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
 
     # Keep the question and rating visible if a very long body pushes past Slack's 50 blocks.
     room = MAX_BLOCKS - len(tail) - 1
-    if len(blocks) > room:
+    if len(blocks) > room and not _EXACT.get():
         blocks = blocks[: room - 1] + [context("_The lesson continues in the pack; it was too long for one message._")]
     blocks.append({"type": "divider"})
     blocks.extend(tail)
@@ -342,7 +362,7 @@ def review_message(view: Any) -> RenderedMessage:
         right = sum(1 for i in view.items if i.answer and i.answer.correct)
         blocks.append(section(f"✅ Done — {right} of {total} right.", block_id="review-done"))
     text = f"{title} — {total} question{'s' if total != 1 else ''}"
-    return RenderedMessage(escape(text), blocks[:MAX_BLOCKS])
+    return RenderedMessage(escape(text), blocks if _EXACT.get() else blocks[:MAX_BLOCKS])
 
 
 def certificate_message(name: str, pack_title: str, score: float, expires: datetime | None) -> RenderedMessage:

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from content_packs.loader import LoadResult, load_packs
+from content_packs.loader import LoadResult, PackCheck, load_packs
 from content_packs.schema import Lesson, Pack
 
 
@@ -43,8 +43,9 @@ class Catalog:
             return True
 
     @classmethod
-    def from_directory(cls, directory: Path, *, contributions_dir: Path | None = None) -> tuple[Catalog, LoadResult]:
-        result = load_packs(directory, contributions_dir=contributions_dir)
+    def from_directory(cls, directory: Path, *, contributions_dir: Path | None = None,
+                       check: PackCheck | None = None) -> tuple[Catalog, LoadResult]:
+        result = load_packs(directory, contributions_dir=contributions_dir, check=check)
         return cls(result.packs, result.files), result
 
     def replace(self, packs: dict[str, Pack], files: dict[str, Path] | None = None) -> None:

@@ -6,7 +6,7 @@ A pack with any problem is not loaded at all; the other packs still are.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,6 +64,13 @@ class _Lines:
         while loc not in self._lines and loc:
             loc = loc[:-1]
         return self._lines.get(loc, 1)
+
+
+Lines = _Lines
+
+# A check beyond the schema, run on each pack that passes it: (pack, its file, where each value starts) ->
+# problems. ``bot.pack_limits`` checks Slack's limits this way; the loader itself knows nothing of Slack.
+PackCheck = Callable[[Pack, Path, Lines], list[PackProblem]]
 
 
 def dotted(loc: Iterable[str | int]) -> str:
@@ -185,23 +192,33 @@ def raise_problems(file: Path, lines: _Lines, found: list[tuple[Loc, str, int | 
         ))
 
 
-def parse_pack(text: str, file: Path) -> Pack:
+def parse_pack(text: str, file: Path, *, check: PackCheck | None = None) -> Pack:
     """Validate one pack's YAML text; raise PackError listing every problem with its line."""
+    return parse_pack_located(text, file, check=check)[0]
+
+
+def parse_pack_located(text: str, file: Path, *, check: PackCheck | None = None) -> tuple[Pack, Lines]:
+    """``parse_pack``, with where each value of the document starts; ``check``, if given, runs on a pack
+    that passes the schema, and its problems refuse the pack like the schema's."""
     node, data = read_yaml(text, file)
     if node is None or not isinstance(data, dict):
         raise PackError([PackProblem(file, 1, "", "a pack must be a YAML mapping with id, title, lessons, …")])
     pack, lines, found = validate_document(Pack, node, data, file, list(_duplicate_ids(data)))
     raise_problems(file, lines, found)
     assert pack is not None
-    return pack
+    if check is not None:
+        problems = check(pack, file, lines)
+        if problems:
+            raise PackError(sorted(problems, key=lambda p: (p.line, p.path, p.message)))
+    return pack, lines
 
 
-def load_pack(file: Path) -> Pack:
+def load_pack(file: Path, *, check: PackCheck | None = None) -> Pack:
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError([PackProblem(file, 1, "", f"cannot read: {exc}")]) from None
-    return parse_pack(text, file)
+    return parse_pack(text, file, check=check)
 
 
 def pack_files(directory: Path) -> list[Path]:
@@ -214,10 +231,11 @@ def pack_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.glob(f"*/{PACK_FILE}") if p.is_file())
 
 
-def load_packs(directory: Path, *, contributions_dir: Path | None = None) -> LoadResult:
+def load_packs(directory: Path, *, contributions_dir: Path | None = None, check: PackCheck | None = None) -> LoadResult:
     """Every pack in ``directory``, each merged with its contributions file (``content_packs.contributions``:
     beside its pack.yaml, or under ``contributions_dir``). A contributions file with a problem is not loaded
-    (its pack is, without it) and is listed with the problems."""
+    (its pack is, without it) and is listed with the problems. ``check`` runs on each pack.yaml that passes
+    the schema (see ``PackCheck``); a pack it finds problems in is not loaded, like one the schema refuses."""
     from content_packs.contributions import contributions_file, load_contributions, merged
 
     result = LoadResult()
@@ -227,7 +245,7 @@ def load_packs(directory: Path, *, contributions_dir: Path | None = None) -> Loa
         return result
     for file in pack_files(directory):
         try:
-            pack = load_pack(file)
+            pack = load_pack(file, check=check)
         except PackError as exc:
             result.problems.extend(exc.problems)
             continue

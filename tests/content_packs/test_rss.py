@@ -239,7 +239,7 @@ def test_a_lesson_without_links_gets_them_above_its_quiz(packs):
         links:
           - {kind: article, title: "CISA: Recognize and Report Phishing", url: "https://www.cisa.gov/secure-our-world/recognize-and-report-phishing"}
           - {kind: article, title: "FTC: How to Recognize and Avoid Phishing Scams", url: "https://consumer.ftc.gov/articles/how-recognize-and-avoid-phishing-scams"}
-          - {kind: podcast, title: "Smashing Security (weekly security podcast)", url: "https://www.smashingsecurity.com/"}
+          - {kind: video, title: "NCSC: Top Tips for Staff (e-learning with short videos)", url: "https://www.ncsc.gov.uk/training/top-tips-for-staff-web/story_html5"}
         """)
     indented = textwrap.indent(lesson_links, "    ")
     assert indented in text
