@@ -218,10 +218,9 @@ class Settings:
         if report_url and not report_url.startswith(("http://", "https://")):
             raise SettingsError(f"SPROUT_REPORT_URL must be an http(s) URL, not {report_url!r}")
         if client_id:
-            from sqlalchemy.engine import make_url
+            from db.engine import is_memory_sqlite
 
-            parsed = make_url(database_url)
-            if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+            if is_memory_sqlite(database_url):
                 raise SettingsError("a hosted Sprout keeps each workspace's records in a file beside DATABASE_URL's: "
                                     "use a file (sqlite:///sprout.db) or PostgreSQL")
         history_tier = integer("SLACK_HISTORY_TIER", 1 if client_id else 3, 1, 4)
@@ -437,7 +436,6 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from db.pairing import PairingRecords
     from db.reporting import Reporting
     from db.store import Store
-    from learning.clock import SystemClock
     from scheduler.announcements import FacilitationPlanner
     from scheduler.coaching import CoachDigestPlanner
     from scheduler.digests import DigestPlanner
@@ -448,10 +446,11 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     from scheduler.planner import Planner
     from scheduler.reminders import Nudger
     from scheduler.reviews import ReviewPlanner
+    from scheduler.runner import wall_clock
     from scheduler.tracks import TrackPlanner
 
     closers: list = []
-    clock = clock or SystemClock()
+    clock = clock or wall_clock
     token = settings.slack_bot_token
     secret = settings.slack_signing_secret
     api_url = settings.slack_api_url
@@ -798,18 +797,16 @@ class Hosted:
     ``/slack/events`` goes to the Sprout of the workspace it comes from."""
 
     def __init__(self, settings: Settings, *, clock=None, listener_workers: int = 16, migrate: bool = True) -> None:
-        from slack_sdk import WebClient
-
         from bot.http import health_app
-        from bot.install import Installations, installer_app, workspace_router
+        from bot.install import Installations, installer_app, web_client, workspace_router
         from db.engine import ping
         from db.migrate import upgrade
         from db.vault import reseal_tokens
         from db.workspaces import WorkspaceDatabases
-        from learning.clock import SystemClock
+        from scheduler.runner import wall_clock
 
         self.settings = settings
-        self.clock = clock or SystemClock()
+        self.clock = clock or wall_clock
         self.listener_workers = listener_workers
         self.migrate = migrate
         self.databases = WorkspaceDatabases(settings.database_url)
@@ -827,7 +824,7 @@ class Hosted:
         self._lock = threading.RLock()
         installer = installer_app(
             installations=self.installations, client_secret=settings.slack_client_secret,
-            signing_secret=settings.slack_signing_secret, client=WebClient(base_url=settings.slack_api_url),
+            signing_secret=settings.slack_signing_secret, client=web_client(settings.slack_api_url),
             redirect_uri=settings.slack_redirect_uri, authorization_url=settings.slack_authorize_url,
             on_installed=self.installed)
         self.wsgi = workspace_router(installer=installer, workspace_app=self.wsgi_of,
@@ -937,12 +934,12 @@ class Hosted:
     def rotate_tokens(self) -> list[str]:
         """Refresh the bot tokens that expire within two hours (token rotation on), and serve each of those
         workspaces with its new token; the teams refreshed."""
-        from slack_sdk import WebClient
+        from bot.install import web_client
 
         with self._lock:
             teams = sorted(self.sprouts)
         refreshed = self.installations.refresh_expiring(
-            teams, client_secret=self.settings.slack_client_secret, client=WebClient(base_url=self.settings.slack_api_url))
+            teams, client_secret=self.settings.slack_client_secret, client=web_client(self.settings.slack_api_url))
         for team in refreshed:
             log.info("refreshed the bot token of %s", team)
             self.serve(team)
@@ -1044,8 +1041,8 @@ def run_sandbox(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.http import HttpServer, wsgi_app
     from db.engine import ping
-    from learning.clock import SimulatedClock
     from learning.roster import parse_roster
+    from sandbox.clock import SimulatedClock
     from sandbox.driver import SlackDriver
     from sandbox.emulator import SlackEmulator
     from sandbox.seed import PEOPLE, roster_csv
@@ -1183,14 +1180,15 @@ def parse_instant(text: str) -> datetime:
 
 
 def cmd_tick(settings: Settings, args: argparse.Namespace) -> int:
-    from learning.clock import SimulatedClock, SystemClock
+    from sandbox.clock import SimulatedClock
+    from scheduler.runner import wall_clock
 
     if settings.uses_emulator:
         raise SettingsError(
             "SLACK_BOT_TOKEN is not set: tick sends through Slack's Web API. Set it (see README), "
             "or try `python app.py demo`."
         )
-    clock = SimulatedClock(parse_instant(args.at), running=True) if args.at else SystemClock()
+    clock = SimulatedClock(parse_instant(args.at), running=True) if args.at else wall_clock
     sprout = build(settings, clock=clock)
     try:
         result = sprout.tick()

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import Results, database  # noqa: E402
 
 import app  # noqa: E402
-from learning.clock import SimulatedClock  # noqa: E402
 from learning.roster import RosterRow  # noqa: E402
+from sandbox.clock import SimulatedClock  # noqa: E402
 from sandbox.workspace import LocalWorkspace  # noqa: E402
 
 SAID = ("help", "how do I spot a phishing email?", "Who waters the zorblax in the Lisbon office?")

@@ -54,7 +54,7 @@ def run_case(case: str, args, r: Results) -> None:
     import app
     from db.engine import make_engine
     from db.pacing import LearnedPaces
-    from learning.clock import SimulatedClock
+    from sandbox.clock import SimulatedClock
 
     n = args.learners
     extra = ["--rate-limit", str(args.limit), "--rate-burst", "10", "--fail-share", str(args.fail_share),

@@ -145,6 +145,11 @@ class Installations:
         return refreshed
 
 
+def web_client(base_url: str) -> WebClient:
+    """A Web API client without a token (OAuth exchanges, token rotation) for Slack at ``base_url``."""
+    return WebClient(base_url=base_url)
+
+
 def installer_app(
     *,
     installations: Installations,

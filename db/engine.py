@@ -130,6 +130,12 @@ def ping(engine: Engine) -> bool | str:
     return True
 
 
+def is_memory_sqlite(url: str) -> bool:
+    """An SQLite URL without a file (``sqlite://``, ``sqlite:///:memory:``): records that end with the process."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` cannot be a Sprout database URL, or None if it can."""
     from sqlalchemy.exc import ArgumentError

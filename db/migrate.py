@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -201,7 +201,7 @@ def backup_sqlite(engine: Engine, revision: str) -> Path | None:
     if not source.exists():
         return None
     # A file name, not a decision: the wall clock is fine here.
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     target = source.with_name(f"{source.name}.bak-{revision}-{stamp}")
     with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)

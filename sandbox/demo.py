@@ -114,7 +114,7 @@ def run_demo(
     *, build: Callable[..., Any], base_settings: Any, learners: int = 6, days: int = 7, seed: int = 7,
     verbose: bool = True,
 ) -> int:
-    from learning.clock import SimulatedClock
+    from sandbox.clock import SimulatedClock
 
     rng = random.Random(seed)
     started = time.monotonic()

@@ -44,12 +44,13 @@ from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from db.engine import database_unavailable
 from db.pacing import LearnedPaces
 from db.store import OutboxItem, Store
 from scheduler.pacing import AdaptiveBucket, MethodPacer, TokenBucket
+from scheduler.runner import wall_clock
 from scheduler.sending import (
     METADATA_EVENT_TYPE,
     Interrupted,
@@ -72,10 +73,6 @@ CLOCK_SKEW = timedelta(seconds=60)
 
 
 POST_METHOD = "chat.postMessage"  # the method of the workspace bucket (``bucket``)
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def _maybe_in_slack(item: OutboxItem) -> bool:

@@ -31,21 +31,18 @@ import socket
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from db import exports
 from db.store import NewMessage, OutboxItem, Store
 from learning.xapi import XAPI_VERSION, StatementBuilder, record_key
+from scheduler.runner import wall_clock
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- the LRS over HTTP ----------------------------------------------------------------------------

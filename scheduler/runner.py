@@ -24,6 +24,11 @@ LINK_CHECK_JOB_ID = "sprout-link-check"
 LINK_CHECK_FIRST_AFTER = timedelta(hours=1)
 
 
+def wall_clock() -> datetime:
+    """The real time: the edge's, passed in to everything else as a clock or as ``now``."""
+    return datetime.now(UTC)
+
+
 def run_job(name: str, job: Callable[[], object]) -> None:
     try:
         job()

@@ -18,7 +18,7 @@ ALLOWED = {
     "db": {"db", "learning", "content_packs"},
     "scheduler": {"scheduler", "db", "learning", "content_packs"},
     "bot": {"bot", "scheduler", "db", "learning", "content_packs"},
-    "sandbox": {"sandbox", "learning"},
+    "sandbox": {"sandbox"},  # the emulator stands for Slack: it knows nothing of Sprout
 }
 # third-party library -> the only packages that may import it
 OWNERS = {
@@ -37,6 +37,12 @@ def modules():
             if "migrations" in path.parts:
                 continue
             yield package, path
+
+
+MIGRATIONS = sorted((ROOT / "db" / "migrations" / "versions").glob("*.py"))
+# Where the real time may be read: the composition root and the scheduler's runner. Everything else is
+# given ``now`` or a clock.
+EDGE = {ROOT / "app.py", ROOT / "scheduler" / "runner.py"}
 
 
 def imports(path: Path) -> set[str]:
@@ -74,3 +80,31 @@ def test_ci_runs_exactly_the_readme_commands():
     assert install and test, "the README names an install and a test command"
     assert install.group(1).strip() in ci
     assert test.group(1).strip() in ci
+
+
+def test_the_composition_root_uses_libraries_only_through_their_owners():
+    """app.py wires the packages together; SQL, Slack and APScheduler stay inside them."""
+    used = imports(ROOT / "app.py")
+    for library in OWNERS:
+        assert library not in used, f"app.py imports {library}; only {sorted(OWNERS[library])} may"
+
+
+@pytest.mark.parametrize("path", MIGRATIONS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_migrations_spell_out_their_schema(path):
+    """A migration's tables are its own: built from a library's current definitions, the schema would drift
+    when the library changes them."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    modules_used = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules_used |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    allowed = {"__future__", "alembic", "sqlalchemy", "db.types", "json", "re", "datetime", "typing"}
+    outside = {m for m in modules_used if m.split(".")[0] not in {"alembic", "sqlalchemy"} and m not in allowed}
+    assert not outside, f"{path.relative_to(ROOT)} imports {sorted(outside)}"
+
+
+def test_only_the_edge_reads_the_real_time():
+    for package, path in modules():
+        if path in EDGE or package == "sandbox" and path.name in ("demo.py",):
+            continue  # the demo starts "this week": it is a command, not part of Sprout
+        text = path.read_text()
+        assert not re.search(r"\bdatetime\.now\(|\bdatetime\.utcnow\(|\bdate\.today\(", text), \
+            f"{path.relative_to(ROOT)} reads the real time; take now or a clock instead"

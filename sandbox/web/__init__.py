@@ -29,7 +29,7 @@ def sandbox_app(
 
     ``people`` are :class:`sandbox.seed.SandboxPerson` (or anything with ``user_id``, ``name``, ``tz``
     and optionally ``role`` and ``team``), each already a user in ``emulator``. ``clock`` is a
-    :class:`learning.clock.SimulatedClock`; ``tick(now)`` and ``next_due(now)`` are Sprout's.
+    :class:`sandbox.clock.SimulatedClock`; ``tick(now)`` and ``next_due(now)`` are Sprout's.
     ``channels`` (the seed's, unless told otherwise) are created in ``emulator`` if it lacks them: the
     page's channel menus offer them, and announcements and cohorts reach their members.
     """

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import app
 from db.pacing import LearnedPaces
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace
 
 NOW = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

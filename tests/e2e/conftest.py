@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 import app
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 BERLIN = Person("U0BERLIN", "Ana Berlin", "Europe/Berlin", "ana@example.com")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 import app
 from content_packs.loader import BUNDLED_DIR
 from db.models import Answer, AuditEntry, Delivery, Feedback, Learner
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 ADA = Person("U0ADA", "Ada Admin", "Europe/London")

@@ -29,9 +29,9 @@ from db.models import (
     Learner,
     OutboxMessage,
 )
-from learning.clock import SimulatedClock
 from learning.roster import RosterRow
 from sandbox import blockkit
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 from scheduler.announcements import copy_times
 

@@ -24,7 +24,6 @@ from bot import blocks
 from bot.cohorts import parse_create, parse_targets, split_name
 from content_packs.loader import BUNDLED_DIR, parse_pack
 from db.models import AuditEntry, Cohort, CohortMember, Delivery, Enrollment, Learner
-from learning.clock import SimulatedClock
 from learning.cohorts import (
     current_lesson,
     current_position,
@@ -35,6 +34,7 @@ from learning.cohorts import (
 )
 from learning.errors import SproutError
 from learning.roster import RosterRow
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 SUNDAY = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 import app
 from content_packs.loader import BUNDLED_DIR
 from db.models import Delivery, Feedback, HandledFlag, Learner, OutboxMessage, RetiredLesson
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 FAY = Person("U0FAY", "Fay Facilitator", "UTC")

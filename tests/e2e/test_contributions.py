@@ -20,8 +20,8 @@ from sqlalchemy import select
 import app
 from bot.contributions import OUTCOME, QUEUE_NOTE, REVIEW_ACTION, review_modal
 from db.models import Delivery, OutboxMessage, PackContribution
-from learning.clock import SimulatedClock
 from sandbox import blockkit
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 from tests.e2e.test_announcements import count, roster
 

@@ -14,7 +14,7 @@ import pytest
 from bot.asking import ASK_FACILITATORS_ACTION, DM_REPLY, QUESTION
 from content_packs.loader import BUNDLED_DIR
 from db.models import Delivery, Learner, LearnerQuestion, OutboxMessage
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from tests.e2e.test_announcements import FAC, command, count, make_world, roster
 
 ANN = "U0ANN"

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 import app
 from db.models import Enrollment, EnrollmentRule, Learner, RuleEnrollment
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 ADA = Person("U0ADA", "Ada Admin", "Europe/London")

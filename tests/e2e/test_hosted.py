@@ -24,7 +24,7 @@ from bot.http import HttpServer
 from db.engine import make_engine
 from db.models import Answer, Learner
 from db.workspaces import workspace_database_url
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.cloud import SlackCloud
 from sandbox.driver import SlackDriver
 from sandbox.emulator import SlackEmulator

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import app
 from content_packs.loader import BUNDLED_DIR
 from db.models import Answer, Certificate, LinkOpen, Reflection, Review, ReviewCard
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 ANA = Person("U0ANA", "Ana", "Europe/Berlin")

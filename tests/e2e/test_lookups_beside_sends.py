@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 import app
 from db.models import OutboxMessage
-from learning.clock import SimulatedClock
 from learning.roster import parse_roster
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 MONDAY_0930 = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import app
 from db.models import Enrollment, Learner, OutboxMessage
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 from scheduler.runner import ROSTER_SYNC_JOB_ID, add_roster_sync_job
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.pairing import MET_NO_ACTION, MET_YES_ACTION
 from db.models import AuditEntry, OutboxMessage, Pair, PairAnswer, PairingProgramme, PairingRound, PairMember
-from learning.clock import SimulatedClock
 from learning.roster import RosterRow
+from sandbox.clock import SimulatedClock
 from tests.e2e.test_announcements import FAC, command, count, make_world
 from tests.e2e.test_digest import all_text
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import app
 from db.models import Enrollment, Learner
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import LocalWorkspace, Person
 
 ADA = Person("U0ADA", "Ada Admin", "Europe/London")

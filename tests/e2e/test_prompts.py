@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEntry, Contribution, DiscussionPrompt, PromptPost
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from tests.e2e.test_announcements import FAC, SUNDAY, command, count, make_world, records, roster
 
 PACK = """\

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import Certificate, Enrollment, Learner
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.workspace import Person
 from tests.e2e.test_cohorts import answer, cohort_world, command, deliveries, run_until
 

@@ -15,8 +15,8 @@ import pytest
 
 import app
 from bot.http import HttpServer, wsgi_app
-from learning.clock import SimulatedClock
 from learning.roster import parse_roster
+from sandbox.clock import SimulatedClock
 from sandbox.driver import SlackDriver
 from sandbox.seed import PEOPLE, roster_csv
 from sandbox.web import sandbox_app

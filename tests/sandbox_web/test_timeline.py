@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from learning.clock import SimulatedClock
+from sandbox.clock import SimulatedClock
 from sandbox.web.timeline import move_clock
 
 START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -1,15 +1,14 @@
-"""Clocks: the only place "now" comes from. Everything below takes ``now`` as an argument."""
+"""The sandbox's simulated time (the demo, the sandbox page, tests, ``tick --at``).
+
+Sprout itself takes ``now`` as an argument everywhere; the real clock is the edge's
+(``scheduler.runner.wall_clock``, which ``app.py`` passes in).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-
-
-class SystemClock:
-    def __call__(self) -> datetime:
-        return datetime.now(UTC)
 
 
 class SimulatedClock:
