@@ -92,9 +92,33 @@ def button(text: str, action_id: str, value: str | None = None, *, style: str | 
     return element
 
 
+# Every key a button value or a modal's private_metadata carries (``encode``), in one place. Keys are one or
+# two letters because a lesson's values are sent with every answer button of every learner's message; a
+# key's meaning depends on the action it belongs to, as the second column says. The listener that reads a
+# value checks it against the stored records (whose delivery, which question) before acting on it.
+VALUE_KEYS: dict[str, str] = {
+    "a": "announcement id (Got it)",
+    "b": "the block id of a multiple-select question's tick boxes (Submit)",
+    "c": "choice index (an answer); contribution id (Review); cohort id (Progress); channel id (a learner's "
+         "question passed on)",
+    "d": "delivery id: the lesson message a button belongs to",
+    "days": "days to pause (Pause offers and the Home tab's Pause a week)",
+    "k": "review card id (a review question); the suggestion kind (Suggest form); a content-health flag key "
+         "(Evidence)",
+    "l": "link index (a lesson's link); lesson id (Send me this)",
+    "on": "1 to share notes with the coach, 0 to stop",
+    "p": "pack id (Enroll, Send me this); mentoring pair id (Met)",
+    "q": "question id (an answer); the learner's question text (passed on)",
+    "r": "rating 1-5 (Rate); feedback reason key (Reason)",
+    "s": "review session id: the review message a button belongs to",
+    "t": "message ts (a learner's question passed on)",
+    "th": "thread ts (a learner's question passed on)",
+}
+
+
 def encode(**values: Any) -> str:
     """A button's value: compact JSON (orjson, since a fan-out encodes one for every link and answer
-    button of every learner's lesson)."""
+    button of every learner's lesson). Its keys are VALUE_KEYS'."""
     return orjson.dumps(values).decode()
 
 

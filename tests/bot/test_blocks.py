@@ -46,3 +46,21 @@ def test_a_low_rating_asks_why_and_a_reason_is_acknowledged():
     answered = lesson_message(PACK, PACK.lessons[0], state(rating=2, reason="too_easy"))
     assert "Noted: _too easy_" in str(answered.blocks)
     assert not any(b.get("block_id") == "reason" for b in lesson_message(PACK, PACK.lessons[0], state(rating=5)).blocks)
+
+
+def test_every_button_value_key_is_documented_in_one_place():
+    """``bot.blocks.VALUE_KEYS`` names every key ``encode`` is called with anywhere in bot/, and no other."""
+    import ast
+    from pathlib import Path
+
+    from bot.blocks import VALUE_KEYS
+
+    used: dict[str, set[str]] = {}
+    for path in (Path(__file__).resolve().parents[2] / "bot").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "encode":
+                for keyword in node.keywords:
+                    if keyword.arg is not None:
+                        used.setdefault(keyword.arg, set()).add(path.name)
+    # ``**ref`` spreads a lesson's or a review's reference: {"d": …} or {"s": …, "k": …}.
+    assert set(used) | {"s", "k"} == set(VALUE_KEYS), {k: sorted(v) for k, v in used.items() if k not in VALUE_KEYS}
