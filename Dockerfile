@@ -14,7 +14,7 @@ RUN groupadd --system --gid 10001 sprout \
     && useradd --system --uid 10001 --gid sprout --create-home --home-dir /home/sprout sprout
 
 WORKDIR /src
-COPY pyproject.toml constraints.txt README.md LICENSE app.py ./
+COPY pyproject.toml constraints.txt README.md LICENSE app.py config.py ./
 COPY bot ./bot
 COPY content_packs ./content_packs
 COPY db ./db

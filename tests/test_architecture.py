@@ -82,11 +82,15 @@ def test_ci_runs_exactly_the_readme_commands():
     assert test.group(1).strip() in ci
 
 
-def test_the_composition_root_uses_libraries_only_through_their_owners():
-    """app.py wires the packages together; SQL, Slack and APScheduler stay inside them."""
-    used = imports(ROOT / "app.py")
+@pytest.mark.parametrize("name", ["app.py", "config.py"])
+def test_the_composition_root_uses_libraries_only_through_their_owners(name):
+    """app.py wires the packages together and config.py reads the settings; SQL, Slack and APScheduler stay
+    inside the packages that own them."""
+    used = imports(ROOT / name)
     for library in OWNERS:
-        assert library not in used, f"app.py imports {library}; only {sorted(OWNERS[library])} may"
+        assert library not in used, f"{name} imports {library}; only {sorted(OWNERS[library])} may"
+    assert "config" not in set().union(*(imports(path) for _package, path in modules())), \
+        "settings are passed in, not imported"
 
 
 @pytest.mark.parametrize("path", MIGRATIONS, ids=lambda p: str(p.relative_to(ROOT)))

@@ -78,6 +78,8 @@ def test_everything_the_dockerfile_copies_exists_and_is_what_a_plain_install_nee
     packages = {p.split("*")[0] for p in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
         "packages"]["find"]["include"]}
     assert packages <= {c.rstrip("/") for c in copied}, "every package the wheel holds is copied"
+    modules = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["py-modules"]
+    assert {f"{m}.py" for m in modules} <= copied, "every top-level module the wheel holds is copied"
     assert {"pyproject.toml", "app.py", "constraints.txt"} <= copied
 
 
