@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -177,7 +178,7 @@ def test_demo_with_its_defaults_runs_a_week_with_reviews(capsys):
     assert "the week in records" in out and "outbox: {'sent':" in out
     # A learner's suggestion is accepted from the review queue and reaches the others, credited.
     assert "Ana Souza suggests a question for" in out and "Fay Morgan accepts it" in out
-    assert "security-basics is now version 2" in out
+    assert re.search(r"security-basics is now version \d+", out)
     assert out.count("With contributions from Ana Souza") >= 2
     assert (ROOT / "content_packs" / "security-basics" / "contributions.yaml").exists() is False
 
