@@ -336,16 +336,17 @@ class LearningRecords:
 
     def record_review(
         self, *, session_id: int, card: CardView, learner_id: int, prompt: str, response: str, correct: bool,
-        rating: int, new_state: CardState, now: datetime,
+        rating: int, new_state: CardState, now: datetime, language: str | None = None,
     ) -> bool:
-        """The answer and the card's next step, together; False if this card was already answered here."""
+        """The answer and the card's next step, together; False if this card was already answered here.
+        ``prompt`` and ``response`` are the pack's own text; ``language`` the one the question was asked in."""
         interval = (new_state.due - now).total_seconds() / 86400
         with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Review)
                 .values(session_id=session_id, card_id=card.id, learner_id=learner_id, question_id=card.question_id,
                         prompt=prompt, response=response, correct=correct, rating=rating, interval_days=interval,
-                        answered_at=now)
+                        answered_at=now, language=language)
                 .on_conflict_do_nothing(index_elements=["session_id", "card_id"])
                 .returning(Review.id)
             ).scalar()
@@ -694,7 +695,7 @@ class LearningRecords:
 
     def trigger_first_lesson(
         self, *, learner_id: int, pack_id: str, channel_id: str, lesson_id: str, pack_version: int, channel: str,
-        local_date: date, now: datetime,
+        local_date: date, now: datetime, language: str | None = None,
     ) -> int | None:
         """A channel join's lesson, in one transaction: the trigger fires once per learner and pack, the
         learner follows the pack, and the lesson is queued — all of it or, if anything fails, none of it,
@@ -729,7 +730,7 @@ class LearningRecords:
                 self._insert(Delivery)
                 .values(enrollment_id=enrollment_id, learner_id=learner_id, pack_id=pack_id, lesson_id=lesson_id,
                         pack_version=pack_version, kind="triggered", local_date=local_date, due_at=now,
-                        status="queued")
+                        status="queued", language=language)
                 .on_conflict_do_nothing()
                 .returning(Delivery.id)
             ).scalar()
