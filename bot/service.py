@@ -676,7 +676,8 @@ class LearningService:
         paused = is_paused(learner.paused_until, now)
         entries = []
         for enrollment in self.store.enrollments(learner.id):
-            pack = self.catalog.get(enrollment.pack_id)
+            # The pack's title and description in the language the learner reads it in.
+            pack = self.catalog.shown(enrollment.pack_id, self.reading_language(learner, enrollment.pack_id))
             if pack is None:
                 continue
             lessons, answered, correct = answers.get(pack.id, (set(), 0, 0))
@@ -697,7 +698,7 @@ class LearningService:
             learner=learner,
             zone=self.zone_of(learner),
             entries=entries,
-            available=list(self.catalog),
+            available=[self.catalog.shown(p.id, self.reading_language(learner, p.id)) or p for p in self.catalog],
             streak=current_streak(days, now.astimezone(tz).date()),
             reviews_due=self.store.reviews_due_count(learner.id, now),
             paused_until=learner.paused_until.astimezone(tz) if paused else None,

@@ -86,3 +86,15 @@ def test_a_german_learner_reads_answers_and_is_recorded_in_german(world):
     # Both graded the same and recorded with the pack's own text, each with the language it was shown in.
     assert rows[JONAS.user_id] == ("de", own, prompt, True, "de")
     assert rows[CAMILLE.user_id] == ("en", own, prompt, True, "en")
+
+
+def test_the_home_tab_names_the_pack_in_the_learners_language(world):
+    command(world, JONAS, "enroll onboarding-essentials")
+    command(world, CAMILLE, "enroll onboarding-essentials")
+    for person, title in ((JONAS, "Gut ankommen"), (CAMILLE, "Onboarding Essentials")):
+        world.driver.app_home_opened(person.user_id)
+        home = world.emulator.wait_for(
+            lambda person=person, title=title: title in json.dumps(
+                (world.emulator.home_view(person.user_id) or {}).get("blocks", []), ensure_ascii=False)
+            and world.emulator.home_view(person.user_id))
+        assert ("Onboarding Essentials" in json.dumps(home["blocks"], ensure_ascii=False)) == (person is CAMILLE)
