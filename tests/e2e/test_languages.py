@@ -98,3 +98,18 @@ def test_the_home_tab_names_the_pack_in_the_learners_language(world):
                 (world.emulator.home_view(person.user_id) or {}).get("blocks", []), ensure_ascii=False)
             and world.emulator.home_view(person.user_id))
         assert ("Onboarding Essentials" in json.dumps(home["blocks"], ensure_ascii=False)) == (person is CAMILLE)
+
+
+def test_a_reload_keeps_a_translation_whose_new_version_is_broken(world):
+    translation = world.sprout.settings.content_packs_dir / "onboarding-essentials" / "translations" / "de.yaml"
+    good = translation.read_text(encoding="utf-8")
+    translation.write_text(good.replace("title: Gut ankommen", "title: Gut angekommen"), encoding="utf-8")
+    serving, problems = world.sprout.admin.reload_packs(world.clock())
+    assert "onboarding-essentials" in serving and not problems
+    assert world.sprout.catalog.shown("onboarding-essentials", "de").title == "Gut angekommen"
+
+    translation.write_text(good.replace("      q2:\n", "      q9:\n", 1), encoding="utf-8")  # breaks first-week
+    serving, problems = world.sprout.admin.reload_packs(world.clock())
+    assert "onboarding-essentials" in serving
+    assert any("de.yaml" in p and "lessons.first-week.quiz.q9: no question 'q9'" in p for p in problems)
+    assert world.sprout.catalog.shown("onboarding-essentials", "de").title == "Gut angekommen"  # the last good one
