@@ -507,7 +507,8 @@ class StatementBuilder:
         return {
             "objectType": "Activity",
             "id": f"{self.lesson_iri(ref.pack_id, ref.lesson_id)}/reflection",
-            "definition": {"type": INTERACTION, "name": self._lang(prompt), "description": self._lang(prompt),
+            "definition": {"type": INTERACTION, "name": self._pack_lang(self.packs(ref.pack_id), prompt),
+                           "description": self._pack_lang(self.packs(ref.pack_id), prompt),
                            "interactionType": "long-fill-in"},
         }
 
@@ -519,7 +520,7 @@ class StatementBuilder:
             iri = url
         else:
             iri = f"{self.lesson_iri(ref.pack_id, ref.lesson_id)}/links/{link_index}"
-        definition: dict = {"type": LINK, "name": self._lang(link.title if link else url)}
+        definition: dict = {"type": LINK, "name": self._pack_lang(pack, link.title if link else url)}
         if iri == url:
             definition["moreInfo"] = url
         return {"objectType": "Activity", "id": iri, "definition": definition}
