@@ -1109,6 +1109,8 @@ def cmd_packs_validate(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     lessons = sum(len(p.lessons) for p in result.packs.values())
     shown = f", {len(tracks.tracks)} track{'' if len(tracks.tracks) == 1 else 's'}" if tracks.tracks else ""
+    translations = sum(len(by_lang) for by_lang in result.translations.values())
+    shown += f", {translations} translation{'' if translations == 1 else 's'}" if translations else ""
     print(f"{len(result.packs)} packs, {lessons} lessons{shown}: all valid")
     return 0
 

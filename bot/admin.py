@@ -121,13 +121,19 @@ class Admin:
         result = load_packs(self.packs_dir, contributions_dir=self.contributions_dir, check=self.pack_check)
         broken_files = {Path(p.file).resolve() for p in result.problems}
         packs, files = dict(result.packs), dict(result.files)
+        translations = {pack_id: dict(by_lang) for pack_id, by_lang in result.translations.items()}
         for old in self.catalog:
             old_file = self.catalog.file_of(old.id)
             broken = (old.id not in packs and old_file is not None and Path(old_file).resolve() in broken_files) \
                 or old.id in result.broken_contributions
             if broken and old_file is not None:
                 packs[old.id], files[old.id] = old, old_file  # a bad edit: keep serving what worked
-        self.catalog.replace(packs, files)
+                translations[old.id] = self.catalog.translations_of(old.id)
+            previous = self.catalog.translations_of(old.id)
+            for bad in result.broken_translations.get(old.id, []):
+                if bad.stem in previous and old.id in packs:  # a bad translation edit: keep the one that worked
+                    translations.setdefault(old.id, {})[bad.stem] = previous[bad.stem]
+        self.catalog.replace(packs, files, translations)
         self.store.sync_lesson_index(self.catalog.search_rows())
         problems = [str(p) for p in result.problems]
         if self.tracks is not None:

@@ -12,6 +12,7 @@ from bot.blocks import (
     reminder_message,
     review_message,
 )
+from bot.service import shown_view
 from content_packs.catalog import Catalog
 from db.store import OutboxItem, Store
 from learning.errors import Gone
@@ -43,14 +44,13 @@ def outbox_renderer(
         if item.kind in extra:
             return extra[item.kind](item)
         if item.kind == "lesson":
-            pack = catalog.get(state.pack_id) if state else None
-            lesson = catalog.lesson(state.pack_id, state.lesson_id) if state else None
-            if pack is None or lesson is None:
+            view = shown_view(catalog, state) if state else None  # in the language it was queued in
+            if view is None:
                 return None
-            message = lesson_message(pack, lesson, state)
+            message = lesson_message(view.pack, view.lesson, view.state)
             return OutgoingMessage(channel=item.channel, text=message.text, blocks=message.blocks)
         if item.kind == "reminder":
-            lesson = catalog.lesson(state.pack_id, state.lesson_id) if state else None
+            lesson = catalog.shown_lesson(state.pack_id, state.lesson_id, state.language) if state else None
             if state is None or lesson is None or not state.message_ts or state.answers or state.rating:
                 return None  # answered in the meantime, or gone: no nudge
             message = reminder_message(lesson)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,9 @@ from db.learning_records import CardView, ReviewAnswer, SessionView
 from db.models import FEEDBACK_REASONS
 from db.store import DeliveryState, LearnerView, NewDelivery, Store
 from learning.errors import Gone, NotAllowed, NothingToSend, NotYours, SproutError, UnknownPack
+from learning.language import pack_language
 from learning.pausing import UNTIL_RESUMED, is_paused, parse_pause
-from learning.progression import Grade, grade, next_lesson
+from learning.progression import Grade, grade_shown, next_lesson, shown_choice
 from learning.review import ParameterSets, first_answer, rating_for, review
 from learning.schedule import next_slot, parse_days, parse_hhmm, resolve_zone, zone
 from learning.streaks import LessonDay, PackProgress, current_streak
@@ -57,9 +58,31 @@ class EnrollOutcome:
 class LessonView:
     """A delivered lesson with its content, ready to render."""
 
-    pack: Pack
-    lesson: Lesson
-    state: DeliveryState
+    pack: Pack  # as shown: in the language the lesson was sent in
+    lesson: Lesson  # as shown
+    state: DeliveryState  # its answers' choices as shown
+    original: Lesson | None = None  # the pack's own text, what is graded and recorded; None: ``lesson`` is
+
+    @property
+    def own(self) -> Lesson:
+        return self.original or self.lesson
+
+
+def shown_view(catalog: Catalog, state: DeliveryState) -> LessonView | None:
+    """A delivered lesson in the language it was sent in (``state.language``): a translation's text where it
+    has the lesson, else the pack's own; None when the lesson or its pack is gone."""
+    original = catalog.lesson(state.pack_id, state.lesson_id)
+    pack = catalog.shown(state.pack_id, state.language)
+    lesson = catalog.shown_lesson(state.pack_id, state.lesson_id, state.language)
+    if original is None or pack is None or lesson is None:
+        return None
+    if lesson is original:
+        return LessonView(pack, lesson, state)
+    answers = []
+    for a in state.answers:
+        own, shown = original.question(a.question_id), lesson.question(a.question_id)
+        answers.append(replace(a, choice=shown_choice(own, shown, a.choice)) if own and shown else a)
+    return LessonView(pack, lesson, replace(state, answers=tuple(answers)), original)
 
 
 class _Drawn:
@@ -91,9 +114,15 @@ class AnswerOutcome(_Drawn):
 @dataclass(frozen=True)
 class ReviewItem:
     card: CardView
-    lesson: Lesson
-    question: Question
-    answer: ReviewAnswer | None
+    lesson: Lesson  # as shown
+    question: Question  # as shown
+    answer: ReviewAnswer | None  # its response as shown
+    original: Question | None = None  # the pack's own, graded and recorded; None: ``question`` is
+    language: str | None = None  # the language the question is shown in
+
+    @property
+    def own(self) -> Question:
+        return self.original or self.question
 
 
 @dataclass(frozen=True)
@@ -182,10 +211,16 @@ class SearchResult:
 
 def _grade(question: Question, response: int | list[int] | str) -> Grade:
     """Grade a lesson's or a review's answer, turning a response that cannot be graded into a sentence."""
+    return _grade_shown(question, question, response)[1]
+
+
+def _grade_shown(own: Question, shown: Question, response: int | list[int] | str) -> tuple[Grade, Grade]:
+    """(what is recorded, what the learner is told): see learning.progression.grade_shown."""
     if isinstance(response, str) and not response.strip():
         raise SproutError("Type an answer first.")
+    question = shown
     try:
-        return grade(question, response)
+        return grade_shown(own, shown, response)
     except ValueError:
         if question.kind == "multiple":
             raise SproutError("Tick at least one answer, then press Submit.") from None
@@ -335,6 +370,17 @@ class LearningService:
             next_lessons=sorted(next_lessons, key=lambda pair: pair[1]),
         )
 
+    # -- languages --------------------------------------------------------------------------
+
+    def reading_language(self, learner: LearnerView, pack_id: str) -> str:
+        """The language ``learner`` reads ``pack_id`` in: their choice, else Slack's locale, when the pack
+        is written in it or has a translation into it; else the pack's own language."""
+        return pack_language(self.catalog.languages(pack_id), learner.language, learner.slack_locale)
+
+    def shown_language(self, learner: LearnerView, pack_id: str, lesson_id: str) -> str:
+        """The language a lesson is sent to ``learner`` in (a partial translation falls back lesson by lesson)."""
+        return self.catalog.language_shown(pack_id, lesson_id, self.reading_language(learner, pack_id))
+
     # -- packs ------------------------------------------------------------------------------
 
     def pack(self, pack_id: str) -> Pack:
@@ -393,6 +439,7 @@ class LearningService:
                         kind="on_demand",
                         local_date=now.astimezone(tz).date(),
                         due_at=now,
+                        language=self.shown_language(learner, pack.id, lesson.id),
                     )
                 ],
                 now,
@@ -416,11 +463,10 @@ class LearningService:
             raise Gone("This lesson is no longer available.")
         if slack_user_id is not None and state.slack_user_id != slack_user_id:
             raise NotYours("This lesson was sent to someone else.")
-        lesson = self.catalog.lesson(state.pack_id, state.lesson_id)
-        pack = self.catalog.get(state.pack_id)
-        if lesson is None or pack is None:
+        view = shown_view(self.catalog, state)
+        if view is None:
             raise Gone("This lesson is no longer available: its pack was removed or changed.")
-        return LessonView(pack, lesson, state)
+        return view
 
     def answer(
         self, slack_user_id: str, delivery_id: int, question_id: str, response: int | list[int] | str, now: datetime,
@@ -434,9 +480,10 @@ class LearningService:
         database's one write lock, which every click in a burst waits for in turn."""
         view = self.lesson_view(delivery_id, slack_user_id)
         question = view.lesson.question(question_id)
-        if question is None:
+        own = view.own.question(question_id)
+        if question is None or own is None:
             raise Gone("This question is no longer part of the lesson.")
-        result = _grade(question, response)
+        kept_grade, result = _grade_shown(own, question, response)
         waited = now - view.state.sent_at if view.state.sent_at else None
         card = first_answer(rating_for(result.correct, answered_after=waited), now,
                             desired_retention=self.review_retention,
@@ -446,10 +493,11 @@ class LearningService:
                 delivery_id=delivery_id,
                 learner_id=view.state.learner_id,
                 question_id=question.id,
-                prompt=question.prompt,
-                choice=result.choice,
-                correct=result.correct,
+                prompt=own.prompt,
+                choice=kept_grade.choice,
+                correct=kept_grade.correct,
                 now=now,
+                language=view.state.language,
             )
             if recorded:
                 self.store.create_card(
@@ -499,7 +547,8 @@ class LearningService:
         if not view.lesson.reflect:
             raise Gone("This lesson no longer asks for a reflection.")
         return self._feedback(delivery_id, lambda: self.store.record_reflection(
-            delivery_id=delivery_id, learner_id=view.state.learner_id, prompt=view.lesson.reflect, text=text,
+            delivery_id=delivery_id, learner_id=view.state.learner_id, prompt=view.own.reflect or view.lesson.reflect,
+            text=text,
             now=now), kept)
 
     def open_link(self, slack_user_id: str, delivery_id: int, link_index: int, now: datetime) -> bool:
@@ -519,12 +568,25 @@ class LearningService:
         if slack_user_id is not None and session.slack_user_id != slack_user_id:
             raise NotYours("This review was sent to someone else.")
         items = []
+        learner = self.store.learner(session.slack_user_id)
         for card_id in session.card_ids:
             card = session.cards.get(card_id)
             lesson = self.catalog.lesson(card.pack_id, card.lesson_id) if card else None
             question = lesson.question(card.question_id) if lesson else None
-            if card is not None and question is not None:
-                items.append(ReviewItem(card, lesson, question, session.answers.get(card_id)))
+            if card is None or question is None:
+                continue
+            # A review is asked in the language the learner reads now (see reading_language).
+            reading = self.reading_language(learner, card.pack_id) if learner else None
+            language = self.catalog.language_shown(card.pack_id, card.lesson_id, reading)
+            shown_lesson = self.catalog.shown_lesson(card.pack_id, card.lesson_id, reading) or lesson
+            shown = shown_lesson.question(card.question_id) or question
+            answer = session.answers.get(card_id)
+            if shown is question:
+                items.append(ReviewItem(card, lesson, question, answer, None, language))
+                continue
+            if answer is not None:
+                answer = replace(answer, response=shown_choice(question, shown, answer.response))
+            items.append(ReviewItem(card, shown_lesson, shown, answer, question, language))
         pack = self.catalog.get(session.pack_id) if session.pack_id else None
         return ReviewView(session, items, pack)
 
@@ -538,7 +600,7 @@ class LearningService:
         item = next((i for i in view.items if i.card.id == card_id), None)
         if item is None:
             raise Gone("This question is no longer part of the review.")
-        result = _grade(item.question, response)
+        kept_grade, result = _grade_shown(item.own, item.question, response)
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
         new_state = review(item.card.state, rating, now, desired_retention=self.review_retention,
@@ -546,8 +608,8 @@ class LearningService:
         with self.store.unit_of_work():
             recorded = self.store.record_review(
                 session_id=session_id, card=item.card, learner_id=view.session.learner_id,
-                prompt=item.question.prompt, response=result.choice, correct=result.correct, rating=rating,
-                new_state=new_state, now=now,
+                prompt=item.own.prompt, response=kept_grade.choice, correct=kept_grade.correct, rating=rating,
+                new_state=new_state, now=now, language=item.language,
             )
             view = self.review_view(session_id)  # inside: whether the review is finished decides a renewal
             if recorded and view.session.kind == "recert" and view.finished and view.pack and view.pack.certificate:
@@ -616,7 +678,8 @@ class LearningService:
         paused = is_paused(learner.paused_until, now)
         entries = []
         for enrollment in self.store.enrollments(learner.id):
-            pack = self.catalog.get(enrollment.pack_id)
+            # The pack's title and description in the language the learner reads it in.
+            pack = self.catalog.shown(enrollment.pack_id, self.reading_language(learner, enrollment.pack_id))
             if pack is None:
                 continue
             lessons, answered, correct = answers.get(pack.id, (set(), 0, 0))
@@ -637,7 +700,7 @@ class LearningService:
             learner=learner,
             zone=self.zone_of(learner),
             entries=entries,
-            available=list(self.catalog),
+            available=[self.catalog.shown(p.id, self.reading_language(learner, p.id)) or p for p in self.catalog],
             streak=current_streak(days, now.astimezone(tz).date()),
             reviews_due=self.store.reviews_due_count(learner.id, now),
             paused_until=learner.paused_until.astimezone(tz) if paused else None,
@@ -677,12 +740,16 @@ class LearningService:
 
     # -- just in time -----------------------------------------------------------------------
 
-    def search(self, words: str) -> list[SearchResult]:
+    def search(self, words: str, slack_user_id: str | None = None) -> list[SearchResult]:
+        """Lessons matching ``words`` in any language they are shown in, each titled in the language the
+        searcher reads its pack in."""
         if not words.strip():
             raise SproutError("Search for what? For example `/learn search phishing`.")
+        learner = self.store.learner(slack_user_id) if slack_user_id else None
         results = []
         for hit in self.store.search_lessons(words, limit=10):
-            pack = self.catalog.get(hit.pack_id)
+            reading = self.reading_language(learner, hit.pack_id) if learner else None
+            pack = self.catalog.shown(hit.pack_id, reading)
             lesson = pack.lesson(hit.lesson_id) if pack else None
             if lesson is not None:
                 results.append(SearchResult(pack.id, lesson.id, lesson.title, pack.title, lesson.minutes,
@@ -709,7 +776,8 @@ class LearningService:
             [NewDelivery(enrollment_id=enrollment.id, learner_id=learner.id,
                          channel=learner.dm_channel_id or learner.slack_user_id, pack_id=pack.id,
                          lesson_id=lesson.id, pack_version=pack.version, kind=kind,
-                         local_date=now.astimezone(tz).date(), due_at=now)],
+                         local_date=now.astimezone(tz).date(), due_at=now,
+                         language=self.shown_language(learner, pack.id, lesson.id))],
             now,
         )
         self.store.after_commit(lambda: self.dispatcher.dispatch(ids=queued))  # visible to the sender
@@ -729,6 +797,7 @@ class LearningService:
                 learner_id=learner.id, pack_id=pack.id, channel_id=channel_id, lesson_id=pack.lessons[0].id,
                 pack_version=pack.version, channel=learner.dm_channel_id or learner.slack_user_id,
                 local_date=now.astimezone(zone(self.zone_of(learner))).date(), now=now,
+                language=self.shown_language(learner, pack.id, pack.lessons[0].id),
             )
             if queued is not None:
                 self.store.after_commit(lambda queued=queued: self.dispatcher.dispatch(ids=[queued]))

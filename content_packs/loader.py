@@ -48,6 +48,10 @@ class LoadResult:
     problems: list[PackProblem] = field(default_factory=list)
     # Packs served without their contributions file, which has a problem (listed in ``problems``).
     broken_contributions: dict[str, Path] = field(default_factory=dict)
+    # Each pack's translations by language (``content_packs.translations``); one with a problem is left out
+    # (its pack is served without it) and listed with the problems and in ``broken_translations``.
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    broken_translations: dict[str, list[Path]] = field(default_factory=dict)
 
 
 class _Lines:
@@ -232,11 +236,13 @@ def pack_files(directory: Path) -> list[Path]:
 
 
 def load_packs(directory: Path, *, contributions_dir: Path | None = None, check: PackCheck | None = None) -> LoadResult:
-    """Every pack in ``directory``, each merged with its contributions file (``content_packs.contributions``:
+    """Every pack in ``directory`` with its translations (``<pack>/translations/<lang>.yaml``), each merged with
+    its contributions file (``content_packs.contributions``:
     beside its pack.yaml, or under ``contributions_dir``). A contributions file with a problem is not loaded
     (its pack is, without it) and is listed with the problems. ``check`` runs on each pack.yaml that passes
     the schema (see ``PackCheck``); a pack it finds problems in is not loaded, like one the schema refuses."""
     from content_packs.contributions import contributions_file, load_contributions, merged
+    from content_packs.translations import load_translation, translation_files
 
     result = LoadResult()
     directory = Path(directory)
@@ -254,6 +260,14 @@ def load_packs(directory: Path, *, contributions_dir: Path | None = None, check:
                 PackProblem(file, 1, "id", f"pack id {pack.id!r} is already used by {result.files[pack.id]}")
             )
             continue
+        for translation_file in translation_files(file):
+            try:
+                translation = load_translation(translation_file, pack)
+            except PackError as exc:
+                result.problems.extend(exc.problems)
+                result.broken_translations.setdefault(pack.id, []).append(translation_file)
+                continue
+            result.translations.setdefault(pack.id, {})[translation.language] = translation
         extra = contributions_file(pack.id, file, contributions_dir)
         try:
             pack = merged(pack, load_contributions(extra, pack))

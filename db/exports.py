@@ -85,7 +85,7 @@ def _answers_csv(window: Window):
         ("learner_name", Learner.name), ("pack_id", Delivery.pack_id), ("pack_version", Delivery.pack_version),
         ("lesson_id", Delivery.lesson_id), ("question_id", Answer.question_id), ("prompt", Answer.prompt),
         ("response", Answer.choice), ("correct", Answer.correct), ("delivered_at", Delivery.sent_at),
-        ("delivery_id", Answer.delivery_id),
+        ("delivery_id", Answer.delivery_id), ("language", Answer.language),
     ]
     stmt = (
         select(*(c for _, c in columns))
@@ -110,7 +110,7 @@ def _deliveries_csv(window: Window):
         ("slack_user_id", Learner.slack_user_id), ("learner_name", Learner.name), ("pack_id", Delivery.pack_id),
         ("pack_version", Delivery.pack_version), ("lesson_id", Delivery.lesson_id), ("kind", Delivery.kind),
         ("status", Delivery.status), ("error", Delivery.error), ("questions_answered", answered),
-        ("questions_correct", right), ("links_opened", opened), ("rating", rating),
+        ("questions_correct", right), ("links_opened", opened), ("rating", rating), ("language", Delivery.language),
     ]
     stmt = (
         select(*(c for _, c in columns))
@@ -162,6 +162,7 @@ def _reviews_csv(window: Window):
         ("learner_name", Learner.name), ("pack_id", ReviewCard.pack_id), ("lesson_id", ReviewCard.lesson_id),
         ("question_id", Review.question_id), ("prompt", Review.prompt), ("response", Review.response),
         ("correct", Review.correct), ("fsrs_rating", Review.rating), ("interval_days", Review.interval_days),
+        ("language", Review.language),
     ]
     stmt = (
         select(*(c for _, c in columns))
@@ -222,12 +223,14 @@ def _learner(row) -> XLearner:
 
 
 def _ref(row) -> LessonRef:
-    return LessonRef(row.pack_id, row.lesson_id, row.pack_version, row.enrollment_id, row.delivered_at)
+    return LessonRef(row.pack_id, row.lesson_id, row.pack_version, row.enrollment_id, row.delivered_at,
+                     getattr(row, "shown_language", None))
 
 
 _DELIVERY_COLUMNS = (
     Delivery.pack_id, Delivery.lesson_id, Delivery.pack_version, Delivery.enrollment_id,
     Delivery.sent_at.label("delivered_at"), Learner.slack_user_id, Learner.name.label("learner_name"),
+    Delivery.language.label("shown_language"),
 )
 
 
@@ -251,6 +254,7 @@ def _reviews_stmt(where):
     return (
         select(Review.id, Review.question_id, Review.prompt, Review.response, Review.correct, Review.answered_at,
                Review.session_id, Review.rating, Review.interval_days, ReviewSession.kind.label("session_kind"),
+               Review.language.label("shown_language"),
                ReviewSession.sent_at.label("delivered_at"), ReviewCard.pack_id, ReviewCard.lesson_id,
                Learner.slack_user_id, Learner.name.label("learner_name"))
         .join(ReviewCard, ReviewCard.id == Review.card_id)
@@ -262,7 +266,7 @@ def _reviews_stmt(where):
 
 
 def _review(row) -> ReviewRecord:
-    ref = LessonRef(row.pack_id, row.lesson_id, None, None, row.delivered_at)
+    ref = LessonRef(row.pack_id, row.lesson_id, None, None, row.delivered_at, row.shown_language)
     return ReviewRecord(row.id, _learner(row), ref, row.question_id, row.prompt, row.response, row.correct,
                         row.answered_at, row.session_id, row.session_kind, row.rating, row.interval_days)
 

@@ -25,6 +25,7 @@ from db.models import (
     ReviewSession,
     TriggerFire,
 )
+from db.stemming import stemmed, stems, ts_config
 from learning.fitting import CardHistory, Fit
 from learning.review import CardState, ParameterSets, rating_for
 
@@ -107,6 +108,7 @@ class SearchHit:
     title: str
     rank: float
     every_word: bool = True  # False: no lesson has all the words, and this one has some of them
+    language: str = "en"  # the language of the text that matched
 
 
 def lesson_key(delivery_id: int) -> str:
@@ -334,16 +336,17 @@ class LearningRecords:
 
     def record_review(
         self, *, session_id: int, card: CardView, learner_id: int, prompt: str, response: str, correct: bool,
-        rating: int, new_state: CardState, now: datetime,
+        rating: int, new_state: CardState, now: datetime, language: str | None = None,
     ) -> bool:
-        """The answer and the card's next step, together; False if this card was already answered here."""
+        """The answer and the card's next step, together; False if this card was already answered here.
+        ``prompt`` and ``response`` are the pack's own text; ``language`` the one the question was asked in."""
         interval = (new_state.due - now).total_seconds() / 86400
         with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Review)
                 .values(session_id=session_id, card_id=card.id, learner_id=learner_id, question_id=card.question_id,
                         prompt=prompt, response=response, correct=correct, rating=rating, interval_days=interval,
-                        answered_at=now)
+                        answered_at=now, language=language)
                 .on_conflict_do_nothing(index_elements=["session_id", "card_id"])
                 .returning(Review.id)
             ).scalar()
@@ -564,12 +567,15 @@ class LearningRecords:
 
     # -- search --------------------------------------------------------------------------
 
-    def sync_lesson_index(self, lessons: Sequence[tuple[str, str, int, str, str, str]]) -> None:
-        """Make the search index hold exactly these lessons: (pack, lesson, version, title, body, questions)."""
-        wanted = {(p, lesson): (v, t, b, q) for p, lesson, v, t, b, q in lessons}
+    def sync_lesson_index(self, lessons: Sequence[tuple]) -> None:
+        """Make the search index hold exactly these lessons: (pack, lesson, version, title, body, questions,
+        language: "en" when left out), one row for each language a lesson is shown in, with its words stemmed
+        in that language."""
+        wanted = {(p, lesson, (rest or ("en",))[0]): (v, t, b, q) for p, lesson, v, t, b, q, *rest in lessons}
         with self._begin() as conn:
             have = {
-                (r.pack_id, r.lesson_id): (r.id, r.pack_version, r.title, r.body, r.questions)
+                (r.pack_id, r.lesson_id, r.language): (r.id, r.pack_version, r.title, r.body, r.questions,
+                                                       r.title_stems != "" or not r.title)
                 for r in conn.execute(select(LessonIndex.__table__))
             }
             gone = [row[0] for key, row in have.items() if key not in wanted]
@@ -577,29 +583,54 @@ class LearningRecords:
                 conn.execute(delete(LessonIndex).where(LessonIndex.id.in_(gone)))
             for key, (version, title, body, questions) in wanted.items():
                 current = have.get(key)
+                language = key[2]
+                values = dict(pack_version=version, title=title, body=body, questions=questions,
+                              title_stems=stemmed(title, language), body_stems=stemmed(body, language),
+                              questions_stems=stemmed(questions, language))
                 if current is None:
                     # Another instance starting at the same moment may insert the same row: skip it then.
-                    conn.execute(self._insert(LessonIndex).values(
-                        pack_id=key[0], lesson_id=key[1], pack_version=version, title=title, body=body,
-                        questions=questions).on_conflict_do_nothing(index_elements=["pack_id", "lesson_id"]))
-                elif current[1:] != (version, title, body, questions):
-                    conn.execute(update(LessonIndex).where(LessonIndex.id == current[0]).values(
-                        pack_version=version, title=title, body=body, questions=questions))
+                    conn.execute(self._insert(LessonIndex).values(pack_id=key[0], lesson_id=key[1], language=language,
+                                                                  **values)
+                                 .on_conflict_do_nothing(index_elements=["pack_id", "lesson_id", "language"]))
+                elif current[1:] != (version, title, body, questions, True):
+                    conn.execute(update(LessonIndex).where(LessonIndex.id == current[0]).values(**values))
 
-    def search_lessons(self, words: str, *, limit: int = 5) -> list[SearchHit]:
+    def search_lessons(self, words: str, *, limit: int = 5, language: str | None = None) -> list[SearchHit]:
         """Lessons matching the words (all of them, else any), best first: more of the words in the title,
-        then in the body, then in the questions; the full-text score orders lessons within a tier."""
+        then in the body, then in the questions; the full-text score orders lessons within a tier.
+
+        Each language's rows are searched with the words stemmed in that language, so "Passwörter" finds a
+        German lesson on "Passwort" and "passwords" an English one on "password". A lesson found in several
+        languages is one hit: the one in ``language`` (the reader's) if it is among them, else the best."""
         terms = re.findall(r"\w+", words.lower())[:12]
         if not terms:
             return []
         with self._connect() as conn:
+            languages = sorted(conn.execute(select(LessonIndex.language).distinct()).scalars())
+            hits = self._search(conn, terms, languages, "AND")
+            some = [] if hits else self._search(conn, terms, languages, "OR")
+        found = hits or [(key, replace(hit, every_word=False)) for key, hit in some]
+        found.sort(key=lambda pair: (pair[0], pair[1].language != language))
+        best: dict[tuple[str, str], SearchHit] = {}
+        order: list[tuple[str, str]] = []
+        for _, hit in found:
+            key = (hit.pack_id, hit.lesson_id)
+            if key not in best:
+                order.append(key)
+                best[key] = hit
+            elif hit.language == language and best[key].language != language:
+                best[key] = hit
+        return [best[key] for key in order][:limit]
+
+    def _search(self, conn, terms: list[str], languages: list[str], joiner: str) -> list[tuple[tuple, SearchHit]]:
+        found = []
+        for language in languages:
             if self.engine.dialect.name == "sqlite":
-                hits = self._search_sqlite(conn, terms, limit, "AND")
-                some = [] if hits else self._search_sqlite(conn, terms, limit, "OR")
+                stemmed_terms = [t for t in stems(terms, language) if t]
+                found += self._search_sqlite(conn, stemmed_terms, language, 30, joiner)
             else:
-                hits = self._search_postgres(conn, terms, limit, "&")
-                some = [] if hits else self._search_postgres(conn, terms, limit, "|")
-        return hits or [replace(hit, every_word=False) for hit in some]
+                found += self._search_postgres(conn, terms, language, 30, "&" if joiner == "AND" else "|")
+        return found
 
     # Ranking is by tiers, not by one blended score: a lesson whose title has more of the words comes
     # first, then one whose body has more, then its questions; the full-text score (bm25 / ts_rank)
@@ -608,14 +639,15 @@ class LearningRecords:
     COLUMNS = ("title", "body", "questions")
 
     @classmethod
-    def _search_sqlite(cls, conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+    def _search_sqlite(cls, conn, terms: list[str], language: str, limit: int,
+                       joiner: str) -> list[tuple[tuple, SearchHit]]:
         match = f" {joiner} ".join(f'"{t}"*' for t in terms)
-        params: dict = {"match": match, "limit": limit}
+        params: dict = {"match": match, "limit": limit, "language": language}
         tiers = []
         for column in cls.COLUMNS:
             found = []
             for i, term in enumerate(terms):
-                params[f"{column}{i}"] = f'{column} : "{term}"*'
+                params[f"{column}{i}"] = f'{column}_stems : "{term}"*'
                 found.append(f"(li.id IN (SELECT rowid FROM lesson_fts WHERE lesson_fts MATCH :{column}{i}))")
             tiers.append(" + ".join(found))
         rows = conn.execute(
@@ -623,39 +655,47 @@ class LearningRecords:
                 "SELECT li.pack_id, li.lesson_id, li.title, bm25(lesson_fts, 10.0, 3.0, 1.0) AS rank, "
                 + ", ".join(f"{tier} AS in_{column}" for tier, column in zip(tiers, cls.COLUMNS, strict=True))
                 + " FROM lesson_fts JOIN lesson_index li ON li.id = lesson_fts.rowid WHERE lesson_fts MATCH :match "
+                "AND li.language = :language "
                 "ORDER BY in_title DESC, in_body DESC, in_questions DESC, rank, li.pack_id, li.lesson_id LIMIT :limit"
             ),
             params,
         ).all()
-        return [SearchHit(r.pack_id, r.lesson_id, r.title, -float(r.rank)) for r in rows]
+        return [((-r.in_title, -r.in_body, -r.in_questions, float(r.rank), r.pack_id, r.lesson_id),
+                 SearchHit(r.pack_id, r.lesson_id, r.title, -float(r.rank), language=language)) for r in rows]
 
     @classmethod
-    def _search_postgres(cls, conn, terms: list[str], limit: int, joiner: str) -> list[SearchHit]:
+    def _search_postgres(cls, conn, terms: list[str], language: str, limit: int,
+                         joiner: str) -> list[tuple[tuple, SearchHit]]:
         # The tsvector weighs title A, body B, questions C; ``word:*A`` matches the word only in the title.
-        params: dict = {"q": f" {joiner} ".join(f"{t}:*" for t in terms), "limit": limit}
+        # The words are stemmed with the configuration the rows of ``language`` were indexed with.
+        config = ts_config(language)
+        params: dict = {"q": f" {joiner} ".join(f"{t}:*" for t in terms), "limit": limit, "language": language,
+                        "config": config}
         tiers = []
         for column, weight in zip(cls.COLUMNS, "ABC", strict=True):
             found = []
             for i, term in enumerate(terms):
                 params[f"{column}{i}"] = f"{term}:*{weight}"
-                found.append(f"(search @@ to_tsquery('english', :{column}{i}))::int")
+                found.append(f"(search @@ to_tsquery(CAST(:config AS regconfig), :{column}{i}))::int")
             tiers.append(" + ".join(found))
         rows = conn.execute(
             text(
                 "SELECT pack_id, lesson_id, title, ts_rank('{0.05, 0.1, 0.3, 1.0}', search, query) AS rank, "
                 + ", ".join(f"{tier} AS in_{column}" for tier, column in zip(tiers, cls.COLUMNS, strict=True))
-                + " FROM lesson_index, to_tsquery('english', :q) AS query WHERE search @@ query "
+                + " FROM lesson_index, to_tsquery(CAST(:config AS regconfig), :q) AS query WHERE search @@ query "
+                "AND language = :language "
                 "ORDER BY in_title DESC, in_body DESC, in_questions DESC, rank DESC, pack_id, lesson_id LIMIT :limit"
             ),
             params,
         ).all()
-        return [SearchHit(r.pack_id, r.lesson_id, r.title, float(r.rank)) for r in rows]
+        return [((-r.in_title, -r.in_body, -r.in_questions, -float(r.rank), r.pack_id, r.lesson_id),
+                 SearchHit(r.pack_id, r.lesson_id, r.title, float(r.rank), language=language)) for r in rows]
 
     # -- channel triggers ----------------------------------------------------------------
 
     def trigger_first_lesson(
         self, *, learner_id: int, pack_id: str, channel_id: str, lesson_id: str, pack_version: int, channel: str,
-        local_date: date, now: datetime,
+        local_date: date, now: datetime, language: str | None = None,
     ) -> int | None:
         """A channel join's lesson, in one transaction: the trigger fires once per learner and pack, the
         learner follows the pack, and the lesson is queued — all of it or, if anything fails, none of it,
@@ -690,7 +730,7 @@ class LearningRecords:
                 self._insert(Delivery)
                 .values(enrollment_id=enrollment_id, learner_id=learner_id, pack_id=pack_id, lesson_id=lesson_id,
                         pack_version=pack_version, kind="triggered", local_date=local_date, due_at=now,
-                        status="queued")
+                        status="queued", language=language)
                 .on_conflict_do_nothing()
                 .returning(Delivery.id)
             ).scalar()

@@ -135,6 +135,8 @@ class Delivery(Base):
     message_ts: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     error: Mapped[str | None] = mapped_column(String(200))
+    # The language the lesson is shown in (its pack's or a translation's); None: recorded before 0021.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         # The same lesson never goes to the same learner twice within an enrollment...
@@ -164,6 +166,9 @@ class Answer(Base):
     choice: Mapped[str] = mapped_column(Text)
     correct: Mapped[bool] = mapped_column(Boolean)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The language the question was asked in; prompt and choice are the pack's own (original) text whatever
+    # it was, so item analysis compares answers across languages. None: recorded before 0021.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (UniqueConstraint("delivery_id", "question_id"),)
 
@@ -609,6 +614,7 @@ class Review(Base):
     rating: Mapped[int] = mapped_column(SmallInteger)  # FSRS: 1 Again, 2 Hard, 3 Good, 4 Easy
     interval_days: Mapped[float] = mapped_column(Float)  # until the card is due again
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))  # as for answers
 
     __table_args__ = (UniqueConstraint("session_id", "card_id"),)
 
@@ -718,7 +724,8 @@ class TriggerFire(Base):
 
 
 class LessonIndex(Base):
-    """Every loaded lesson's text, for /learn search (SQLite FTS5 or a PostgreSQL tsvector beside it)."""
+    """Every loaded lesson's text in each language it is shown in, for /learn search (SQLite FTS5 over the
+    ``*_stems`` columns, see db.stemming, or a PostgreSQL tsvector beside it in the language's configuration)."""
 
     __tablename__ = "lesson_index"
 
@@ -729,8 +736,12 @@ class LessonIndex(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     questions: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), server_default="en")
+    title_stems: Mapped[str] = mapped_column(Text, server_default="")
+    body_stems: Mapped[str] = mapped_column(Text, server_default="")
+    questions_stems: Mapped[str] = mapped_column(Text, server_default="")
 
-    __table_args__ = (UniqueConstraint("pack_id", "lesson_id"),)
+    __table_args__ = (UniqueConstraint("pack_id", "lesson_id", "language"),)
 
 
 class OrgSetting(Base):

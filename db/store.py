@@ -123,6 +123,8 @@ class PlanningRow:
     start_lesson_id: str | None = None
     next_due_at: datetime | None = None
     schedule_changes: int = 0
+    language: str | None = None  # the learner's choice (/learn language)
+    slack_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class NewDelivery:
     kind: str
     local_date: date
     due_at: datetime
+    language: str | None = None  # the language it is shown in (the pack's own or a translation's)
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ class DeliveryState:
     comment: str | None = None
     reason: str | None = None
     reflection: str | None = None
+    language: str | None = None  # shown in; None: recorded before languages were
 
     def answer_to(self, question_id: str) -> AnswerView | None:
         return next((a for a in self.answers if a.question_id == question_id), None)
@@ -672,6 +676,8 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                 Enrollment.start_lesson_id,
                 Enrollment.next_due_at,
                 Enrollment.schedule_changes,
+                Learner.language,
+                Learner.slack_locale,
             )
             .join(Learner, Learner.id == Enrollment.learner_id)
             .where(*conditions)
@@ -746,6 +752,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                             "local_date": new.local_date,
                             "due_at": new.due_at,
                             "status": "queued",
+                            "language": new.language,
                         }
                         for new in chunk
                     ],
@@ -789,6 +796,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
             "kinds": [new.kind for new in deliveries],
             "local_dates": [new.local_date for new in deliveries],
             "due_ats": [new.due_at for new in deliveries],
+            "languages": [new.language for new in deliveries],
         }).all()
         by_key = {(row.enrollment_id, row.lesson_id): row.id for row in inserted}
         queued = [(by_key[(new.enrollment_id, new.lesson_id)], new) for new in deliveries
@@ -1191,6 +1199,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                 comment=d.f_comment,
                 reason=d.f_reason,
                 reflection=d.r_text,
+                language=d.language,
             )
             for d in deliveries
         }
@@ -1205,8 +1214,10 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
         choice: str,
         correct: bool,
         now: datetime,
+        language: str | None = None,
     ) -> bool:
-        """Record an answer once. False if this question of this delivery was already answered."""
+        """Record an answer once (``prompt`` and ``choice`` the pack's own text, ``language`` the one it was
+        asked in). False if this question of this delivery was already answered."""
         with self._begin() as conn:
             inserted = conn.execute(
                 self._insert(Answer)
@@ -1218,6 +1229,7 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                     choice=choice,
                     correct=correct,
                     answered_at=now,
+                    language=language,
                 )
                 .on_conflict_do_nothing(index_elements=["delivery_id", "question_id"])
                 .returning(Answer.id)
@@ -1510,11 +1522,11 @@ _DM_CHANNELS = (update(Learner)
 _new = _rows(("enrollment_id", "enrollment_ids", Integer), ("learner_id", "learner_ids", Integer),
              ("pack_id", "pack_ids", String), ("lesson_id", "lesson_ids", String),
              ("pack_version", "pack_versions", Integer), ("kind", "kinds", String), ("local_date", "local_dates", Date),
-             ("due_at", "due_ats", DateTime(timezone=True)))
+             ("due_at", "due_ats", DateTime(timezone=True)), ("language", "languages", String))
 _QUEUE_DELIVERIES = (
     postgresql.insert(Delivery)
     .from_select(["enrollment_id", "learner_id", "pack_id", "lesson_id", "pack_version", "kind", "local_date", "due_at",
-                  "status"], select(*_new.c, literal("queued", String)))
+                  "language", "status"], select(*_new.c, literal("queued", String)))
     .on_conflict_do_nothing()
     .returning(Delivery.id, Delivery.enrollment_id, Delivery.lesson_id)
 )

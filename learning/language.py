@@ -7,7 +7,7 @@ A language Sprout has no text for falls back, by its primary subtag first (``pt-
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 
 def primary(tag: str) -> str:
@@ -36,3 +36,15 @@ def resolve_language(
         if primary(tag) in offered:
             return primary(tag)
     return default
+
+
+def pack_language(languages: Sequence[str], chosen: str | None, slack_locale: str | None) -> str:
+    """The language a learner reads a pack in: ``languages`` are the pack's own first, then its translations'.
+    A learner whose language the pack has no text for reads it in its own language.
+
+    >>> pack_language(["en", "de"], None, "de-DE"), pack_language(["en", "de"], None, "fr-FR")
+    ('de', 'en')
+    """
+    if not languages:
+        return "en"
+    return resolve_language(chosen, slack_locale, available=languages, default=languages[0])

@@ -71,3 +71,30 @@ def next_question(lesson: Lesson, answered_ids: Iterable[str]) -> Question | Non
 
 def accuracy(correct: int, answered: int) -> float | None:
     return None if answered == 0 else correct / answered
+
+
+def grade_shown(original: Question, shown: Question, response: int | Sequence[int] | str) -> tuple[Grade, Grade]:
+    """Grade a response to a question shown in a translation: (what is recorded, what the learner is told).
+
+    A click names an option by its position, the same in every language, so the record has the pack's own
+    option text (item analysis and reports compare answers across languages) and the learner is told in the
+    language they read. A typed answer is kept as typed and checked against the translation's accepted words
+    (which include the original's)."""
+    told = grade(shown, response)
+    if shown is original:
+        return told, told
+    if original.kind == "short":
+        return Grade(told.choice, told.correct, original.correct_text, original.explain), told
+    kept = grade(original, response)
+    return Grade(kept.choice, told.correct, kept.answer, kept.explain, kept.feedback), told
+
+
+def shown_choice(original: Question, shown: Question, choice: str) -> str:
+    """A recorded choice (the pack's own text) as the learner saw it: the option in the same place."""
+    if shown is original or original.kind == "short":
+        return choice
+    options = original.options
+    parts = choice.split("; ") if original.kind == "multiple" else [choice]
+    if not all(p in options for p in parts):
+        return choice  # recorded against an older version of the question
+    return "; ".join(shown.options[options.index(p)] for p in parts)

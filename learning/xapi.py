@@ -144,6 +144,7 @@ class LessonRef:
     pack_version: int | None = None
     enrollment_id: int | None = None
     delivered_at: datetime | None = None
+    language: str | None = None  # the language the lesson was shown in; None: recorded before languages were
 
 
 @dataclass(frozen=True)
@@ -436,6 +437,11 @@ class StatementBuilder:
     def _lang(self, text: str) -> dict[str, str]:
         return {self.settings.language: text}
 
+    def _pack_lang(self, pack: Pack | None, text: str) -> dict[str, str]:
+        """A pack's text, which Sprout records in the pack's own language whatever language a learner read
+        (the language shown is the statement's ``context.language``)."""
+        return {pack.language if pack else self.settings.language: text}
+
     def actor(self, learner: Learner) -> dict:
         actor = {"objectType": "Agent", "account": {"homePage": self.settings.homepage, "name": learner.slack_user_id}}
         if learner.name:
@@ -459,9 +465,9 @@ class StatementBuilder:
 
     def pack_activity(self, pack_id: str) -> dict:
         pack = self.packs(pack_id)
-        definition = {"type": COURSE, "name": self._lang(pack.title if pack else pack_id)}
+        definition = {"type": COURSE, "name": self._pack_lang(pack, pack.title if pack else pack_id)}
         if pack:
-            definition["description"] = self._lang(pack.description)
+            definition["description"] = self._pack_lang(pack, pack.description)
         return {"objectType": "Activity", "id": self.pack_iri(pack_id), "definition": definition}
 
     def lesson_activity(self, pack_id: str, lesson_id: str) -> dict:
@@ -470,7 +476,7 @@ class StatementBuilder:
         return {
             "objectType": "Activity",
             "id": self.lesson_iri(pack_id, lesson_id),
-            "definition": {"type": LESSON, "name": self._lang(lesson.title if lesson else lesson_id)},
+            "definition": {"type": LESSON, "name": self._pack_lang(pack, lesson.title if lesson else lesson_id)},
         }
 
     def question_activity(self, ref: LessonRef, question_id: str, prompt: str, response: str) -> tuple[dict, str]:
@@ -484,11 +490,11 @@ class StatementBuilder:
         pack = self.packs(ref.pack_id)
         lesson = pack.lesson(ref.lesson_id) if pack else None
         question = lesson.question(question_id) if lesson else None
-        definition: dict = {"name": self._lang(prompt), "description": self._lang(prompt)}
+        definition: dict = {"name": self._pack_lang(pack, prompt), "description": self._pack_lang(pack, prompt)}
         formatted = response_pattern(question, response) if question else None
         if question is not None and formatted is not None:
             definition["type"] = INTERACTION
-            definition.update(interaction(question, self.settings.language))
+            definition.update(interaction(question, pack.language if pack else self.settings.language))
         else:
             formatted = response
         activity = {"objectType": "Activity", "id": self.question_iri(ref.pack_id, ref.lesson_id, question_id),
@@ -501,7 +507,8 @@ class StatementBuilder:
         return {
             "objectType": "Activity",
             "id": f"{self.lesson_iri(ref.pack_id, ref.lesson_id)}/reflection",
-            "definition": {"type": INTERACTION, "name": self._lang(prompt), "description": self._lang(prompt),
+            "definition": {"type": INTERACTION, "name": self._pack_lang(self.packs(ref.pack_id), prompt),
+                           "description": self._pack_lang(self.packs(ref.pack_id), prompt),
                            "interactionType": "long-fill-in"},
         }
 
@@ -513,7 +520,7 @@ class StatementBuilder:
             iri = url
         else:
             iri = f"{self.lesson_iri(ref.pack_id, ref.lesson_id)}/links/{link_index}"
-        definition: dict = {"type": LINK, "name": self._lang(link.title if link else url)}
+        definition: dict = {"type": LINK, "name": self._pack_lang(pack, link.title if link else url)}
         if iri == url:
             definition["moreInfo"] = url
         return {"objectType": "Activity", "id": iri, "definition": definition}
@@ -534,6 +541,8 @@ class StatementBuilder:
             context["registration"] = self.registration(ref.enrollment_id)
         if ref is not None and ref.pack_version is not None:
             context["revision"] = str(ref.pack_version)
+        if ref is not None and ref.language:
+            context["language"] = ref.language  # RFC 5646: the language the learner was shown
         if extensions:
             context["extensions"] = extensions
         return context

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time
 
 from content_packs.catalog import Catalog
 from db.store import NewDelivery, PlanningRow, Store
+from learning.language import pack_language
 from learning.progression import next_lesson
 from learning.schedule import (
     UnknownTimeZone,
@@ -135,6 +136,9 @@ class Planner:
                     kind="scheduled",
                     local_date=slot.local_date,
                     due_at=slot.due_at,
+                    language=self.catalog.language_shown(
+                        pack.id, lesson.id, pack_language(self.catalog.languages(pack.id), row.language,
+                                                          row.slack_locale)),
                 )
             )
         result.queued = self.store.queue_deliveries(new, now)

@@ -28,6 +28,7 @@ OWNERS = {
     "sqlalchemy": {"db"},
     "alembic": {"db"},
     "cryptography": {"db"},
+    "snowballstemmer": {"db"},
 }
 
 

@@ -52,7 +52,7 @@ def register(app: App, *, deps: Deps) -> None:
         reply(respond, blocks.schedule_text(deps.service.set_days(user_id, args, deps.clock())))
 
     def search(respond: Respond, user_id: str, args: str) -> None:
-        hits = deps.service.search(args)
+        hits = deps.service.search(args, user_id)
         text, found = blocks.search_results(args, hits)
         respond(text=text, blocks=found, response_type="ephemeral")
 

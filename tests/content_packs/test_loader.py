@@ -109,7 +109,8 @@ def test_the_bundled_packs_are_valid_and_substantial():
     assert result.problems == []
     assert len(result.packs) >= 3
     for pack in result.packs.values():
-        assert len(pack.lessons) >= 8, pack.id
+        # The pack written in a second language is a short showcase of translations (issue 19).
+        assert len(pack.lessons) >= (4 if pack.id == "sicher-im-homeoffice" else 8), pack.id
         for lesson in pack.lessons:
             assert lesson.quiz and lesson.links, f"{pack.id}/{lesson.id}"
 
