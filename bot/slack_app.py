@@ -8,6 +8,7 @@ from concurrent.futures import Executor
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.i18n import speaking
 from bot.listeners import Deps, register_all
 from bot.mrkdwn import escape
 from bot.service import SlackProfile
@@ -66,6 +67,17 @@ def build_app(
             log.warning("%s not handled, the database is unavailable (Slack will retry): %s", what, error)
         else:
             log.error("%s not handled (Slack will retry it if it was an event): %s", what, error, exc_info=error)
+
+    @app.middleware
+    def speak_their_language(context, next) -> None:  # noqa: A002 (Bolt injects ``next`` by name)
+        """Everything said while handling the request is in the language of whoever sent it: their choice,
+        their Slack locale, or DEFAULT_LANGUAGE. Looked up when something is first said, not before."""
+        user_id = context.user_id
+        if not user_id:
+            next()
+            return
+        with speaking(lambda: deps.service.speaker_for(user_id)):
+            next()
 
     register_all(app, deps=deps)
     return app

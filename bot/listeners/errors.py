@@ -15,6 +15,7 @@ happens before the answer:
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
@@ -23,13 +24,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bot.i18n import N_, _
 from db.engine import database_unavailable
 from learning.errors import SproutError
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry — something went wrong on our side. Please try again in a minute."
-CATCHING_UP = "Sprout is catching up — please try again in a minute."
+SORRY = N_("Sorry — something went wrong on our side. Please try again in a minute.")
+CATCHING_UP = N_("Sprout is catching up — please try again in a minute.")
 # Slack shows an error if the answer takes more than three seconds; past this, the answer goes out without
 # waiting for the listener (which carries on).
 ACK_DEADLINE_SECONDS = 2.5
@@ -93,10 +95,10 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
                 ack()
                 if database_unavailable(exc):
                     log.warning("listener %s: the database is unavailable: %s", func.__name__, exc)
-                    message = CATCHING_UP
+                    message = _(CATCHING_UP)
                 else:
                     log.exception("listener %s failed", func.__name__)
-                    message = SORRY
+                    message = _(SORRY)
                 tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), message)
             finally:
                 acked.set()  # a listener that never acks: Bolt answers with an empty 200
@@ -106,7 +108,8 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         if runner is None:  # not dispatched by Bolt's App (a direct call): run here
             run()
             return None
-        runner.listener_executor.submit(run)
+        # The listener's thread speaks the request's language (bot.i18n's context variable).
+        runner.listener_executor.submit(contextvars.copy_context().run, run)
         if not acked.wait(ACK_DEADLINE_SECONDS):
             log.warning("listener %s did not ack within %.1f s: answered without it", func.__name__,
                         ACK_DEADLINE_SECONDS)
