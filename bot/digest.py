@@ -20,7 +20,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.charts import bar_chart_svg, weekly_chart_png, weekly_chart_svg
-from bot.i18n import N_, Speaker, _, current, fmt_date, fmt_day, fmt_number, for_learner, n_, speaking
+from bot.i18n import N_, Speaker, _, fmt_date, fmt_day, fmt_day_month, fmt_number, for_learner, n_, speaking
 from bot.mrkdwn import escape, truncate
 from bot.text import environment, render
 from content_packs.catalog import Catalog
@@ -108,6 +108,7 @@ def _rating_change(change: Change) -> str:
 
 def _percent(value: float | None) -> str:
     """0.853 → "85%" ("85 %" in German): the locale's percent sign and spacing."""
+    # Translators: the percent sign as written after a number, with any space before it ("85 %").
     return "—" if value is None else fmt_number(round(value * 100), "#,##0") + _("%")
 
 
@@ -159,8 +160,8 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
     if week.so_far:
         header = _("🌱 This week so far")
     else:
-        header = _("🌱 Your team's week: %(start)s – %(end)s", start=current().datetime(week.start_local, _("dd MMM")),
-                   end=current().datetime(week.last_local, _("dd MMM")))
+        header = _("🌱 Your team's week: %(start)s – %(end)s", start=fmt_day_month(week.start_local),
+                   end=fmt_day_month(week.last_local))
     attention = digest.attention
     figures = [
         {"label": _("Enrolled"), "value": _("%(enrolled)s of %(members)s", enrolled=_count(cur.enrolled),
@@ -445,7 +446,7 @@ class Digests:
         return OutgoingMessage(
             channel=channel,
             text=_("📊 Your team's last eight weeks, to %(day)s: lessons answered and quiz accuracy.",
-                   day=current().datetime(week.last_local, _("dd MMM"))),
+                   day=fmt_day_month(week.last_local)),
             thread_ts=thread_ts,
             file=Attachment(
                 filename=f"sprout-digest-{week.start_local.isoformat()}.png",

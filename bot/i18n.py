@@ -38,6 +38,7 @@ DOMAIN = "sprout"
 SOURCE_LANGUAGE = "en"
 
 
+@lru_cache(maxsize=1)
 def available_languages() -> tuple[str, ...]:
     """English plus every language with a catalog, e.g. ``("de", "en")``."""
     found = {SOURCE_LANGUAGE}
@@ -103,8 +104,14 @@ class Speaker:
         return _format_percent(value, format=pattern, locale=self.locale)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=64)
 def speaker(language: str) -> Speaker:
+    """The speaker of the closest language with a catalog: ``de-DE`` → ``de``; none → English."""
+    return _speaker(resolve_language(language, None, available=available_languages(), default=SOURCE_LANGUAGE))
+
+
+@lru_cache(maxsize=16)
+def _speaker(language: str) -> Speaker:
     return Speaker(language)
 
 
@@ -182,6 +189,11 @@ def fmt_date(value: datetime | date) -> str:
     if isinstance(value, datetime):
         return current().datetime(value, _("dd MMM yyyy"))
     return current().date(value, _("dd MMM yyyy"))
+
+
+def fmt_day_month(value: datetime | date) -> str:
+    """A day of a month, without the weekday: "03 Dec"."""
+    return current().datetime(value, _("dd MMM"))
 
 
 def fmt_percent(value: float) -> str:

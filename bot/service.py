@@ -319,7 +319,7 @@ class LearningService:
         if role not in roles and not (role == "admin" and "facilitator" in roles):
             log.warning("refused %s to %s (role %s)", action, slack_user_id, role)
             raise NotAllowed(_("Only %(roles)ss can %(action)s. Your role in Sprout is %(role)s; an admin can "
-                               "change it.", roles=" / ".join(sorted(set(roles))), action=action, role=role))
+                               "change it.", roles=" or ".join(sorted(set(roles))), action=action, role=role))
         return learner
 
     def zone_of(self, learner: LearnerView) -> str:

@@ -8,7 +8,6 @@ from concurrent.futures import Executor
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.i18n import speaking
 from bot.listeners import Deps, register_all
 from bot.mrkdwn import escape
 from bot.service import SlackProfile
@@ -71,13 +70,12 @@ def build_app(
     @app.middleware
     def speak_their_language(context, next) -> None:  # noqa: A002 (Bolt injects ``next`` by name)
         """Everything said while handling the request is in the language of whoever sent it: their choice,
-        their Slack locale, or DEFAULT_LANGUAGE. Looked up when something is first said, not before."""
+        their Slack locale, or DEFAULT_LANGUAGE, looked up when something is first said. The listener
+        wrappers (bot.listeners.errors) speak ``context["speaker"]`` around the listener."""
         user_id = context.user_id
-        if not user_id:
-            next()
-            return
-        with speaking(lambda: deps.service.speaker_for(user_id)):
-            next()
+        if user_id:
+            context["speaker"] = lambda: deps.service.speaker_for(user_id)
+        next()
 
     register_all(app, deps=deps)
     return app

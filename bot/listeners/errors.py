@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current, speaking
 from db.engine import database_unavailable
 from learning.errors import SproutError
 
@@ -36,6 +36,13 @@ CATCHING_UP = N_("Sprout is catching up — please try again in a minute.")
 # waiting for the listener (which carries on).
 ACK_DEADLINE_SECONDS = 2.5
 _NEEDED = ("body", "respond", "client", "ack", "context")
+
+
+def _speaker(context: Any) -> Any:
+    """The language to answer in: what ``bot.slack_app``'s middleware put in Bolt's context, else the
+    current one (a direct call, a test)."""
+    found = context.get("speaker") if context is not None and hasattr(context, "get") else None
+    return found if found is not None else current()
 
 
 def tell(body: dict, respond: Any, client: Any, message: str) -> None:
@@ -86,7 +93,8 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         def run() -> None:
             given = {**kwargs, "ack": ack}
             try:
-                func(**{name: given[name] for name in names if name in given})
+                with speaking(_speaker(kwargs.get("context"))):
+                    func(**{name: given[name] for name in names if name in given})
             except SproutError as exc:
                 ack()
                 log.info("%s: %s", func.__name__, exc.message)
@@ -95,10 +103,12 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
                 ack()
                 if database_unavailable(exc):
                     log.warning("listener %s: the database is unavailable: %s", func.__name__, exc)
-                    message = _(CATCHING_UP)
+                    message = CATCHING_UP
                 else:
                     log.exception("listener %s failed", func.__name__)
-                    message = _(SORRY)
+                    message = SORRY
+                with speaking(_speaker(kwargs.get("context"))):
+                    message = _(message)
                 tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), message)
             finally:
                 acked.set()  # a listener that never acks: Bolt answers with an empty 200
@@ -154,7 +164,8 @@ def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable
 
             given = {**kwargs, "once": once}
             try:
-                func(**{name: given[name] for name in names if name in given})
+                with speaking(_speaker(kwargs.get("context"))):
+                    func(**{name: given[name] for name in names if name in given})
             except _AlreadyHandled:
                 log.info("event %s was handled meanwhile by another delivery", event_id)
                 return
@@ -163,7 +174,7 @@ def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable
             if event_id and not entered:
                 store.mark_event_processed(event_id, clock())
 
-        _with_injected(listener, original, ("body",), provided=("once",))
+        _with_injected(listener, original, ("body", "context"), provided=("once",))
         return listener
 
     return wrap
