@@ -281,10 +281,14 @@ class LearningService:
     def speaker_for(self, slack_user_id: str) -> Speaker:
         """The language of whoever clicked or typed. Someone Sprout has not met yet is asked of Slack (their
         locale), without making them a learner: that happens only when they do something that needs it."""
-        learner = self.store.learner(slack_user_id)
-        if learner is None:
-            profile = self.lookup_profile(slack_user_id)
-            return for_learner(None, profile.locale if profile else None, default=self.default_language)
+        try:
+            learner = self.store.learner(slack_user_id)
+            if learner is None:
+                profile = self.lookup_profile(slack_user_id)
+                return for_learner(None, profile.locale if profile else None, default=self.default_language)
+        except Exception:  # the database (or Slack) is away: "catching up" must still be said, in the default
+            log.warning("could not read the language of %s; using %s", slack_user_id, self.default_language)
+            return for_learner(None, None, default=self.default_language)
         return self.speaker_of(learner)
 
     def set_language(self, slack_user_id: str, text: str, now: datetime) -> Speaker:
