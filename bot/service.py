@@ -297,8 +297,8 @@ class LearningService:
         wanted = text.strip().split()[0].lower() if text.strip() else ""
         if wanted in ("", "auto"):
             chosen = None
-        elif is_available(wanted):
-            chosen = wanted
+        elif is_available(wanted) or is_available(wanted.replace("_", "-").split("-")[0]):
+            chosen = wanted if is_available(wanted) else wanted.replace("_", "-").split("-")[0]  # de-AT → de
         else:
             shown = escape(truncate(wanted, 20)) or _("nothing")
             raise SproutError(_("Sprout does not speak `%(language)s` yet. Languages: %(languages)s, or `auto` to "

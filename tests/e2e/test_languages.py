@@ -128,6 +128,8 @@ def test_learn_language_switches_and_auto_follows_slack_again(world, clock):
     # Ben's Slack is in English; he chooses German himself.
     assert command(world, NEW_YORK.user_id, "language de").startswith("🌐 Ab jetzt schreibe ich dir auf Deutsch.")
     assert "Das kannst du tun:" in command(world, NEW_YORK.user_id, "help")
+    assert command(world, NEW_YORK.user_id, "language en-GB").startswith("🌐 From now on")
+    assert world.sprout.store.learner(NEW_YORK.user_id).language == "en"
 
 
 def test_a_german_managers_digest_is_german(digest_world, clock):  # noqa: F811
