@@ -256,6 +256,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
     renderers: dict[str, Any] = {}  # outbox kinds of features beyond lessons and reviews
     reporting = Reporting(engine)
     digests = Digests(reporting=reporting, catalog=catalog, default_timezone=settings.default_timezone,
+                      default_language=settings.default_language,
                       report_url=settings.report_url, admin_user_ids=settings.admin_user_ids)
     learned_paces = LearnedPaces(engine)
     dispatcher = Dispatcher(
@@ -264,7 +265,8 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         # Digests are drawn in batches (one set of queries per batch), so they wrap the renderer.
         render=with_digests(outbox_renderer(store=store, catalog=catalog,
                                             reviews=lambda s: services["learning"].review_view(s),
-                                            kinds=renderers), digests),
+                                            kinds=renderers, default_language=settings.default_language),
+                     digests),
         clock=clock,
         workers=settings.senders,
         bucket=workspace_pace(ceiling_per_minute=settings.rate_per_minute, burst=settings.burst,
@@ -288,6 +290,7 @@ def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True
         dispatcher=dispatcher,
         lookup_profile=lookup,
         default_timezone=settings.default_timezone,
+        default_language=settings.default_language,
         review_retention=settings.review_retention,
         admin_user_ids=settings.admin_user_ids,
     )

@@ -37,6 +37,7 @@ class Settings:
     port: int = 3000
     admin_user_ids: frozenset[str] = frozenset()
     default_timezone: str = "UTC"
+    default_language: str = "en"  # Sprout's own text for people whose language is unknown (bot/locales)
     senders: int = 8  # sends in flight at once, over as many keep-alive connections
     # chat.postMessage across the workspace: a ceiling for the pace learned from Slack's 429s; None, none
     rate_per_minute: int | None = None
@@ -182,6 +183,13 @@ class Settings:
         default_tz = get("DEFAULT_TIMEZONE") or "UTC"
         if not is_time_zone(default_tz):
             raise SettingsError(f"DEFAULT_TIMEZONE {default_tz!r} is not an IANA time zone like Europe/Berlin")
+        from bot.i18n import available_languages
+        from learning.language import normalise
+
+        default_language = normalise(get("DEFAULT_LANGUAGE") or "en")
+        if default_language not in available_languages():
+            raise SettingsError(f"DEFAULT_LANGUAGE {default_language!r} has no catalog; Sprout speaks "
+                                f"{', '.join(available_languages())}")
         workspace_url = get("SLACK_WORKSPACE_URL")
         base_iri = get("XAPI_BASE_IRI") or "https://sprout.example/xapi"
         lrs_url, lrs_key, lrs_secret = get("XAPI_LRS_URL"), get("XAPI_LRS_KEY"), get("XAPI_LRS_SECRET")
@@ -242,6 +250,7 @@ class Settings:
             port=integer("PORT", 3000, 1, 65535),
             admin_user_ids=admins,
             default_timezone=default_tz,
+            default_language=default_language,
             senders=integer("SPROUT_SENDERS", 8, 1, 64),
             rate_per_minute=integer("SLACK_RATE_PER_MINUTE", 600, 1, 10_000_000)
             if get("SLACK_RATE_PER_MINUTE") else None,

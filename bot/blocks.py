@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from bot.i18n import N_, _, current, fmt_date, fmt_percent, fmt_when, n_
 from bot.mrkdwn import escape, markdown_to_mrkdwn, quote, split_text, truncate
 from bot.text import render
 from content_packs.schema import Lesson, Link, Pack, Question
@@ -38,11 +39,13 @@ REFLECT_ACTION = "reflect"
 REFLECTION_VIEW = "reflection"
 REASON_ACTION = "reason"
 SEND_LESSON_ACTION = "send_lesson"
-REASONS = {"too_easy": "Too easy", "too_hard": "Too hard", "not_relevant": "Not relevant", "inaccurate": "Inaccurate"}
+REASONS = {"too_easy": N_("Too easy"), "too_hard": N_("Too hard"), "not_relevant": N_("Not relevant"),
+           "inaccurate": N_("Inaccurate")}
 PAUSE_OFFER_ACTION = "pause_offer"
 
 LINK_ICONS = {"podcast": "🎧", "article": "📄", "video": "🎬"}
-LINK_VERBS = {"podcast": "Listen", "article": "Read", "video": "Watch"}
+LINK_VERBS = {"podcast": N_("Listen"), "article": N_("Read"), "video": N_("Watch")}
+LINK_KINDS = {"podcast": N_("Podcast"), "article": N_("Article"), "video": N_("Video")}
 MAX_BLOCKS = 50
 
 # While set, the builders neither shorten text nor drop blocks to fit Slack's limits, so a check can see
@@ -134,11 +137,11 @@ def decode(value: str) -> dict[str, Any]:
 
 def _link_block(link: Link, index: int, delivery_id: int) -> Block:
     icon = LINK_ICONS[link.kind]
-    length = f" · {link.minutes} min" if link.minutes else ""
+    length = " · " + _("%(minutes)s min", minutes=link.minutes) if link.minutes else ""
     return section(
-        f"{icon} *<{escape(link.url)}|{escape(link.title)}>*\n{link.kind.capitalize()}{length}",
+        f"{icon} *<{escape(link.url)}|{escape(link.title)}>*\n{_(LINK_KINDS[link.kind])}{length}",
         block_id=f"link:{index}",
-        accessory=button(LINK_VERBS[link.kind], f"{OPEN_LINK_ACTION}:{index}",
+        accessory=button(_(LINK_VERBS[link.kind]), f"{OPEN_LINK_ACTION}:{index}",
                          encode(d=delivery_id, l=index), url=link.url),
     )
 
@@ -165,7 +168,8 @@ def question_blocks(
     carried in every button's value.
     """
     labels, lettered = _choice_labels(question)
-    heading = f"*Question {number} of {total}*" if total > 1 else "*Question*"
+    heading = (_("*Question %(number)s of %(total)s*", number=number, total=total) if total > 1
+               else _("*Question*"))
     prompt = f"{heading}\n{_md(question.prompt)}"
     kind = question.kind
     if lettered:
@@ -175,9 +179,9 @@ def question_blocks(
     key = key or question.id  # block ids must be unique within a message
     blocks: list[Block] = []
     if kind == "multiple":
-        prompt += "\n_Tick every right answer, then press Submit._"
+        prompt += "\n" + _("_Tick every right answer, then press Submit._")
     if kind == "short":
-        prompt += "\n_Type your answer._"
+        prompt += "\n" + _("_Type your answer._")
     blocks.append(section(prompt, block_id=f"prompt:{key}"))
     if kind in ("single", "true_false"):
         blocks.append({
@@ -200,7 +204,7 @@ def question_blocks(
                         {"text": plain(label, 75), "value": str(i)} for i, label in enumerate(labels)
                     ],
                 },
-                button("Submit", SUBMIT_MULTI_ACTION, encode(**ref, q=question.id, b=f"pick:{key}"),
+                button(_("Submit"), SUBMIT_MULTI_ACTION, encode(**ref, q=question.id, b=f"pick:{key}"),
                        style="primary"),
             ],
         })
@@ -208,7 +212,7 @@ def question_blocks(
         blocks.append({
             "type": "actions",
             "block_id": f"type:{key}",
-            "elements": [button("Type your answer", TYPE_ANSWER_ACTION, encode(**ref, q=question.id),
+            "elements": [button(_("Type your answer"), TYPE_ANSWER_ACTION, encode(**ref, q=question.id),
                                 style="primary")],
         })
     return blocks
@@ -218,9 +222,11 @@ def answered_blocks(
     question: Question, number: int, chosen: str, correct: bool, key: str | None = None, after: str = ""
 ) -> list[Block]:
     key = key or question.id
-    verb = "wrote" if question.kind == "short" else "chose"
-    verdict = "✅ Right" if correct else f"❌ Not quite — the answer is *{escape(question.correct_text)}*"
-    lines = [f"*Question {number}.* {_md(question.prompt)}", f"You {verb} *{escape(chosen)}*. {verdict}"]
+    verdict = _("✅ Right") if correct else _("❌ Not quite — the answer is *%(answer)s*",
+                                             answer=escape(question.correct_text))
+    said = (_("You wrote *%(answer)s*.", answer=escape(chosen)) if question.kind == "short"
+            else _("You chose *%(answer)s*.", answer=escape(chosen)))
+    lines = [_("*Question %(number)s.*", number=number) + f" {_md(question.prompt)}", f"{said} {verdict}"]
     notes = []
     if question.kind in ("single", "true_false"):
         note = question.feedback_for(chosen)
@@ -239,19 +245,20 @@ def _reflection_blocks(lesson: Lesson, state: DeliveryState) -> list[Block]:
     if not lesson.reflect:
         return []
     if state.reflection:
-        return [section(f"📝 *Your reflection* — {_md(lesson.reflect)}\n{quote(state.reflection)}",
+        return [section(_("📝 *Your reflection* — %(prompt)s", prompt=_md(lesson.reflect)) + f"\n{quote(state.reflection)}",
                         block_id="reflected")]
     return [
-        section(f"📝 *Reflect:* {_md(lesson.reflect)}\n_Just for you: it is kept as your own notes, never graded._",
+        section(_("📝 *Reflect:* %(prompt)s", prompt=_md(lesson.reflect)) + "\n"
+                + _("_Just for you: it is kept as your own notes, never graded._"),
                 block_id="reflect-prompt",
-                accessory=button("Write", REFLECT_ACTION, encode(d=state.id))),
+                accessory=button(_("Write"), REFLECT_ACTION, encode(d=state.id))),
     ]
 
 
 def _feedback_blocks(state: DeliveryState) -> list[Block]:
     if state.rating is None:
         return [
-            section("*How useful was this lesson?* 1 = not useful, 5 = very useful", block_id="rate-prompt"),
+            section(_("*How useful was this lesson?* 1 = not useful, 5 = very useful"), block_id="rate-prompt"),
             {
                 "type": "actions",
                 "block_id": "rate",
@@ -260,25 +267,27 @@ def _feedback_blocks(state: DeliveryState) -> list[Block]:
                 ],
             },
         ]
-    blocks = [section(f"Thanks — you rated this lesson *{state.rating}/5*.", block_id="rated")]
+    blocks = [section(_("Thanks — you rated this lesson *%(rating)s/5*.", rating=state.rating), block_id="rated")]
     if state.rating <= 3 and state.reason is None:
-        blocks.append(section("Not so useful? Tell the authors why:", block_id="reason-prompt"))
+        blocks.append(section(_("Not so useful? Tell the authors why:"), block_id="reason-prompt"))
         blocks.append({
             "type": "actions",
             "block_id": "reason",
-            "elements": [button(label, f"{REASON_ACTION}:{key}", encode(d=state.id, r=key))
+            "elements": [button(_(label), f"{REASON_ACTION}:{key}", encode(d=state.id, r=key))
                          for key, label in REASONS.items()],
         })
     elif state.reason is not None:
-        blocks.append(context(f"Noted: _{REASONS.get(state.reason, state.reason).lower()}_."))
+        reason = _(REASONS[state.reason]) if state.reason in REASONS else state.reason
+        blocks.append(context(_("Noted: _%(reason)s_.", reason=reason.lower())))
     if state.comment:
-        blocks.append(section(f"💬 Your comment, passed on to the authors:\n{quote(state.comment)}", block_id="commented"))
+        blocks.append(section(_("💬 Your comment, passed on to the authors:") + f"\n{quote(state.comment)}",
+                              block_id="commented"))
     else:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": "comment",
-                "elements": [button("Add a comment", COMMENT_ACTION, encode(d=state.id))],
+                "elements": [button(_("Add a comment"), COMMENT_ACTION, encode(d=state.id))],
             }
         )
     return blocks
@@ -295,7 +304,9 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
     position = (pack.lesson_index(lesson.id) or 0) + 1
     blocks: list[Block] = [
         {"type": "header", "text": plain(f"📘 {lesson.title}", 150)},
-        context(f"*{escape(pack.title)}* · lesson {position} of {len(pack.lessons)} · {lesson.minutes} min"),
+        context(f"*{escape(pack.title)}* · " + _("lesson %(position)s of %(total)s", position=position,
+                                                 total=len(pack.lessons))
+                + " · " + _("%(minutes)s min", minutes=lesson.minutes)),
     ]
     for i, chunk in enumerate(_body_chunks(lesson.body)):
         blocks.append(section(chunk, block_id=f"body:{i}"))
@@ -323,10 +334,10 @@ def lesson_message(pack: Pack, lesson: Lesson, state: DeliveryState) -> Rendered
     # Keep the question and rating visible if a very long body pushes past Slack's 50 blocks.
     room = MAX_BLOCKS - len(tail) - 1
     if len(blocks) > room and not _EXACT.get():
-        blocks = blocks[: room - 1] + [context("_The lesson continues in the pack; it was too long for one message._")]
+        blocks = blocks[: room - 1] + [context(_("_The lesson continues in the pack; it was too long for one message._"))]
     blocks.append({"type": "divider"})
     blocks.extend(tail)
-    return RenderedMessage(_notification_text(lesson.title, lesson.minutes, pack.title), blocks)
+    return RenderedMessage(_notification_text(lesson.title, lesson.minutes, pack.title, current().language), blocks)
 
 
 def credit_line(lesson: Lesson) -> str | None:
@@ -338,8 +349,10 @@ def credit_line(lesson: Lesson) -> str | None:
             names.append(name)
     if not names:
         return None
-    what = "Written by" if lesson.contributed_by else "With contributions from"
-    return f"🤝 {what} {', '.join(escape(n) for n in names[:5])} · `/learn suggest` adds yours"
+    who = ", ".join(escape(n) for n in names[:5])
+    what = (_("Written by %(names)s", names=who) if lesson.contributed_by
+            else _("With contributions from %(names)s", names=who))
+    return f"🤝 {what} · " + _("`/learn suggest` adds yours")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -349,12 +362,13 @@ def _body_chunks(body: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _notification_text(title: str, minutes: int, pack_title: str) -> str:
+def _notification_text(title: str, minutes: int, pack_title: str, language: str) -> str:
+    """Cached per language too: ``language`` is the current reader's, which ``render`` speaks."""
     return render("lesson_notification.txt.j2", pack={"title": pack_title}, lesson={"title": title, "minutes": minutes})
 
 
 def missing_lesson_message(state: DeliveryState) -> RenderedMessage:
-    text = "This lesson is no longer available: its pack was removed or changed."
+    text = _("This lesson is no longer available: its pack was removed or changed.")
     return RenderedMessage(text, [section(text)])
 
 
@@ -363,19 +377,22 @@ def review_message(view: Any) -> RenderedMessage:
     session = view.session
     total = len(view.items)
     if session.kind == "recert":
-        title = f"🎓 Renew your certificate: {view.pack.title if view.pack else 'recertification'}"
-        intro = f"{total} questions from the pack. Pass to renew your certificate for another term."
+        title = _("🎓 Renew your certificate: %(name)s", name=view.pack.title if view.pack else _("recertification"))
+        intro = n_("%(n)s question from the pack. Pass to renew your certificate for another term.",
+                   "%(n)s questions from the pack. Pass to renew your certificate for another term.", total)
     else:
-        title = "🔁 Quick review"
-        intro = f"{total} question{'s' if total != 1 else ''} from lessons you've had, back just before you'd forget."
+        title = _("🔁 Quick review")
+        intro = n_("%(n)s question from lessons you've had, back just before you'd forget.",
+                   "%(n)s questions from lessons you've had, back just before you'd forget.", total)
     blocks: list[Block] = [{"type": "header", "text": plain(title, 150)}, context(escape(intro)), {"type": "divider"}]
     waiting = False
     for number, item in enumerate(view.items, start=1):
         key = f"c{item.card.id}"
         if item.answer is not None:
             days = item.answer.interval_days
-            after = "retired: you know this one" if item.card.state.retired else (
-                f"back in {max(1, round(days))} day{'s' if round(days) != 1 else ''}")
+            back = max(1, round(days))
+            after = _("retired: you know this one") if item.card.state.retired else (
+                n_("back in %(n)s day", "back in %(n)s days", back))
             blocks.extend(answered_blocks(item.question, number, item.answer.response, item.answer.correct, key,
                                           after=after))
         else:
@@ -384,47 +401,52 @@ def review_message(view: Any) -> RenderedMessage:
             break
     if not waiting:
         right = sum(1 for i in view.items if i.answer and i.answer.correct)
-        blocks.append(section(f"✅ Done — {right} of {total} right.", block_id="review-done"))
-    text = f"{title} — {total} question{'s' if total != 1 else ''}"
+        blocks.append(section(_("✅ Done — %(right)s of %(total)s right.", right=right, total=total),
+                              block_id="review-done"))
+    text = f"{title} — " + n_("%(n)s question", "%(n)s questions", total)
     return RenderedMessage(escape(text), blocks if _EXACT.get() else blocks[:MAX_BLOCKS])
 
 
 def certificate_message(name: str, pack_title: str, score: float, expires: datetime | None) -> RenderedMessage:
-    until = f" It is valid until *{expires:%d %b %Y}*." if expires else ""
-    text = f"🎓 Congratulations! You earned *{escape(name)}* for *{escape(pack_title)}* with {score:.0%}.{until}"
+    until = " " + _("It is valid until *%(date)s*.", date=fmt_date(expires)) if expires else ""
+    text = _("🎓 Congratulations! You earned *%(name)s* for *%(pack)s* with %(score)s.", name=escape(name),
+             pack=escape(pack_title), score=fmt_percent(score)) + until
     return RenderedMessage(text, [section(text, block_id="certificate")])
 
 
 def recert_invite_message(name: str, expires: datetime | None) -> RenderedMessage:
-    when = f" on {expires:%d %b %Y}" if expires else ""
-    text = f"🎓 Your certificate *{escape(name)}* expires{when}. A short review below renews it."
+    if expires:
+        text = _("🎓 Your certificate *%(name)s* expires on %(date)s. A short review below renews it.",
+                 name=escape(name), date=fmt_date(expires))
+    else:
+        text = _("🎓 Your certificate *%(name)s* expires. A short review below renews it.", name=escape(name))
     return RenderedMessage(text, [section(text)])
 
 
 def search_results(words: str, hits: Sequence[Any]) -> tuple[str, list[Block]]:
     if not hits:
-        text = f"No lessons match “{escape(words)}”. Try other words, or `/learn packs` to browse."
+        text = _("No lessons match “%(words)s”. Try other words, or `/learn packs` to browse.", words=escape(words))
         return text, [section(text)]
-    blocks: list[Block] = [section(f"Lessons for “{escape(words)}”:")]
+    blocks: list[Block] = [section(_("Lessons for “%(words)s”:", words=escape(words)))]
     for hit in hits:
         blocks.append(section(
-            f"*{escape(hit.title)}*\n{escape(hit.pack_title)} · {hit.minutes} min",
+            f"*{escape(hit.title)}*\n{escape(hit.pack_title)} · " + _("%(minutes)s min", minutes=hit.minutes),
             block_id=f"hit:{hit.pack_id}:{hit.lesson_id}"[:255],
-            accessory=button("Send me this", SEND_LESSON_ACTION, encode(p=hit.pack_id, l=hit.lesson_id)),
+            accessory=button(_("Send me this"), SEND_LESSON_ACTION, encode(p=hit.pack_id, l=hit.lesson_id)),
         ))
-    return f"{len(hits)} lessons for “{escape(words)}”", blocks
+    return n_("%(n)s lesson for “%(words)s”", "%(n)s lessons for “%(words)s”", len(hits), words=escape(words)), blocks
 
 
 def reminder_message(lesson: Lesson) -> RenderedMessage:
-    text = f"⏰ Your lesson *{escape(lesson.title)}* is still waiting — it takes about {lesson.minutes} minutes."
+    text = n_("⏰ Your lesson *%(title)s* is still waiting — it takes about %(n)s minute.",
+              "⏰ Your lesson *%(title)s* is still waiting — it takes about %(n)s minutes.", lesson.minutes,
+              title=escape(lesson.title))
     return RenderedMessage(text, [section(text)])
 
 
 def pause_offer_message() -> RenderedMessage:
-    text = (
-        "You've missed the last few lessons — that's fine, work gets busy. Want a break? "
-        "Your place in each pack is kept."
-    )
+    text = _("You've missed the last few lessons — that's fine, work gets busy. Want a break? "
+             "Your place in each pack is kept.")
     return RenderedMessage(
         text,
         [
@@ -433,9 +455,9 @@ def pause_offer_message() -> RenderedMessage:
                 "type": "actions",
                 "block_id": "pause-choices",
                 "elements": [
-                    button("Pause for a week", f"{PAUSE_OFFER_ACTION}:7", encode(days=7), style="primary"),
-                    button("Pause for two weeks", f"{PAUSE_OFFER_ACTION}:14", encode(days=14)),
-                    button("Keep them coming", f"{PAUSE_OFFER_ACTION}:0", encode(days=0)),
+                    button(_("Pause for a week"), f"{PAUSE_OFFER_ACTION}:7", encode(days=7), style="primary"),
+                    button(_("Pause for two weeks"), f"{PAUSE_OFFER_ACTION}:14", encode(days=14)),
+                    button(_("Keep them coming"), f"{PAUSE_OFFER_ACTION}:0", encode(days=0)),
                 ],
             },
         ],
@@ -474,21 +496,21 @@ def comment_modal(delivery_id: int, lesson_title: str) -> dict[str, Any]:
         "type": "modal",
         "callback_id": COMMENT_VIEW,
         "private_metadata": encode(d=delivery_id),
-        "title": plain("Your comment", 24),
-        "submit": plain("Send", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Your comment"), 24),
+        "submit": plain(_("Send"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
-            section(f"What should the authors of *{escape(lesson_title)}* know?"),
+            section(_("What should the authors of *%(title)s* know?", title=escape(lesson_title))),
             {
                 "type": "input",
                 "block_id": "comment",
-                "label": plain("Comment", 2000),
+                "label": plain(_("Comment"), 2000),
                 "element": {
                     "type": "plain_text_input",
                     "action_id": "text",
                     "multiline": True,
                     "max_length": 2000,
-                    "placeholder": plain("What worked, what didn't, what was missing…", 150),
+                    "placeholder": plain(_("What worked, what didn't, what was missing…"), 150),
                 },
             },
         ],
@@ -500,15 +522,15 @@ def typed_answer_modal(ref: dict[str, Any], question: Question) -> dict[str, Any
         "type": "modal",
         "callback_id": TYPED_ANSWER_VIEW,
         "private_metadata": encode(**ref, q=question.id),
-        "title": plain("Your answer", 24),
-        "submit": plain("Answer", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Your answer"), 24),
+        "submit": plain(_("Answer"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
             section(_md(question.prompt)),
             {
                 "type": "input",
                 "block_id": "answer",
-                "label": plain("Answer", 2000),
+                "label": plain(_("Answer"), 2000),
                 "element": {"type": "plain_text_input", "action_id": "text", "max_length": 500},
             },
         ],
@@ -524,13 +546,14 @@ def reflection_modal(delivery_id: int, prompt: str, draft: str | None = None) ->
         "type": "modal",
         "callback_id": REFLECTION_VIEW,
         "private_metadata": encode(d=delivery_id),
-        "title": plain("Reflect", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
+        "title": plain(_("Reflect"), 24),
+        "submit": plain(_("Save"), 24),
+        "close": plain(_("Cancel"), 24),
         "blocks": [
             section(_md(prompt)),
-            {"type": "input", "block_id": "reflection", "label": plain("Your thoughts", 2000), "element": element},
-            context("Only you see this. It is kept with your records, never graded."),
+            {"type": "input", "block_id": "reflection", "label": plain(_("Your thoughts"), 2000),
+             "element": element},
+            context(_("Only you see this. It is kept with your records, never graded.")),
         ],
     }
 
@@ -538,9 +561,9 @@ def reflection_modal(delivery_id: int, prompt: str, draft: str | None = None) ->
 def comment_thanks_modal(comment: str) -> dict[str, Any]:
     return {
         "type": "modal",
-        "title": plain("Thank you", 24),
-        "close": plain("Done", 24),
-        "blocks": [section(f"Thanks! We passed this on to the authors:\n{quote(comment)}")],
+        "title": plain(_("Thank you"), 24),
+        "close": plain(_("Done"), 24),
+        "blocks": [section(_("Thanks! We passed this on to the authors:") + f"\n{quote(comment)}")],
     }
 
 
@@ -561,56 +584,59 @@ def home_view(home: Any, *, role_sections: Sequence[Block] = ()) -> dict[str, An
     learner = home.learner
     blocks: list[Block] = [
         {"type": "header", "text": plain("🌱 Sprout", 150)},
-        section(f"Hi {escape(learner.name) or 'there'}! Short lessons, on your schedule, in your time zone "
-                f"({escape(home.zone)})."),
+        section(_("Hi %(name)s! Short lessons, on your schedule, in your time zone (%(zone)s).",
+                  name=escape(learner.name) or _("there"), zone=escape(home.zone))),
     ]
-    facts = [f"🔥 Streak: *{home.streak}* lesson day{'s' if home.streak != 1 else ''}",
-             f"🔁 Reviews due: *{home.reviews_due}*"]
+    facts = [n_("🔥 Streak: *%(n)s* lesson day", "🔥 Streak: *%(n)s* lesson days", home.streak),
+             _("🔁 Reviews due: *%(count)s*", count=home.reviews_due)]
     if home.certificates:
         facts.append("🎓 " + ", ".join(escape(c.name) for c in home.certificates[:3]))
     blocks.append(context(*facts))
-    blocks.append(context("💬 *Ask me* in the Messages tab: type `help`, a topic or a question, and I'll find the "
-                          "lessons on it — or pass your question to your facilitators."))
+    blocks.append(context(_("💬 *Ask me* in the Messages tab: type `help`, a topic or a question, and I'll find "
+                            "the lessons on it — or pass your question to your facilitators.")))
     if home.until_resumed:
-        status = "⏸️ *Paused* until you resume."
+        status = _("⏸️ *Paused* until you resume.")
     elif home.paused_until is not None:
-        status = f"⏸️ *Paused* until {home.paused_until:%a %d %b, %H:%M}."
+        status = _("⏸️ *Paused* until %(when)s.", when=fmt_when(home.paused_until))
     else:
-        status = "▶️ Lessons are on."
-    controls = [button("Resume", HOME_RESUME_ACTION, encode(), style="primary") if home.paused_until
-                else button("Pause a week", HOME_PAUSE_ACTION, encode(days=7)),
-                button("Change time", HOME_TIME_ACTION, encode())]
+        status = _("▶️ Lessons are on.")
+    controls = [button(_("Resume"), HOME_RESUME_ACTION, encode(), style="primary") if home.paused_until
+                else button(_("Pause a week"), HOME_PAUSE_ACTION, encode(days=7)),
+                button(_("Change time"), HOME_TIME_ACTION, encode())]
     blocks.append(section(status, block_id="home-status"))
     blocks.append({"type": "actions", "block_id": "home-controls", "elements": controls})
     blocks.append({"type": "divider"})
-    blocks.append(section("*Your packs*"))
+    blocks.append(section(_("*Your packs*")))
     if not home.entries:
-        blocks.append(context("You're not enrolled in any pack yet — pick one below, or try `/learn search`."))
+        blocks.append(context(_("You're not enrolled in any pack yet — pick one below, or try `/learn search`.")))
     for entry in home.entries[:12]:
         progress = entry.progress
-        done = f"{progress.lessons_done} of {progress.lessons_total} lessons done" if progress else ""
-        accuracy = f" · {progress.accuracy:.0%} right" if progress and progress.accuracy is not None else ""
+        done = n_("%(done)s of %(n)s lesson done", "%(done)s of %(n)s lessons done", progress.lessons_total,
+                  done=progress.lessons_done) if progress else ""
+        accuracy = (" · " + _("%(share)s right", share=fmt_percent(progress.accuracy))
+                    if progress and progress.accuracy is not None else "")
         if entry.status == "on_demand":
-            when = "lessons on request"
+            when = _("lessons on request")
         elif entry.status == "completed" or entry.next_at is None:
-            when = "✅ finished" if entry.status == "completed" or entry.lessons_sent >= len(entry.pack.lessons) \
-                else "paused"
+            when = _("✅ finished") if entry.status == "completed" or entry.lessons_sent >= len(entry.pack.lessons) \
+                else _("paused")
         else:
-            when = f"next lesson {entry.next_at:%a %d %b, %H:%M}"
+            when = _("next lesson %(when)s", when=fmt_when(entry.next_at))
         blocks.append(section(f"*{escape(entry.pack.title)}*\n{done}{accuracy} · {when}"))
     if home.recent:
-        lines = [f"{'✅' if right else '❌'} {escape(truncate(prompt, 80))}" for _, prompt, right, _ in home.recent]
-        blocks.append(section("*Recent answers*\n" + "\n".join(lines), block_id="home-recent"))
+        lines = [f"{'✅' if right else '❌'} {escape(truncate(prompt, 80))}" for _pack, prompt, right, _at in home.recent]
+        blocks.append(section(_("*Recent answers*") + "\n" + "\n".join(lines), block_id="home-recent"))
     enrolled = {entry.pack.id for entry in home.entries if entry.status != "on_demand"}
     others = [p for p in home.available if p.id not in enrolled]
     if others:
         blocks.append({"type": "divider"})
-        blocks.append(section("*More packs*"))
+        blocks.append(section(_("*More packs*")))
         for pack in others[:10]:
             blocks.append(
                 section(
-                    f"*{escape(pack.title)}* — {len(pack.lessons)} lessons\n{escape(truncate(pack.description, 300))}",
-                    accessory=button("Enroll", HOME_ENROLL_ACTION, encode(p=pack.id), style="primary"),
+                    f"*{escape(pack.title)}* — " + n_("%(n)s lesson", "%(n)s lessons", len(pack.lessons))
+                    + f"\n{escape(truncate(pack.description, 300))}",
+                    accessory=button(_("Enroll"), HOME_ENROLL_ACTION, encode(p=pack.id), style="primary"),
                 )
             )
     blocks.extend(_role_blocks(home))
@@ -623,19 +649,22 @@ def _role_blocks(home: Any) -> list[Block]:
     if home.team is not None:
         people, active = home.team
         blocks += [{"type": "divider"}, section(
-            f"*👥 Your team*\n{people} direct report{'s' if people != 1 else ''} · {active} answered this week",
+            _("*👥 Your team*") + "\n" + n_("%(n)s direct report", "%(n)s direct reports", people) + " · "
+            + _("%(count)s answered this week", count=active),
             block_id="home-team")]
     if home.organisation is not None:
         people, active = home.organisation
         blocks += [{"type": "divider"}, section(
-            f"*🛠 Admin*\n{people} people in Sprout · {active} answered this week", block_id="home-admin")]
+            _("*🛠 Admin*") + "\n" + n_("%(n)s person in Sprout", "%(n)s people in Sprout", people) + " · "
+            + _("%(count)s answered this week", count=active), block_id="home-admin")]
     if home.dial is not None:
         blocks.append(section(_dial_text(home.dial), block_id="home-dial"))
     if home.following:
         titles = {p.id: p.title for p in home.available}
-        lines = [f"• {escape(titles.get(pack, pack))}: {following} following, {finished} finished"
+        lines = [f"• {escape(titles.get(pack, pack))}: "
+                 + _("%(following)s following, %(finished)s finished", following=following, finished=finished)
                  for pack, (following, finished) in sorted(home.following.items())][:15]
-        blocks += [{"type": "divider"}, section("*🧭 Packs*\n" + "\n".join(lines), block_id="home-packs")]
+        blocks += [{"type": "divider"}, section(_("*🧭 Packs*") + "\n" + "\n".join(lines), block_id="home-packs")]
     return blocks
 
 
@@ -659,9 +688,9 @@ def time_modal(current: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": TIME_VIEW,
-        "title": plain("Lesson time", 24),
-        "submit": plain("Save", 24),
-        "close": plain("Cancel", 24),
-        "blocks": [{"type": "input", "block_id": "time", "label": plain("Send my lessons at (my time)", 2000),
+        "title": plain(_("Lesson time"), 24),
+        "submit": plain(_("Save"), 24),
+        "close": plain(_("Cancel"), 24),
+        "blocks": [{"type": "input", "block_id": "time", "label": plain(_("Send my lessons at (my time)"), 2000),
                     "element": element}],
     }

@@ -20,6 +20,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.charts import bar_chart_svg, weekly_chart_png, weekly_chart_svg
+from bot.i18n import N_, Speaker, _, fmt_date, fmt_day, fmt_day_month, fmt_number, for_learner, n_, speaking
 from bot.mrkdwn import escape, truncate
 from bot.text import environment, render
 from content_packs.catalog import Catalog
@@ -80,47 +81,60 @@ def _count_change(change: Change) -> str:
     if delta is None:
         return ""
     if delta == 0:
-        return "no change"
-    return f"{'▲' if delta > 0 else '▼'} {abs(delta):,.0f}"
+        return _("no change")
+    return f"{'▲' if delta > 0 else '▼'} {_count(abs(delta))}"
 
 
 def _share_change(change: Change) -> str:
     if change.current is None:
         return ""
     if change.previous is None:
-        return "nothing to compare"
+        return _("nothing to compare")
     points = round(change.delta * 100)
     if points == 0:
-        return "no change"
-    return f"{'▲' if points > 0 else '▼'} {abs(points)} pts"
+        return _("no change")
+    return f"{'▲' if points > 0 else '▼'} " + _("%(points)s pts", points=abs(points))
 
 
 def _rating_change(change: Change) -> str:
     if change.current is None:
         return ""
     if change.previous is None:
-        return "nothing to compare"
+        return _("nothing to compare")
     delta = round(change.delta, 1)
     if delta == 0:
-        return "no change"
-    return f"{'▲' if delta > 0 else '▼'} {abs(delta):.1f}"
+        return _("no change")
+    return f"{'▲' if delta > 0 else '▼'} {_one_place(abs(delta))}"
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+    """0.853 → "85%" ("85 %" in German): the locale's percent sign and spacing."""
+    # Translators: the percent sign as written after a number, with any space before it ("85 %").
+    return "—" if value is None else fmt_number(round(value * 100), "#,##0") + _("%")
+
+
+def _count(value: float) -> str:
+    """1234 → "1,234" ("1.234" in German)."""
+    return fmt_number(value, "#,##0")
+
+
+def _one_place(value: float) -> str:
+    """4.25 → "4.2" ("4,2" in German), as Python's ``:.1f`` rounds."""
+    return fmt_number(float(f"{value:.1f}"), "0.0")
 
 
 def _reasons(entry: Attention, zone_name: str) -> str:
     parts = []
     for reason in entry.reasons:
         if reason == "silent":
-            parts.append("no answer in 7+ days")
+            parts.append(_("no answer in 7+ days"))
         elif reason == "accuracy":
-            parts.append(f"{_percent(entry.accuracy)} right ({entry.member.answers} answers)")
+            parts.append(_("%(share)s right", share=_percent(entry.accuracy)) + " ("
+                         + n_("%(n)s answer", "%(n)s answers", entry.member.answers) + ")")
         elif reason == "expiring":
             when = entry.member.certificate_expires_at.astimezone(zone(zone_name))
-            what = escape(entry.member.certificate_name or "certificate")
-            parts.append(f"{what} expires {when:%a %d %b}")
+            what = escape(entry.member.certificate_name or _("certificate"))
+            parts.append(_("%(what)s expires %(day)s", what=what, day=fmt_day(when)))
     return "; ".join(parts)
 
 
@@ -134,8 +148,8 @@ def _lesson_title(catalog: Catalog, pack_id: str, lesson_id: str) -> str:
 
 def _period(week: DigestWeek) -> str:
     if week.so_far:
-        return f"since {week.start_local:%a %d %b}"
-    return f"{week.start_local:%a %d %b} – {week.last_local:%a %d %b %Y}"
+        return _("since %(day)s", day=fmt_day(week.start_local))
+    return f"{fmt_day(week.start_local)} – {fmt_day(week.last_local)} {week.last_local:%Y}"
 
 
 def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None = None) -> dict[str, Any]:
@@ -145,32 +159,37 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
     f = digest.figures
     cur = digest.current
     if week.so_far:
-        header = "🌱 This week so far"
+        header = _("🌱 This week so far")
     else:
-        header = f"🌱 Your team's week: {week.start_local:%d %b} – {week.last_local:%d %b}"
+        header = _("🌱 Your team's week: %(start)s – %(end)s", start=fmt_day_month(week.start_local),
+                   end=fmt_day_month(week.last_local))
     attention = digest.attention
     figures = [
-        {"label": "Enrolled", "value": f"{cur.enrolled:,} of {cur.members:,}", "change": _count_change(f.enrolled)},
-        {"label": "Active", "value": f"{cur.active:,}", "change": _count_change(f.active)},
-        {"label": "Lessons delivered", "value": f"{cur.delivered:,}", "change": _count_change(f.delivered)},
-        {"label": "Lessons answered", "value": f"{cur.answered:,}", "change": _count_change(f.answered)},
-        {"label": "Completion", "value": _percent(cur.completion), "change": _share_change(f.completion)},
-        {"label": "Quiz accuracy", "value": f"{_percent(cur.accuracy)} of {cur.answers:,} answers"
+        {"label": _("Enrolled"), "value": _("%(enrolled)s of %(members)s", enrolled=_count(cur.enrolled),
+                                            members=_count(cur.members)), "change": _count_change(f.enrolled)},
+        {"label": _("Active"), "value": _count(cur.active), "change": _count_change(f.active)},
+        {"label": _("Lessons delivered"), "value": _count(cur.delivered), "change": _count_change(f.delivered)},
+        {"label": _("Lessons answered"), "value": _count(cur.answered), "change": _count_change(f.answered)},
+        {"label": _("Completion"), "value": _percent(cur.completion), "change": _share_change(f.completion)},
+        {"label": _("Quiz accuracy"), "value": n_("%(share)s of %(n)s answer", "%(share)s of %(n)s answers",
+                                                  cur.answers, share=_percent(cur.accuracy))
          if cur.answers else "—", "change": _share_change(f.accuracy)},
-        {"label": "Average rating", "value": f"{cur.average_rating:.1f} / 5 ({cur.ratings:,})"
+        {"label": _("Average rating"), "value": f"{_one_place(cur.average_rating)} / 5 ({_count(cur.ratings)})"
          if cur.ratings else "—", "change": _rating_change(f.rating)},
-        {"label": "Certificates earned", "value": f"{cur.certificates:,}", "change": _count_change(f.certificates)},
-        {"label": "Discussion replies", "value": f"{cur.contributions:,}",
+        {"label": _("Certificates earned"), "value": _count(cur.certificates),
+         "change": _count_change(f.certificates)},
+        {"label": _("Discussion replies"), "value": _count(cur.contributions),
          "change": _count_change(f.contributions)},
-        {"label": "Communities of practice", "value": f"{cur.proposed:,} proposed · {cur.accepted:,} accepted",
+        {"label": _("Communities of practice"), "value": _("%(proposed)s proposed · %(accepted)s accepted",
+                                                          proposed=_count(cur.proposed), accepted=_count(cur.accepted)),
          "change": _count_change(f.proposed)},
     ]
     if f.meetings.current or f.meetings.previous:
         # Only where mentoring pairs run. Slack allows ten fields in a section and there are ten already: the
         # pairs that met join the communities of practice, which they are.
-        figures[-1]["value"] += f" · {cur.meetings:,} pair{'s' if cur.meetings != 1 else ''} met"
-    rating = (f"Average *{cur.average_rating:.1f} / 5* from {cur.ratings:,} "
-              f"{'rating' if cur.ratings == 1 else 'ratings'}" if cur.ratings else "")
+        figures[-1]["value"] += " · " + n_("%(n)s pair met", "%(n)s pairs met", cur.meetings)
+    rating = (n_("Average *%(average)s / 5* from %(n)s rating", "Average *%(average)s / 5* from %(n)s ratings",
+                 cur.ratings, average=_one_place(cur.average_rating)) if cur.ratings else "")
     return {
         "header": truncate(header, 150),
         "scope": digest.title,
@@ -178,8 +197,8 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         "zone": week.zone,
         "so_far": week.so_far,
         "empty": digest.empty,
-        "compared_with": "the same days last week" if week.so_far else "the week before",
-        "this_week": "so far this week" if week.so_far else "this week",
+        "compared_with": _("the same days last week") if week.so_far else _("the week before"),
+        "this_week": _("so far this week") if week.so_far else _("this week"),
         "figures": figures,
         "attention": [
             {"name": truncate(a.member.name or a.member.slack_user_id, NAME_CHARS), "reasons": _reasons(a, week.zone)}
@@ -194,7 +213,7 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
             for q in digest.missed
         ],
         "rating": rating,
-        "rating_short": f"{cur.average_rating:.1f}/5" if cur.ratings else "",
+        "rating_short": f"{_one_place(cur.average_rating)}/5" if cur.ratings else "",
         "comments": [
             {"text": truncate(c.text, COMMENT_CHARS), "lesson": truncate(_lesson_title(catalog, c.pack_id,
                                                                                      c.lesson_id), 150),
@@ -207,8 +226,10 @@ def digest_context(digest: Digest, *, catalog: Catalog, report_url: str | None =
         ],
         "certificates_total": cur.certificates,
         "certificates_more": max(0, cur.certificates - min(len(digest.certificates), SHOWN_CERTIFICATES)),
-        "delivered": f"{cur.delivered:,}",
-        "answered": f"{cur.answered:,}",
+        "delivered": _count(cur.delivered),
+        "answered": _count(cur.answered),
+        "delivered_count": cur.delivered,
+        "answered_count": cur.answered,
         "completion": _percent(cur.completion) if cur.delivered else "",
         "accuracy": _percent(cur.accuracy) if cur.answers else "",
         "report_url": report_url,
@@ -247,7 +268,8 @@ def digest_message(digest: Digest, *, catalog: Catalog, report_url: str | None =
 def chart_alt_text(points) -> str:
     answered = ", ".join(str(p.answered) for p in points)
     accuracy = ", ".join(_percent(p.accuracy) for p in points)
-    return truncate(f"Lessons answered per week, oldest first: {answered}. Quiz accuracy: {accuracy}.", 1000)
+    return truncate(_("Lessons answered per week, oldest first: %(answered)s. Quiz accuracy: %(accuracy)s.",
+                      answered=answered, accuracy=accuracy), 1000)
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -264,8 +286,10 @@ class Digests:
         default_timezone: str = "UTC",
         report_url: str | None = None,
         admin_user_ids: Iterable[str] = (),
+        default_language: str = "en",
     ) -> None:
         self.reporting = reporting
+        self.default_language = default_language
         self.catalog = catalog
         self.default_timezone = default_timezone
         self.report_url = report_url
@@ -273,6 +297,12 @@ class Digests:
         # Per dispatcher (worker id): the claim being drawn, and what of it is prepared but not yet taken.
         self._claims: dict[str, tuple[datetime, dict[int, Any]]] = {}
         self._lock = threading.Lock()
+
+    def speaker_of(self, person: Person | None) -> Speaker:
+        """A digest is written in its reader's language: their choice, Slack's locale, DEFAULT_LANGUAGE."""
+        if person is None:
+            return for_learner(None, None, default=self.default_language)
+        return for_learner(person.language, person.slack_locale, default=self.default_language)
 
     def zone_of(self, person: Person | None) -> str:
         if person is None:
@@ -283,7 +313,7 @@ class Digests:
 
     def build(self, scopes: Sequence[tuple[Scope, str]]) -> dict[str, Digest]:
         """Digests for many scopes at once: one query per kind of figure, whatever their number."""
-        only = [scope for scope, _ in scopes]
+        only = [scope for scope, _title in scopes]
         if not only:
             return {}
         weeks = self.reporting.team_weeks(only)
@@ -296,7 +326,7 @@ class Digests:
             current, previous = weeks[scope.key]
             team = members.get(scope.key, [])
             out[scope.key] = Digest(
-                title=f"{title} ({current.members:,} {'person' if current.members == 1 else 'people'})",
+                title=f"{_(title)} (" + n_("%(n)s person", "%(n)s people", current.members) + ")",
                 week=scope.week,
                 current=current,
                 previous=previous,
@@ -333,8 +363,9 @@ class Digests:
                 if isinstance(ready, DigestMessage):
                     out.append(OutgoingMessage(channel=item.channel, text=ready.text, blocks=ready.blocks))
                 else:
-                    scope, points = ready
-                    out.append(self._chart_message(item, scope, points))
+                    scope, points, speaker = ready
+                    with speaking(speaker):
+                        out.append(self._chart_message(item, scope, points))
             except Exception as exc:  # one broken digest never holds up the others
                 log.exception("could not draw outbox %s (%s)", item.id, item.kind)
                 out.append(exc)
@@ -365,13 +396,20 @@ class Digests:
         """One set of queries for all ``items``: digests drawn, charts' weekly figures read."""
         people = self.reporting.people_by_id(i.learner_id for i in items if i.learner_id is not None)
         scopes: dict[int, Scope] = {}
+        speakers: dict[int, Speaker] = {}
         for item in items:
             person = people.get(item.learner_id) if item.learner_id is not None else None
             if person is None or not item.payload:
                 continue
             scopes[item.id] = Scope(f"o{item.id}", "manager", person.slack_user_id, week_from_payload(item.payload))
-        digests = self.build([(scopes[i.id], "Your direct reports") for i in items
-                              if i.kind == "digest" and i.id in scopes])
+            speakers[item.id] = self.speaker_of(person)
+        digests: dict[str, Digest] = {}
+        # One set of queries per language among the managers (usually one or two), not per manager.
+        for speaker in {s.language: s for s in speakers.values()}.values():
+            with speaking(speaker):
+                digests.update(self.build([(scopes[i.id], N_("Your direct reports")) for i in items
+                                           if i.kind == "digest" and i.id in scopes
+                                           and speakers[i.id].language == speaker.language]))
         charts = [(scopes[i.id], chart_weeks(scopes[i.id].week)) for i in items
                   if i.kind == "digest_chart" and i.id in scopes]
         series = self.reporting.weekly_series(charts) if charts else {}
@@ -382,12 +420,13 @@ class Digests:
                 out[item.id] = None
             elif item.kind == "digest":
                 try:
-                    out[item.id] = self.message(digests[scope.key])
+                    with speaking(speakers[item.id]):
+                        out[item.id] = self.message(digests[scope.key])
                 except Exception as exc:  # one broken digest never holds up the others
                     log.exception("could not draw outbox %s (%s)", item.id, item.kind)
                     out[item.id] = exc
             else:
-                out[item.id] = (scope, series[scope.key])
+                out[item.id] = (scope, series[scope.key], speakers[item.id])
         return out
 
     def render_one(self, item: OutboxItem) -> OutgoingMessage | None:
@@ -400,19 +439,20 @@ class Digests:
 
     def _chart_message(self, item: OutboxItem, scope: Scope, points) -> OutgoingMessage:
         week = scope.week
-        png = weekly_chart_png(points, title="Your team, last 8 weeks")
+        png = weekly_chart_png(points, title=_("Your team, last 8 weeks"))
         channel, thread_ts = item.channel, None
         sent = self.reporting.sent_message(item.payload.get("digest_key", "")) if item.payload else None
         if sent is not None:  # in the digest's thread when the digest is already out
             channel, thread_ts = sent
         return OutgoingMessage(
             channel=channel,
-            text=f"📊 Your team's last eight weeks, to {week.last_local:%d %b}: lessons answered and quiz accuracy.",
+            text=_("📊 Your team's last eight weeks, to %(day)s: lessons answered and quiz accuracy.",
+                   day=fmt_day_month(week.last_local)),
             thread_ts=thread_ts,
             file=Attachment(
                 filename=f"sprout-digest-{week.start_local.isoformat()}.png",
                 content=png,
-                title=f"Your team, 8 weeks to {week.last_local:%d %b %Y}",
+                title=_("Your team, 8 weeks to %(date)s", date=fmt_date(week.last_local)),
                 alt_text=chart_alt_text(points),
             ),
         )
@@ -487,7 +527,7 @@ class Digests:
                               if role == "coach" else ""))
 
     def _week(self, person: Person | None, now: datetime) -> DigestWeek:
-        day, _ = digest_schedule(person.digest_day if person else None, None)
+        day, _time = digest_schedule(person.digest_day if person else None, None)
         return week_so_far(now, self.zone_of(person), week_starts=day)
 
     def _on_demand(self, person: Person | None, scope: Scope, title: str, *, team: str | None = None) -> DigestMessage:

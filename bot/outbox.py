@@ -12,6 +12,7 @@ from bot.blocks import (
     reminder_message,
     review_message,
 )
+from bot.i18n import for_learner, speaking
 from bot.service import shown_view
 from content_packs.catalog import Catalog
 from db.store import OutboxItem, Store
@@ -23,7 +24,7 @@ ItemRenderer = Callable[[OutboxItem], OutgoingMessage | None]
 
 def outbox_renderer(
     *, store: Store, catalog: Catalog, reviews: Callable[[int], object] | None = None,
-    kinds: dict[str, ItemRenderer] | None = None,
+    kinds: dict[str, ItemRenderer] | None = None, default_language: str = "en",
 ) -> Callable[[Sequence[OutboxItem]], list[OutgoingMessage | None]]:
     """``reviews(session_id)`` gives a review session's view (LearningService.review_view); ``kinds`` adds
     renderers for the outbox kinds of other features (digests, announcements, prompts…)."""
@@ -32,10 +33,13 @@ def outbox_renderer(
 
     def render(items: Sequence[OutboxItem]) -> list[OutgoingMessage | None]:
         states = store.delivery_states((i.delivery_id for i in items if i.delivery_id is not None), sending=True)
+        languages = store.languages(i.learner_id for i in items)  # each message in its reader's language
         out = []
         for item in items:
+            chosen, locale = languages.get(item.learner_id, (None, None))
             try:
-                out.append(render_one(item, states.get(item.delivery_id) if item.delivery_id else None))
+                with speaking(for_learner(chosen, locale, default=default_language)):
+                    out.append(render_one(item, states.get(item.delivery_id) if item.delivery_id else None))
             except Gone:
                 out.append(None)  # what it was about no longer exists: nothing to send
         return out

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.i18n import N_, Speaker, _, fmt_day, for_learner, is_available, language_names
+from bot.i18n import available_languages as catalog_languages
 from bot.mrkdwn import escape, truncate
 from content_packs.catalog import Catalog
 from content_packs.schema import Lesson, Pack, Question
@@ -33,6 +35,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PARAMETERS_READ_EVERY = timedelta(minutes=1)
+
+# What a rule's ``Invalid`` means, in the reader's language (learning/ writes no one's language).
+INVALID = {
+    "pause_length": N_("Say how long: `/learn pause 3 days`, `/learn pause 2 weeks`, or just `/learn pause`."),
+    "pause_too_long": N_("A pause can last at most a year; `/learn pause` without a length pauses until you resume."),
+    "not_a_time": N_("%(text)s is not a time like 09:30"),
+    "not_a_weekday": N_("%(text)s is not a weekday (use mon, tue, wed, thu, fri, sat, sun)"),
+    "no_weekday": N_("name at least one weekday"),
+}
+
+
+def invalid_text(exc: ValueError) -> str:
+    """A rule's refusal as a sentence for the reader, anything quoted from their input escaped."""
+    code = getattr(exc, "code", None)
+    if code in INVALID:
+        params = {k: escape(truncate(str(v), 200)) for k, v in getattr(exc, "params", {}).items()}
+        return _(INVALID[code], **params)
+    return escape(truncate(str(exc), 200))
 
 
 @dataclass(frozen=True)
@@ -217,14 +237,14 @@ def _grade(question: Question, response: int | list[int] | str) -> Grade:
 def _grade_shown(own: Question, shown: Question, response: int | list[int] | str) -> tuple[Grade, Grade]:
     """(what is recorded, what the learner is told): see learning.progression.grade_shown."""
     if isinstance(response, str) and not response.strip():
-        raise SproutError("Type an answer first.")
+        raise SproutError(_("Type an answer first."))
     question = shown
     try:
         return grade_shown(own, shown, response)
     except ValueError:
         if question.kind == "multiple":
-            raise SproutError("Tick at least one answer, then press Submit.") from None
-        raise Gone("That choice is no longer part of the question.") from None
+            raise SproutError(_("Tick at least one answer, then press Submit.")) from None
+        raise Gone(_("That choice is no longer part of the question.")) from None
 
 
 class LearningService:
@@ -236,6 +256,7 @@ class LearningService:
         dispatcher: Dispatcher,
         lookup_profile: ProfileLookup,
         default_timezone: str = "UTC",
+        default_language: str = "en",
         profile_max_age: timedelta = timedelta(days=1),
         review_retention: float = 0.9,
         admin_user_ids: frozenset[str] = frozenset(),
@@ -245,6 +266,7 @@ class LearningService:
         self.dispatcher = dispatcher
         self.lookup_profile = lookup_profile
         self.default_timezone = default_timezone
+        self.default_language = default_language
         self.profile_max_age = profile_max_age
         self.review_retention = review_retention
         self.admin_user_ids = admin_user_ids
@@ -284,6 +306,44 @@ class LearningService:
                 learner = self.store.learner(slack_user_id) or learner
         return learner
 
+    # -- which language ----------------------------------------------------------------------
+
+    def speaker_of(self, learner: LearnerView | None) -> Speaker:
+        """Who Sprout speaks as to ``learner``: their choice, else Slack's locale, else DEFAULT_LANGUAGE."""
+        if learner is None:
+            return for_learner(None, None, default=self.default_language)
+        return for_learner(learner.language, learner.slack_locale, default=self.default_language)
+
+    def speaker_for(self, slack_user_id: str) -> Speaker:
+        """The language of whoever clicked or typed. Someone Sprout has not met yet is asked of Slack (their
+        locale), without making them a learner: that happens only when they do something that needs it."""
+        try:
+            learner = self.store.learner(slack_user_id)
+            if learner is None:
+                profile = self.lookup_profile(slack_user_id)
+                return for_learner(None, profile.locale if profile else None, default=self.default_language)
+        except Exception:  # the database (or Slack) is away: "catching up" must still be said, in the default
+            log.warning("could not read the language of %s; using %s", slack_user_id, self.default_language)
+            return for_learner(None, None, default=self.default_language)
+        return self.speaker_of(learner)
+
+    def set_language(self, slack_user_id: str, text: str, now: datetime) -> Speaker:
+        """``/learn language de|en|auto``: the learner's choice (``auto``: Slack's locale again). A language
+        without a catalog changes nothing and says which there are."""
+        wanted = text.strip().split()[0].lower() if text.strip() else ""
+        if wanted in ("", "auto"):
+            chosen = None
+        elif is_available(wanted) or is_available(wanted.replace("_", "-").split("-")[0]):
+            chosen = wanted if is_available(wanted) else wanted.replace("_", "-").split("-")[0]  # de-AT → de
+        else:
+            shown = escape(truncate(wanted, 20)) or _("nothing")
+            raise SproutError(_("Sprout does not speak `%(language)s` yet. Languages: %(languages)s, or `auto` to "
+                                "follow your Slack language.", language=shown,
+                                languages=language_names(catalog_languages())))
+        learner = self.learner(slack_user_id, now)
+        self.store.set_language(learner.id, chosen, now)
+        return for_learner(chosen, learner.slack_locale, default=self.default_language)
+
     def role_of(self, learner: LearnerView) -> str:
         """The stored role, except that ADMIN_USER_IDS are always admins."""
         return "admin" if learner.slack_user_id in self.admin_user_ids else learner.role
@@ -298,8 +358,8 @@ class LearningService:
         role = self.role_of(learner)
         if role not in roles and not (role == "admin" and "facilitator" in roles):
             log.warning("refused %s to %s (role %s)", action, slack_user_id, role)
-            raise NotAllowed(f"Only {' or '.join(sorted(set(roles)))}s can {action}. "
-                             f"Your role in Sprout is {role}; an admin can change it.")
+            raise NotAllowed(_("Only %(roles)ss can %(action)s. Your role in Sprout is %(role)s; an admin can "
+                               "change it.", roles=" or ".join(sorted(set(roles))), action=action, role=role))
         return learner
 
     def zone_of(self, learner: LearnerView) -> str:
@@ -318,7 +378,7 @@ class LearningService:
         try:
             duration = parse_pause(length)
         except ValueError as exc:
-            raise SproutError(escape(str(exc))) from None
+            raise SproutError(invalid_text(exc)) from None
         learner = self.learner(slack_user_id, now)
         until = UNTIL_RESUMED if duration is None else now + duration
         self.store.set_preferences(learner.id, now, paused_until=until)
@@ -333,7 +393,7 @@ class LearningService:
         try:
             at = parse_hhmm(text)
         except ValueError:
-            raise SproutError("Give a 24-hour time, like `/learn time 08:15`.") from None
+            raise SproutError(_("Give a 24-hour time, like `/learn time 08:15`.")) from None
         learner = self.learner(slack_user_id, now)
         self.store.set_preferences(learner.id, now, delivery_time=at.strftime("%H:%M"))
         return self.schedule(slack_user_id, now, change="time")
@@ -343,7 +403,8 @@ class LearningService:
             days = parse_days(text)
         except ValueError as exc:
             # The reason quotes what the person typed: escaped, so `<!channel>` stays text.
-            raise SproutError(f"{escape(truncate(str(exc), 200))}. For example `/learn days mon,wed,fri`.") from None
+            raise SproutError(_("%(reason)s. For example `/learn days mon,wed,fri`.",
+                                reason=invalid_text(exc))) from None
         learner = self.learner(slack_user_id, now)
         self.store.set_preferences(learner.id, now, delivery_days=",".join(days))
         return self.schedule(slack_user_id, now, change="days")
@@ -386,8 +447,9 @@ class LearningService:
     def pack(self, pack_id: str) -> Pack:
         pack = self.catalog.get(pack_id.strip().lower())
         if pack is None:
-            known = ", ".join(f"`{i}`" for i in self.catalog.ids()) or "none yet"
-            raise UnknownPack(f"There is no pack called `{escape(truncate(pack_id, 64))}`. Packs: {known}.")
+            known = ", ".join(f"`{i}`" for i in self.catalog.ids()) or _("none yet")
+            raise UnknownPack(_("There is no pack called `%(pack)s`. Packs: %(known)s.",
+                                pack=escape(truncate(pack_id, 64)), known=known))
         return pack
 
     def enrolled_pack_ids(self, slack_user_id: str) -> set[str]:
@@ -415,9 +477,10 @@ class LearningService:
             pack = self.pack(pack_id)
             enrollments = [e for e in enrollments if e.pack_id == pack.id]
             if not enrollments:
-                raise NothingToSend(f"You're not enrolled in *{escape(pack.title)}*. Try `/learn enroll {pack.id}`.")
+                raise NothingToSend(_("You're not enrolled in *%(title)s*. Try `/learn enroll %(pack)s`.",
+                                       title=escape(pack.title), pack=pack.id))
         if not enrollments:
-            raise NothingToSend("You're not enrolled in any pack yet. See `/learn packs`.")
+            raise NothingToSend(_("You're not enrolled in any pack yet. See `/learn packs`."))
         delivered = self.store.delivered_lessons(e.id for e in enrollments)
         tz = zone(self.zone_of(learner))
         for enrollment in enrollments:
@@ -446,13 +509,13 @@ class LearningService:
             )
             self.store.after_commit(lambda queued=queued: self.dispatcher.dispatch(ids=queued))
             return LessonView(pack, lesson, self._state_for(enrollment.id, lesson.id))
-        raise NothingToSend("You've received every lesson of your packs. 🎉 See `/learn packs` for more.")
+        raise NothingToSend(_("You've received every lesson of your packs. 🎉 See `/learn packs` for more."))
 
     def _state_for(self, enrollment_id: int, lesson_id: str) -> DeliveryState:
         delivery_id = self.store.delivery_id_for(enrollment_id, lesson_id)
         state = self.store.delivery_state(delivery_id) if delivery_id else None
         if state is None:
-            raise Gone("That lesson could not be queued.")
+            raise Gone(_("That lesson could not be queued."))
         return state
 
     # -- a delivered lesson -----------------------------------------------------------------
@@ -460,12 +523,12 @@ class LearningService:
     def lesson_view(self, delivery_id: int, slack_user_id: str | None = None) -> LessonView:
         state = self.store.delivery_state(delivery_id)
         if state is None:
-            raise Gone("This lesson is no longer available.")
+            raise Gone(_("This lesson is no longer available."))
         if slack_user_id is not None and state.slack_user_id != slack_user_id:
-            raise NotYours("This lesson was sent to someone else.")
+            raise NotYours(_("This lesson was sent to someone else."))
         view = shown_view(self.catalog, state)
         if view is None:
-            raise Gone("This lesson is no longer available: its pack was removed or changed.")
+            raise Gone(_("This lesson is no longer available: its pack was removed or changed."))
         return view
 
     def answer(
@@ -482,7 +545,7 @@ class LearningService:
         question = view.lesson.question(question_id)
         own = view.own.question(question_id)
         if question is None or own is None:
-            raise Gone("This question is no longer part of the lesson.")
+            raise Gone(_("This question is no longer part of the lesson."))
         kept_grade, result = _grade_shown(own, question, response)
         waited = now - view.state.sent_at if view.state.sent_at else None
         card = first_answer(rating_for(result.correct, answered_after=waited), now,
@@ -519,7 +582,7 @@ class LearningService:
             lesson = self.catalog.lesson(card.pack_id, card.lesson_id) if card else None
             question = lesson.question(question_id) if lesson else None
         if question is None:
-            raise Gone("This question is no longer part of the lesson.")
+            raise Gone(_("This question is no longer part of the lesson."))
         return question
 
     def _feedback(self, delivery_id: int, record: Callable[[], bool], kept: Callable[[], None]) -> FeedbackOutcome:
@@ -533,7 +596,7 @@ class LearningService:
     def reason(self, slack_user_id: str, delivery_id: int, reason: str, now: datetime, *,
                kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         if reason not in FEEDBACK_REASONS:
-            raise Gone("That choice is not available any more.")
+            raise Gone(_("That choice is not available any more."))
         self.lesson_view(delivery_id, slack_user_id)
         return self._feedback(delivery_id, lambda: self.store.record_reason(delivery_id=delivery_id, reason=reason,
                                                                             now=now), kept)
@@ -542,10 +605,10 @@ class LearningService:
                 kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         text = text.strip()
         if not text:
-            raise SproutError("Write something, or press Cancel.")
+            raise SproutError(_("Write something, or press Cancel."))
         view = self.lesson_view(delivery_id, slack_user_id)
         if not view.lesson.reflect:
-            raise Gone("This lesson no longer asks for a reflection.")
+            raise Gone(_("This lesson no longer asks for a reflection."))
         return self._feedback(delivery_id, lambda: self.store.record_reflection(
             delivery_id=delivery_id, learner_id=view.state.learner_id, prompt=view.own.reflect or view.lesson.reflect,
             text=text,
@@ -564,9 +627,9 @@ class LearningService:
     def review_view(self, session_id: int, slack_user_id: str | None = None) -> ReviewView:
         session = self.store.review_session(session_id)
         if session is None:
-            raise Gone("This review is no longer available.")
+            raise Gone(_("This review is no longer available."))
         if slack_user_id is not None and session.slack_user_id != slack_user_id:
-            raise NotYours("This review was sent to someone else.")
+            raise NotYours(_("This review was sent to someone else."))
         items = []
         learner = self.store.learner(session.slack_user_id)
         for card_id in session.card_ids:
@@ -599,7 +662,7 @@ class LearningService:
         view = self.review_view(session_id, slack_user_id)
         item = next((i for i in view.items if i.card.id == card_id), None)
         if item is None:
-            raise Gone("This question is no longer part of the review.")
+            raise Gone(_("This question is no longer part of the review."))
         kept_grade, result = _grade_shown(item.own, item.question, response)
         waited = now - view.session.sent_at if view.session.sent_at else None
         rating = rating_for(result.correct, answered_after=waited)
@@ -655,7 +718,7 @@ class LearningService:
     def rate(self, slack_user_id: str, delivery_id: int, rating: int, now: datetime, *,
              kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         if not 1 <= rating <= 5:
-            raise SproutError("A rating is from 1 to 5.")
+            raise SproutError(_("A rating is from 1 to 5."))
         view = self.lesson_view(delivery_id, slack_user_id)
         return self._feedback(delivery_id, lambda: self.store.record_rating(
             delivery_id=delivery_id, learner_id=view.state.learner_id, rating=rating, now=now), kept)
@@ -664,7 +727,7 @@ class LearningService:
                 kept: Callable[[], None] = _nothing) -> FeedbackOutcome:
         text = text.strip()
         if not text:
-            raise SproutError("The comment is empty.")
+            raise SproutError(_("The comment is empty."))
         view = self.lesson_view(delivery_id, slack_user_id)
         return self._feedback(delivery_id, lambda: self.store.record_comment(
             delivery_id=delivery_id, learner_id=view.state.learner_id, comment=text, now=now), kept)
@@ -744,7 +807,7 @@ class LearningService:
         """Lessons matching ``words`` in any language they are shown in, each titled in the language the
         searcher reads its pack in."""
         if not words.strip():
-            raise SproutError("Search for what? For example `/learn search phishing`.")
+            raise SproutError(_("Search for what? For example `/learn search phishing`."))
         learner = self.store.learner(slack_user_id) if slack_user_id else None
         results = []
         for hit in self.store.search_lessons(words, limit=10):
@@ -762,15 +825,18 @@ class LearningService:
         pack = self.pack(pack_id)
         lesson = pack.lesson(lesson_id)
         if lesson is None:
-            raise Gone("That lesson is no longer in its pack.")
+            raise Gone(_("That lesson is no longer in its pack."))
         learner = self.learner(slack_user_id, now)
-        enrollment, _ = self.store.enroll(learner.id, pack.id, now,
+        enrollment, _created = self.store.enroll(learner.id, pack.id, now,
                                           status="active" if kind == "triggered" else "on_demand")
         delivered = self.store.delivery_id_for(enrollment.id, lesson.id)
         if delivered is not None:
             state = self.store.delivery_state(delivered)
-            when = f" on {state.sent_at.astimezone(zone(self.zone_of(learner))):%a %d %b}" if state and state.sent_at else ""
-            raise NothingToSend(f"You already have *{escape(lesson.title)}* in your DMs with Sprout{when}.")
+            if state and state.sent_at:
+                raise NothingToSend(_("You already have *%(title)s* in your DMs with Sprout on %(day)s.",
+                                      title=escape(lesson.title),
+                                      day=fmt_day(state.sent_at.astimezone(zone(self.zone_of(learner))))))
+            raise NothingToSend(_("You already have *%(title)s* in your DMs with Sprout.", title=escape(lesson.title)))
         tz = zone(self.zone_of(learner))
         queued = self.store.queue_deliveries(
             [NewDelivery(enrollment_id=enrollment.id, learner_id=learner.id,

@@ -67,6 +67,16 @@ def build_app(
         else:
             log.error("%s not handled (Slack will retry it if it was an event): %s", what, error, exc_info=error)
 
+    @app.middleware
+    def speak_their_language(context, next) -> None:  # noqa: A002 (Bolt injects ``next`` by name)
+        """Everything said while handling the request is in the language of whoever sent it: their choice,
+        their Slack locale, or DEFAULT_LANGUAGE, looked up when something is first said. The listener
+        wrappers (bot.listeners.errors) speak ``context["speaker"]`` around the listener."""
+        user_id = context.user_id
+        if user_id:
+            context["speaker"] = lambda: deps.service.speaker_for(user_id)
+        next()
+
     register_all(app, deps=deps)
     return app
 

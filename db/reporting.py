@@ -108,6 +108,8 @@ class Person:
     digest_off: bool
     active: bool
     reports: int  # how many active learners name them as their manager
+    language: str | None = None  # their choice (/learn language); None: Slack's locale
+    slack_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,14 +217,16 @@ class Reporting:
             select(
                 Learner.id, Learner.slack_user_id, Learner.name, Learner.role, Learner.timezone,
                 Learner.slack_timezone, Learner.dm_channel_id, Learner.digest_day, Learner.digest_time,
-                Learner.digest_off, Learner.active, func.coalesce(reports.c.n, 0),
+                Learner.digest_off, Learner.active, Learner.language, Learner.slack_locale,
+                func.coalesce(reports.c.n, 0),
             )
             .outerjoin(reports, reports.c.manager == Learner.slack_user_id)
             .where(*where)
             .order_by(Learner.id)
         )
         with reading(self.engine) as conn:
-            return [Person(*row[:-1], reports=int(row[-1])) for row in conn.execute(stmt)]
+            return [Person(*row[:-3], reports=int(row[-1]), language=row[-3], slack_locale=row[-2])
+                    for row in conn.execute(stmt)]
 
     def person(self, slack_user_id: str) -> Person | None:
         found = self._people(Learner.slack_user_id == slack_user_id)

@@ -367,6 +367,19 @@ class Store(LearningRecords, FittingRecords, AdminRecords, FacilitationRecords, 
                 )
             conn.execute(update(Learner).where(Learner.id == learner_id).values(**values))
 
+    def languages(self, learner_ids) -> dict[int, tuple[str | None, str | None]]:
+        """Each learner's (chosen language, Slack locale), for drawing a batch of messages in theirs."""
+        ids = sorted({i for i in learner_ids if i is not None})
+        if not ids:
+            return {}
+        out: dict[int, tuple[str | None, str | None]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                rows = conn.execute(select(Learner.id, Learner.language, Learner.slack_locale)
+                                    .where(Learner.id.in_(ids[start:start + 500])))
+                out.update({row[0]: (row[1], row[2]) for row in rows})
+        return out
+
     def set_language(self, learner_id: int, language: str | None, now: datetime) -> None:
         """The learner's own choice of language; None goes back to Slack's locale."""
         with self._begin() as conn:

@@ -29,3 +29,13 @@ class Gone(SproutError):
 
 class NotAllowed(SproutError):
     """The person's stored role does not allow this. Logged where it is raised."""
+
+
+class Invalid(ValueError):
+    """Input a rule refuses (a weekday, a time, a pause's length): ``code`` and ``params`` say what was wrong,
+    so the edge can write it in the reader's language (bot.i18n); ``str()`` is the English sentence."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params

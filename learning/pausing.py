@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from learning.errors import Invalid
+
 UNTIL_RESUMED = datetime(9999, 1, 1, tzinfo=UTC)
 
 _DURATION = re.compile(r"^(\d{1,3})\s*(d|day|days|w|wk|week|weeks)$")
@@ -20,11 +22,11 @@ def parse_pause(text: str) -> timedelta | None:
         return None
     match = _DURATION.match(text)
     if not match or int(match.group(1)) == 0:
-        raise ValueError("Say how long: `/learn pause 3 days`, `/learn pause 2 weeks`, or just `/learn pause`.")
+        raise Invalid("pause_length", "Say how long: `/learn pause 3 days`, `/learn pause 2 weeks`, or just `/learn pause`.")
     count = int(match.group(1))
     days = count * 7 if match.group(2).startswith("w") else count
     if days > 365:
-        raise ValueError("A pause can last at most a year; `/learn pause` without a length pauses until you resume.")
+        raise Invalid("pause_too_long", "A pause can last at most a year; `/learn pause` without a length pauses until you resume.")
     return timedelta(days=days)
 
 

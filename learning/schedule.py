@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from learning.errors import Invalid
+
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -43,10 +45,10 @@ def resolve_zone(*candidates: str | None, default: str = "UTC") -> str:
 def parse_hhmm(text: str) -> time:
     hours, _, minutes = text.strip().partition(":")
     if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) in (1, 2)):
-        raise ValueError(f"{text[:20]!r} is not a time like 09:30")
+        raise Invalid("not_a_time", f"{text[:20]!r} is not a time like 09:30", text=repr(text[:20]))
     h, m = int(hours), int(minutes)
     if not (0 <= h < 24 and 0 <= m < 60):
-        raise ValueError(f"{text[:20]!r} is not a time like 09:30")
+        raise Invalid("not_a_time", f"{text[:20]!r} is not a time like 09:30", text=repr(text[:20]))
     return time(h, m)
 
 
@@ -57,11 +59,12 @@ def parse_days(text: str) -> tuple[str, ...]:
         if not part:
             continue
         if part not in WEEKDAYS:
-            raise ValueError(f"{part!r} is not a weekday (use mon, tue, wed, thu, fri, sat, sun)")
+            raise Invalid("not_a_weekday", f"{part!r} is not a weekday (use mon, tue, wed, thu, fri, sat, sun)",
+                          text=repr(part))
         if part not in days:
             days.append(part)
     if not days:
-        raise ValueError("name at least one weekday")
+        raise Invalid("no_weekday", "name at least one weekday")
     return tuple(sorted(days, key=WEEKDAYS.index))
 
 

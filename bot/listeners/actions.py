@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import blocks
+from bot.i18n import N_, _
 from bot.listeners import Deps
 from bot.listeners.errors import friendly
 from bot.service import LessonView, ReviewView
@@ -23,7 +25,7 @@ def _value(body: dict) -> dict:
     try:
         return blocks.decode(body["actions"][0]["value"])
     except (KeyError, IndexError, ValueError):
-        raise Gone("That button no longer works; it may come from an older version of Sprout.") from None
+        raise Gone(_("That button no longer works; it may come from an older version of Sprout.")) from None
 
 
 def keep(deps: Deps, kind: str, ref_id: int, now, use_case: Callable[[Callable[[], None]], Any]) -> Any:
@@ -46,7 +48,7 @@ def later(deps: Deps, work: Callable[[], None]) -> None:
         work()
         return
     try:
-        deps.drawing.submit(work)
+        deps.drawing.submit(contextvars.copy_context().run, work)  # in the reader's language
     except RuntimeError:  # shutting down: the marks stay, and the redraw job draws them at the next start
         log.info("not drawing now: shutting down")
 
@@ -88,7 +90,7 @@ def update_review(client: WebClient, view: ReviewView, body: dict | None = None)
     return True
 
 
-ALREADY = "You already answered this question — your first answer is the one that counts."
+ALREADY = N_("You already answered this question — your first answer is the one that counts.")
 
 
 def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, question_id: str, response,
@@ -108,7 +110,7 @@ def record_answer(deps: Deps, client: WebClient, user_id: str, ref: dict, questi
     if ack is not None:
         ack()
     if not outcome.recorded and tell is not None:
-        tell(ALREADY)
+        tell(_(ALREADY))
 
     def draw() -> None:
         draw_now(deps, kind, ref_id, now, lambda: update(client, outcome.view, body))
@@ -179,7 +181,7 @@ def register(app: App, *, deps: Deps) -> None:
         ack()
         value = _value(body)
         view = deps.service.send_lesson(body["user"]["id"], str(value["p"]), str(value["l"]), deps.clock())
-        respond(text=f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.",
+        respond(text=_("On its way: *%(title)s* — check your DMs with Sprout.", title=blocks.escape(view.lesson.title)),
                 response_type="ephemeral", replace_original=False)
         refresh_home(client, deps, body["user"]["id"])
 
@@ -193,7 +195,7 @@ def register(app: App, *, deps: Deps) -> None:
                                                       kept=kept))
         ack()
         if not outcome.recorded:
-            respond(text="You already rated this lesson — thanks!", response_type="ephemeral",
+            respond(text=_("You already rated this lesson — thanks!"), response_type="ephemeral",
                     replace_original=False)
         show(deps, "lesson", delivery_id, now, lambda: update_lesson(client, outcome.view, body))
         if outcome.recorded:
@@ -258,7 +260,7 @@ def register_pause_offer(app: App, *, deps: Deps) -> None:
             outcome = deps.service.pause(user_id, f"{days} days", deps.clock())
             text = blocks.schedule_text(outcome)
         else:
-            text = "👍 Lessons keep coming. Whenever you need a break: `/learn pause`."
+            text = _("👍 Lessons keep coming. Whenever you need a break: `/learn pause`.")
         ack()
         answer = blocks.pause_answer_message(text)
         container = body.get("container", {})

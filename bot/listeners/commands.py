@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, App, Respond
 
 from bot import blocks
+from bot.i18n import _, speaking
 from bot.listeners import CommandContext, Deps
 from bot.listeners.actions import refresh_home
 from bot.listeners.errors import friendly
@@ -13,7 +14,7 @@ COMMAND = "/learn"
 
 
 # What changes the Home tab: it is republished after these, for people who have opened it.
-CHANGES_HOME = frozenset({"enroll", "next", "pause", "resume", "time", "days"})
+CHANGES_HOME = frozenset({"enroll", "next", "pause", "resume", "time", "days", "language"})
 
 
 def register(app: App, *, deps: Deps) -> None:
@@ -29,7 +30,7 @@ def register(app: App, *, deps: Deps) -> None:
 
     def enroll(respond: Respond, user_id: str, args: str) -> None:
         if not args:
-            reply(respond, "Which pack? `/learn enroll <pack-id>` — see `/learn packs`.")
+            reply(respond, _("Which pack? `/learn enroll <pack-id>` — see `/learn packs`."))
             return
         outcome = deps.service.enroll(user_id, args.split()[0], deps.clock())
         reply(respond, blocks.enrolled_text(outcome.pack, created=outcome.created, next_at=outcome.next_at,
@@ -37,7 +38,7 @@ def register(app: App, *, deps: Deps) -> None:
 
     def next_(respond: Respond, user_id: str, args: str) -> None:
         view = deps.service.send_next_now(user_id, deps.clock(), pack_id=args.split()[0] if args else None)
-        reply(respond, f"On its way: *{blocks.escape(view.lesson.title)}* — check your DMs with Sprout.")
+        reply(respond, _("On its way: *%(title)s* — check your DMs with Sprout.", title=blocks.escape(view.lesson.title)))
 
     def pause(respond: Respond, user_id: str, args: str) -> None:
         reply(respond, blocks.schedule_text(deps.service.pause(user_id, args, deps.clock())))
@@ -56,6 +57,16 @@ def register(app: App, *, deps: Deps) -> None:
         text, found = blocks.search_results(args, hits)
         respond(text=text, blocks=found, response_type="ephemeral")
 
+    def language(respond: Respond, user_id: str, args: str) -> None:
+        chosen = deps.service.set_language(user_id, args, deps.clock())
+        with speaking(chosen):  # the confirmation is already in the new language
+            if args.strip().lower() in ("", "auto"):
+                text = _("🌐 Sprout now follows your Slack language: I'll write to you in English.")
+            else:
+                text = _("🌐 From now on I'll write to you in English. `/learn language auto` follows your Slack "
+                         "language again.")
+            reply(respond, text)
+
     subcommands = {
         "help": help_,
         "packs": packs,
@@ -66,13 +77,14 @@ def register(app: App, *, deps: Deps) -> None:
         "time": time_,
         "days": days,
         "search": search,
+        "language": language,
     }
 
     @app.command(COMMAND)
     @friendly
     def learn(ack: Ack, command: dict, respond: Respond, client) -> None:
         ack()
-        verb, _, args = (command.get("text") or "").strip().partition(" ")
+        verb, _sep, args = (command.get("text") or "").strip().partition(" ")
         verb = verb.lower() or "help"
         feature = deps.subcommands.get(verb)
         handler = subcommands.get(verb)
@@ -85,4 +97,8 @@ def register(app: App, *, deps: Deps) -> None:
             help_(respond, command["user_id"], args, unknown=verb)
             return
         if verb in CHANGES_HOME:
-            refresh_home(client, deps, command["user_id"])
+            if verb == "language":  # the Home tab in the new language, not the one the command came in
+                with speaking(deps.service.speaker_for(command["user_id"])):
+                    refresh_home(client, deps, command["user_id"])
+            else:
+                refresh_home(client, deps, command["user_id"])

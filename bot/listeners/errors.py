@@ -15,6 +15,7 @@ happens before the answer:
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import inspect
 import logging
@@ -23,17 +24,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from bot.i18n import N_, _, current, speaking
 from db.engine import database_unavailable
 from learning.errors import SproutError
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry — something went wrong on our side. Please try again in a minute."
-CATCHING_UP = "Sprout is catching up — please try again in a minute."
+SORRY = N_("Sorry — something went wrong on our side. Please try again in a minute.")
+CATCHING_UP = N_("Sprout is catching up — please try again in a minute.")
 # Slack shows an error if the answer takes more than three seconds; past this, the answer goes out without
 # waiting for the listener (which carries on).
 ACK_DEADLINE_SECONDS = 2.5
 _NEEDED = ("body", "respond", "client", "ack", "context")
+
+
+def _speaker(context: Any) -> Any:
+    """The language to answer in: what ``bot.slack_app``'s middleware put in Bolt's context, else the
+    current one (a direct call, a test)."""
+    found = context.get("speaker") if context is not None and hasattr(context, "get") else None
+    return found if found is not None else current()
 
 
 def tell(body: dict, respond: Any, client: Any, message: str) -> None:
@@ -84,7 +93,8 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         def run() -> None:
             given = {**kwargs, "ack": ack}
             try:
-                func(**{name: given[name] for name in names if name in given})
+                with speaking(_speaker(kwargs.get("context"))):
+                    func(**{name: given[name] for name in names if name in given})
             except SproutError as exc:
                 ack()
                 log.info("%s: %s", func.__name__, exc.message)
@@ -97,6 +107,8 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
                 else:
                     log.exception("listener %s failed", func.__name__)
                     message = SORRY
+                with speaking(_speaker(kwargs.get("context"))):
+                    message = _(message)
                 tell(kwargs.get("body") or {}, kwargs.get("respond"), kwargs.get("client"), message)
             finally:
                 acked.set()  # a listener that never acks: Bolt answers with an empty 200
@@ -106,7 +118,8 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         if runner is None:  # not dispatched by Bolt's App (a direct call): run here
             run()
             return None
-        runner.listener_executor.submit(run)
+        # The listener's thread speaks the request's language (bot.i18n's context variable).
+        runner.listener_executor.submit(contextvars.copy_context().run, run)
         if not acked.wait(ACK_DEADLINE_SECONDS):
             log.warning("listener %s did not ack within %.1f s: answered without it", func.__name__,
                         ACK_DEADLINE_SECONDS)
@@ -151,7 +164,8 @@ def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable
 
             given = {**kwargs, "once": once}
             try:
-                func(**{name: given[name] for name in names if name in given})
+                with speaking(_speaker(kwargs.get("context"))):
+                    func(**{name: given[name] for name in names if name in given})
             except _AlreadyHandled:
                 log.info("event %s was handled meanwhile by another delivery", event_id)
                 return
@@ -160,7 +174,7 @@ def at_least_once(*, store: Any, clock: Callable[[], Any]) -> Callable[[Callable
             if event_id and not entered:
                 store.mark_event_processed(event_id, clock())
 
-        _with_injected(listener, original, ("body",), provided=("once",))
+        _with_injected(listener, original, ("body", "context"), provided=("once",))
         return listener
 
     return wrap

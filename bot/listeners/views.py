@@ -6,6 +6,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot import blocks
+from bot.i18n import _
 from bot.listeners import Deps
 from bot.listeners.actions import keep, publish_home, record_answer, show, update_lesson
 from bot.listeners.errors import friendly
@@ -18,7 +19,7 @@ def register(app: App, *, deps: Deps) -> None:
     def submit_comment(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         text = (view["state"]["values"].get("comment", {}).get("text", {}).get("value") or "").strip()
         if not text:
-            ack(response_action="errors", errors={"comment": "Write a comment, or press Cancel."})
+            ack(response_action="errors", errors={"comment": _("Write a comment, or press Cancel.")})
             return
         now = deps.clock()
         try:
@@ -26,7 +27,7 @@ def register(app: App, *, deps: Deps) -> None:
             outcome = keep(deps, "lesson", delivery_id, now,
                            lambda kept: deps.service.comment(body["user"]["id"], delivery_id, text, now, kept=kept))
         except (KeyError, ValueError):
-            ack(response_action="errors", errors={"comment": "This comment form has expired; please reopen it."})
+            ack(response_action="errors", errors={"comment": _("This comment form has expired; please reopen it.")})
             return
         except SproutError as exc:
             ack(response_action="errors", errors={"comment": exc.message})
@@ -39,7 +40,7 @@ def register(app: App, *, deps: Deps) -> None:
     def delivery_time(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         chosen = (view["state"]["values"].get("time", {}).get("time", {}) or {}).get("selected_time")
         if not chosen:
-            ack(response_action="errors", errors={"time": "Pick a time."})
+            ack(response_action="errors", errors={"time": _("Pick a time.")})
             return
         deps.service.set_time(body["user"]["id"], chosen, deps.clock())
         ack()
@@ -50,14 +51,14 @@ def register(app: App, *, deps: Deps) -> None:
     def typed_answer(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         text = (view["state"]["values"].get("answer", {}).get("text", {}).get("value") or "").strip()
         if not text:
-            ack(response_action="errors", errors={"answer": "Type an answer, or press Cancel."})
+            ack(response_action="errors", errors={"answer": _("Type an answer, or press Cancel.")})
             return
         try:
             meta = blocks.decode(view.get("private_metadata") or "")
             ref = {"d": meta["d"]} if "d" in meta else {"s": meta["s"], "k": meta["k"]}
             question_id = str(meta["q"])
         except (KeyError, ValueError):
-            ack(response_action="errors", errors={"answer": "This form has expired; please reopen it."})
+            ack(response_action="errors", errors={"answer": _("This form has expired; please reopen it.")})
             return
         try:
             record_answer(deps, client, body["user"]["id"], ref, question_id, text, ack=ack)
@@ -69,7 +70,7 @@ def register(app: App, *, deps: Deps) -> None:
     def reflection(ack: Ack, body: dict, view: dict, client: WebClient) -> None:
         text = (view["state"]["values"].get("reflection", {}).get("text", {}).get("value") or "").strip()
         if not text:
-            ack(response_action="errors", errors={"reflection": "Write something, or press Cancel."})
+            ack(response_action="errors", errors={"reflection": _("Write something, or press Cancel.")})
             return
         now = deps.clock()
         try:
@@ -77,7 +78,7 @@ def register(app: App, *, deps: Deps) -> None:
             outcome = keep(deps, "lesson", delivery_id, now,
                            lambda kept: deps.service.reflect(body["user"]["id"], delivery_id, text, now, kept=kept))
         except (KeyError, ValueError):
-            ack(response_action="errors", errors={"reflection": "This form has expired; please reopen it."})
+            ack(response_action="errors", errors={"reflection": _("This form has expired; please reopen it.")})
             return
         except SproutError as exc:
             ack(response_action="errors", errors={"reflection": exc.message})
