@@ -146,9 +146,22 @@ def _link_block(link: Link, index: int, delivery_id: int) -> Block:
     )
 
 
+TRUE_FALSE = {"True": N_("True"), "False": N_("False")}
+
+
+def shown_option(question: Question, text: str) -> str:
+    """An option as the reader sees it: a true/false question's True and False are Sprout's words, in the
+    reader's language; records keep the pack's own ("True", "False")."""
+    return _(TRUE_FALSE[text]) if question.kind == "true_false" and text in TRUE_FALSE else text
+
+
+def _shown_options(question: Question) -> list[str]:
+    return [shown_option(question, option) for option in question.options]
+
+
 def _choice_labels(question: Question) -> tuple[list[str], bool]:
     """Button labels: the options themselves, or letters when one is too long for a button."""
-    options = question.options
+    options = _shown_options(question)
     if all(len(c) <= 75 for c in options):
         return options, False
     return [chr(ord("A") + i) for i in range(len(options))], True
@@ -174,7 +187,7 @@ def question_blocks(
     kind = question.kind
     if lettered:
         prompt += "\n" + "\n".join(
-            f"*{label}.* {escape(option)}" for label, option in zip(labels, question.options, strict=True)
+            f"*{label}.* {escape(option)}" for label, option in zip(labels, _shown_options(question), strict=True)
         )
     key = key or question.id  # block ids must be unique within a message
     blocks: list[Block] = []
@@ -223,9 +236,9 @@ def answered_blocks(
 ) -> list[Block]:
     key = key or question.id
     verdict = _("✅ Right") if correct else _("❌ Not quite — the answer is *%(answer)s*",
-                                             answer=escape(question.correct_text))
+                                             answer=escape(shown_option(question, question.correct_text)))
     said = (_("You wrote *%(answer)s*.", answer=escape(chosen)) if question.kind == "short"
-            else _("You chose *%(answer)s*.", answer=escape(chosen)))
+            else _("You chose *%(answer)s*.", answer=escape(shown_option(question, chosen))))
     lines = [_("*Question %(number)s.*", number=number) + f" {_md(question.prompt)}", f"{said} {verdict}"]
     notes = []
     if question.kind in ("single", "true_false"):

@@ -64,3 +64,21 @@ def test_every_button_value_key_is_documented_in_one_place():
                         used.setdefault(keyword.arg, set()).add(path.name)
     # ``**ref`` spreads a lesson's or a review's reference: {"d": …} or {"s": …, "k": …}.
     assert set(used) | {"s", "k"} == set(VALUE_KEYS), {k: sorted(v) for k, v in used.items() if k not in VALUE_KEYS}
+
+
+def test_true_and_false_are_sprouts_words_in_the_readers_language():
+    import json
+
+    from bot.blocks import answered_blocks, question_blocks
+    from bot.i18n import speaking
+    from content_packs.schema import Question
+
+    question = Question(id="tf", prompt="Is a padlock proof that a site is genuine?", answer=False,
+                        explain="It only means the connection is encrypted.")
+    with speaking("de"):
+        asked = json.dumps(question_blocks(question, 1, 1, {"d": 1}), ensure_ascii=False)
+        answered = json.dumps(answered_blocks(question, 1, "True", False), ensure_ascii=False)
+    assert '"text": "Wahr"' in asked and '"text": "Falsch"' in asked and '"True"' not in asked
+    assert "*Wahr*" in answered and "*Falsch*" in answered
+    english = json.dumps(question_blocks(question, 1, 1, {"d": 1}))
+    assert '"text": "True"' in english and '"text": "False"' in english
