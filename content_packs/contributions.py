@@ -29,9 +29,7 @@ from content_packs.loader import (
     PackError,
     PackProblem,
     load_pack,
-    raise_problems,
-    read_yaml,
-    validate_document,
+    parse_checked,
 )
 from content_packs.schema import Lesson, Link, Pack, Question, Slug, _Strict
 
@@ -95,16 +93,8 @@ def _cross_check(pack: Pack, c: Contributions) -> list[tuple[tuple, str, int | N
 
 def parse_contributions(text: str, file: Path, pack: Pack) -> Contributions:
     """Validate a contributions file against its pack (as written in pack.yaml); PackError lists every problem."""
-    node, data = read_yaml(text, file)
-    if node is None or not isinstance(data, dict):
-        raise PackError([PackProblem(file, 1, "", "a contributions file is a YAML mapping with pack, version, "
-                                                  "lessons, questions, links")])
-    contributions, lines, found = validate_document(Contributions, node, data, file)
-    if contributions is not None:
-        found += _cross_check(pack, contributions)
-    raise_problems(file, lines, found)
-    assert contributions is not None
-    return contributions
+    return parse_checked(Contributions, text, file, cross_check=lambda c: _cross_check(pack, c),
+                         shape="a contributions file is a YAML mapping with pack, version, lessons, questions, links")
 
 
 def load_contributions(file: Path, pack: Pack) -> Contributions | None:

@@ -188,6 +188,22 @@ def validate_document(model: type[M], node: yaml.Node, data: Any, file: Path,
         return None, lines, found
 
 
+def parse_checked(model: type[M], text: str, file: Path, *, shape: str,
+                  cross_check: Callable[[M], list[tuple[Loc, str, int | None]]]) -> M:
+    """A file beside a pack (its contributions, a translation): read as YAML, validated as ``model``, then
+    ``cross_check``ed against the pack; PackError lists every problem, ``shape`` the one when the file is not
+    a mapping at all."""
+    node, data = read_yaml(text, file)
+    if node is None or not isinstance(data, dict):
+        raise PackError([PackProblem(file, 1, "", shape)])
+    document, lines, found = validate_document(model, node, data, file)
+    if document is not None:
+        found += cross_check(document)
+    raise_problems(file, lines, found)
+    assert document is not None
+    return document
+
+
 def raise_problems(file: Path, lines: _Lines, found: list[tuple[Loc, str, int | None]]) -> None:
     if found:
         raise PackError(sorted(

@@ -45,7 +45,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from content_packs.loader import PackError, PackProblem, raise_problems, read_yaml, validate_document
+from content_packs.loader import PackError, PackProblem, parse_checked
 from content_packs.schema import Choice, Language, Lesson, Link, Pack, Question, Slug, _Strict
 
 TRANSLATIONS_DIR = "translations"
@@ -185,16 +185,8 @@ def _cross_check(pack: Pack, t: Translation, file: Path) -> Found:
 
 def parse_translation(text: str, file: Path, pack: Pack) -> Translation:
     """Validate one translation file against its pack (as pack.yaml has it); PackError lists every problem."""
-    node, data = read_yaml(text, file)
-    if node is None or not isinstance(data, dict):
-        raise PackError([PackProblem(file, 1, "", "a translation is a YAML mapping with pack, language, title, "
-                                                  "description, lessons")])
-    translation, lines, found = validate_document(Translation, node, data, file)
-    if translation is not None:
-        found += _cross_check(pack, translation, file)
-    raise_problems(file, lines, found)
-    assert translation is not None
-    return translation
+    return parse_checked(Translation, text, file, cross_check=lambda t: _cross_check(pack, t, file),
+                         shape="a translation is a YAML mapping with pack, language, title, description, lessons")
 
 
 def translation_files(pack_file: Path) -> list[Path]:

@@ -749,11 +749,6 @@ class LearningRecords:
 __all__ = ["CardView", "CertificateView", "LearningRecords", "ReviewLearner", "SearchHit", "SessionView"]
 
 
-def adopted_parameters(conn) -> tuple[float, ...] | None:
-    """The workspace's newest adopted parameters (None: FSRS-6's defaults)."""
-    return adopted_parameter_sets(conn).workspace
-
-
 def adopted_parameter_sets(conn) -> ParameterSets:
     """The newest adopted fit of the workspace and of each pack with its own, in one query."""
     newest = (select(FsrsFit.pack_id, FsrsFit.parameters,

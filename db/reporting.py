@@ -304,10 +304,6 @@ class Reporting:
                     for r in conn.execute(select(ReviewCard.__table__).where(ReviewCard.retired_at.is_(None))
                                           .order_by(ReviewCard.id))]
 
-    def fsrs_parameters(self) -> tuple[float, ...] | None:
-        """The workspace's adopted fitted FSRS parameters (``review optimize``), or None for the defaults."""
-        return self.fsrs_parameter_sets().workspace
-
     def latest_fsrs_fits(self) -> list:
         """The newest ``review optimize`` fit of the workspace (pack_id None) and of each pack with its own."""
         from db.models import FsrsFit

@@ -220,14 +220,19 @@ def test_a_review_answered_right_a_day_or_more_later_counts_as_hard(world):
     assert [tuple(r) for r in ratings] == [("single", True, GOOD), ("tf", True, HARD)]
 
 
-def test_certificate_is_earned_then_renewed_by_a_recertification_review(world):
+def last_lesson_of_kinds(world):
+    """Enrolled in the two-lesson pack, the first answered all right on Monday: Tuesday's, the last one."""
     command(world, "enroll kinds")
     world.clock.set(MONDAY_0800_UTC)
     world.sprout.tick()
     answer_all_right(world, lesson(world))
     world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
     world.sprout.tick()
-    answer_all_right(world, lesson(world))
+    return lesson(world)
+
+
+def test_certificate_is_earned_then_renewed_by_a_recertification_review(world):
+    answer_all_right(world, last_lesson_of_kinds(world))
     world.sprout.tick()
     congratulation = world.emulator.wait_for(lambda: [m for m in world.emulator.dm_messages(ANA.user_id)
                                                       if "Congratulations" in (m.get("text") or "")])
@@ -519,13 +524,7 @@ def test_a_workspace_with_adopted_fitted_parameters_schedules_new_answers_with_t
 def test_a_failed_certificate_write_leaves_no_answer_and_no_card_and_the_click_can_be_repeated(world, monkeypatch):
     """The last question of a pack writes the answer, its review card and the certificate in one
     transaction: when the certificate cannot be written, nothing of the click is kept."""
-    command(world, "enroll kinds")
-    world.clock.set(MONDAY_0800_UTC)
-    world.sprout.tick()
-    answer_all_right(world, lesson(world))
-    world.clock.set(MONDAY_0800_UTC + timedelta(days=1))
-    world.sprout.tick()
-    last = lesson(world)
+    last = last_lesson_of_kinds(world)
     answers, cards = count(world, Answer), count(world, ReviewCard)
 
     def broken(**_):

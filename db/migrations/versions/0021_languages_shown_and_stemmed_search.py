@@ -56,12 +56,8 @@ def _tsvector(config: str) -> str:
             f"setweight(to_tsvector({config}, coalesce(questions, '')), 'C')) STORED")
 
 
-def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == 'sqlite'
-    for table in ('deliveries', 'answers', 'reviews'):
-        with op.batch_alter_table(table) as batch:
-            batch.add_column(sa.Column('language', sa.String(length=16), nullable=True))
-
+def _drop_search(sqlite: bool) -> None:
+    """The full-text objects over lesson_index: FTS5's table and triggers, or PostgreSQL's column and index."""
     if sqlite:
         for name in _TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -69,6 +65,15 @@ def upgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_lesson_index_search")
         op.execute("ALTER TABLE lesson_index DROP COLUMN IF EXISTS search")
+
+
+def upgrade() -> None:
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    for table in ('deliveries', 'answers', 'reviews'):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column('language', sa.String(length=16), nullable=True))
+
+    _drop_search(sqlite)
     with op.batch_alter_table('lesson_index') as batch:
         batch.add_column(sa.Column('language', sa.String(length=16), server_default='en', nullable=False))
         for column in ('title_stems', 'body_stems', 'questions_stems'):
@@ -97,13 +102,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     sqlite = op.get_bind().dialect.name == 'sqlite'
-    if sqlite:
-        for name in _TRIGGERS:
-            op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        op.execute("DROP TABLE IF EXISTS lesson_fts")
-    else:
-        op.execute("DROP INDEX IF EXISTS ix_lesson_index_search")
-        op.execute("ALTER TABLE lesson_index DROP COLUMN IF EXISTS search")
+    _drop_search(sqlite)
     # One row per lesson again: its pack's own language is the row kept (the lowest id, written first).
     op.execute("DELETE FROM lesson_index WHERE id NOT IN (SELECT min(id) FROM lesson_index GROUP BY pack_id, lesson_id)")
     with op.batch_alter_table('lesson_index') as batch:
