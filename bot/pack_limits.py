@@ -29,7 +29,8 @@ from bot.blocks import (
     review_message,
     typed_answer_modal,
 )
-from content_packs.loader import Lines, PackProblem, dotted
+from bot.i18n import current, is_available, speaking
+from content_packs.loader import Lines, PackProblem
 from content_packs.schema import Lesson, Pack, Question
 from db.store import AnswerView, DeliveryState
 
@@ -73,11 +74,11 @@ class SlackLimits:
                     if count > too_many.get(loc, (0, ""))[0]:
                         too_many[loc] = (count, message)
                     continue
-                problem = PackProblem(file, lines.of(loc), dotted(loc), message)
+                problem = PackProblem(file, lines.of(loc), lines.path(loc), message)
                 # The same field is usually too long in every state of the message: say so once.
                 found.setdefault((problem.line, problem.path, message.replace(rendered.what, "")), problem)
         for loc, (_, message) in too_many.items():
-            problem = PackProblem(file, lines.of(loc), dotted(loc), message)
+            problem = PackProblem(file, lines.of(loc), lines.path(loc), message)
             found[(problem.line, problem.path, problem.message)] = problem
         return sorted(found.values(), key=lambda p: (p.line, p.path, p.message))
 
@@ -104,8 +105,10 @@ def _shift(error: str, offset: int) -> str:
 
 
 def renderings(pack: Pack) -> Iterator[Rendered]:
-    """Every payload whose size depends on the pack's content, rendered exactly (nothing cut to fit)."""
-    with exact_rendering():
+    """Every payload whose size depends on the pack's content, rendered exactly (nothing cut to fit), with
+    Sprout's own words in the pack's language when Sprout speaks it (a learner shown the pack in that language
+    most likely reads Sprout in it too; German words are longer)."""
+    with exact_rendering(), speaking(pack.language if is_available(pack.language) else current()):
         for index, lesson in enumerate(pack.lessons):
             yield from _lesson_renderings(pack, index, lesson)
         if pack.certificate is not None:

@@ -69,6 +69,26 @@ class _Lines:
             loc = loc[:-1]
         return self._lines.get(loc, 1)
 
+    def path(self, loc: Loc) -> str:
+        """How a problem at ``loc`` names its place: ``lessons.0.title``."""
+        return dotted(loc)
+
+
+class Relocated(_Lines):
+    """Where the values of one document are, for problems found on another made from it: a check that runs on
+    a pack built from a translation (``content_packs.translations``) reports ``lessons.2.body`` of the built
+    pack at the translation's ``lessons.<id>.body``, with that file's line."""
+
+    def __init__(self, lines: _Lines, relocate: Callable[[Loc], Loc]) -> None:
+        super().__init__()
+        self._of, self._relocate = lines, relocate
+
+    def of(self, loc: Loc) -> int:
+        return self._of.of(self._relocate(loc))
+
+    def path(self, loc: Loc) -> str:
+        return dotted(self._relocate(loc))
+
 
 Lines = _Lines
 
@@ -190,6 +210,12 @@ def validate_document(model: type[M], node: yaml.Node, data: Any, file: Path,
 
 def parse_checked(model: type[M], text: str, file: Path, *, shape: str,
                   cross_check: Callable[[M], list[tuple[Loc, str, int | None]]]) -> M:
+    """``parse_checked_located`` without the lines."""
+    return parse_checked_located(model, text, file, shape=shape, cross_check=cross_check)[0]
+
+
+def parse_checked_located(model: type[M], text: str, file: Path, *, shape: str,
+                          cross_check: Callable[[M], list[tuple[Loc, str, int | None]]]) -> tuple[M, Lines]:
     """A file beside a pack (its contributions, a translation): read as YAML, validated as ``model``, then
     ``cross_check``ed against the pack; PackError lists every problem, ``shape`` the one when the file is not
     a mapping at all."""
@@ -201,7 +227,7 @@ def parse_checked(model: type[M], text: str, file: Path, *, shape: str,
         found += cross_check(document)
     raise_problems(file, lines, found)
     assert document is not None
-    return document
+    return document, lines
 
 
 def raise_problems(file: Path, lines: _Lines, found: list[tuple[Loc, str, int | None]]) -> None:
@@ -256,7 +282,8 @@ def load_packs(directory: Path, *, contributions_dir: Path | None = None, check:
     its contributions file (``content_packs.contributions``:
     beside its pack.yaml, or under ``contributions_dir``). A contributions file with a problem is not loaded
     (its pack is, without it) and is listed with the problems. ``check`` runs on each pack.yaml that passes
-    the schema (see ``PackCheck``); a pack it finds problems in is not loaded, like one the schema refuses."""
+    the schema (see ``PackCheck``), and on each of its translations as a learner is shown it; a pack it finds
+    problems in is not loaded, like one the schema refuses, and a translation it finds problems in is left out."""
     from content_packs.contributions import contributions_file, load_contributions, merged
     from content_packs.translations import load_translation, translation_files
 
@@ -278,7 +305,7 @@ def load_packs(directory: Path, *, contributions_dir: Path | None = None, check:
             continue
         for translation_file in translation_files(file):
             try:
-                translation = load_translation(translation_file, pack)
+                translation = load_translation(translation_file, pack, check=check)
             except PackError as exc:
                 result.problems.extend(exc.problems)
                 result.broken_translations.setdefault(pack.id, []).append(translation_file)

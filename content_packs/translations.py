@@ -45,7 +45,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
-from content_packs.loader import PackError, PackProblem, parse_checked
+from content_packs.loader import Loc, PackCheck, PackError, PackProblem, Relocated, parse_checked_located
 from content_packs.schema import Choice, Language, Lesson, Link, Pack, Question, Slug, _Strict
 
 TRANSLATIONS_DIR = "translations"
@@ -183,10 +183,34 @@ def _cross_check(pack: Pack, t: Translation, file: Path) -> Found:
     return found
 
 
-def parse_translation(text: str, file: Path, pack: Pack) -> Translation:
-    """Validate one translation file against its pack (as pack.yaml has it); PackError lists every problem."""
-    return parse_checked(Translation, text, file, cross_check=lambda t: _cross_check(pack, t, file),
-                         shape="a translation is a YAML mapping with pack, language, title, description, lessons")
+def parse_translation(text: str, file: Path, pack: Pack, *, check: PackCheck | None = None) -> Translation:
+    """Validate one translation file against its pack (as pack.yaml has it); PackError lists every problem.
+
+    ``check`` (a ``PackCheck``, e.g. Slack's limits) runs on the pack as a learner in the translation's language
+    is shown it, and its problems are reported at the translation's own lines: German is longer than English,
+    so a lesson that fits in one language may not in the other."""
+    t, lines = parse_checked_located(
+        Translation, text, file, cross_check=lambda t: _cross_check(pack, t, file),
+        shape="a translation is a YAML mapping with pack, language, title, description, lessons")
+    if check is not None:
+        shown = translated(pack, t)
+        problems = check(shown.pack.model_copy(update={"language": t.language}), file,
+                         Relocated(lines, lambda loc: _translation_loc(pack, loc)))
+        if problems:
+            raise PackError(sorted(problems, key=lambda p: (p.line, p.path, p.message)))
+    return t
+
+
+def _translation_loc(pack: Pack, loc: Loc) -> Loc:
+    """Where a value of the translated pack comes from in the translation file: lessons and questions are
+    keyed by id there, by position in the pack."""
+    if len(loc) < 2 or loc[0] != "lessons" or not isinstance(loc[1], int) or loc[1] >= len(pack.lessons):
+        return loc
+    lesson = pack.lessons[loc[1]]
+    rest = loc[2:]
+    if len(rest) >= 2 and rest[0] == "quiz" and isinstance(rest[1], int) and rest[1] < len(lesson.quiz):
+        return ("lessons", lesson.id, "quiz", lesson.quiz[rest[1]].id, *rest[2:])
+    return ("lessons", lesson.id, *rest)
 
 
 def translation_files(pack_file: Path) -> list[Path]:
@@ -194,12 +218,12 @@ def translation_files(pack_file: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.yaml") if p.is_file()) if folder.is_dir() else []
 
 
-def load_translation(file: Path, pack: Pack) -> Translation:
+def load_translation(file: Path, pack: Pack, *, check: PackCheck | None = None) -> Translation:
     try:
         text = Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PackError([PackProblem(file, 1, "", f"cannot read: {exc}")]) from None
-    return parse_translation(text, file, pack)
+    return parse_translation(text, file, pack, check=check)
 
 
 # -- serving -------------------------------------------------------------------------------------------------

@@ -174,3 +174,40 @@ def test_validate_names_the_file_and_line_that_breaks_a_limit(tmp_path, capsys):
     assert app.main(["packs", "validate", str(tmp_path / "packs")], environ={}) == 1
     [out] = capsys.readouterr().out.strip().splitlines()
     assert out.startswith(f"{folder / 'pack.yaml'}:{line_of(text, 'title: TTT')}: lessons.0.title: the header")
+
+
+def test_a_translation_that_breaks_a_limit_is_named_at_its_own_line_and_left_out(tmp_path, capsys):
+    """German is longer: a lesson that fits in English can overflow once translated. The check runs on the
+    pack as a German learner is shown it and names the translation's line and its id-keyed path."""
+    folder = tmp_path / "packs" / "limits"
+    (folder / "translations").mkdir(parents=True)
+    (folder / "pack.yaml").write_text(pack_text(choices=[c * 300 for c in "abcd"]))
+    translation = textwrap.dedent(f"""\
+        pack: limits
+        language: de
+        title: Grenzen
+        description: Ein Paket für Tests.
+        lessons:
+          first:
+            title: Erste
+            body: Ein kurzer Text.
+            quiz:
+              q1:
+                prompt: {"Ü" * 1900}
+                choices: [{", ".join(f'"{c * 300}"' for c in "äöüß")}]
+                explain: Darum.
+        """)
+    (folder / "translations" / "de.yaml").write_text(translation, encoding="utf-8")
+    result = load_packs(tmp_path / "packs", check=CHECK)
+    assert "limits" in result.packs and result.translations == {}
+    [problem] = result.problems
+    assert (problem.file, problem.line, problem.path) == (folder / "translations" / "de.yaml", 11,
+                                                        "lessons.first.quiz.q1.prompt")
+    assert "Slack allows 3,000" in problem.message
+    assert sorted(load_packs(tmp_path / "packs").translations["limits"]) == ["de"]  # no check, no refusal
+    assert app.main(["packs", "validate", str(tmp_path / "packs")], environ={}) == 1
+    out = capsys.readouterr().out
+    assert f"{folder / 'translations' / 'de.yaml'}:11: lessons.first.quiz.q1.prompt:" in out
+    # The same text within the limit passes.
+    (folder / "translations" / "de.yaml").write_text(translation.replace("Ü" * 1900, "Wähle eins"), encoding="utf-8")
+    assert app.main(["packs", "validate", str(tmp_path / "packs")], environ={}) == 0
