@@ -147,7 +147,7 @@ class Sprout:
                 log.debug("error while closing", exc_info=True)
 
 
-DRAWING_THREADS = 4
+DRAWING_THREADS = 2
 
 
 def build(settings: Settings, *, clock=None, emulator=None, migrate: bool = True, listener_workers: int = 64,
