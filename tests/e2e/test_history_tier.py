@@ -101,7 +101,10 @@ def test_200_uncertain_sends_on_tier_1_are_each_settled_once_with_one_look_up(da
         refused = [c for c in lookups if c["http_status"] == 429]
         assert len(answered) == LEARNERS, "one look-up per uncertain DM, and no more"
         assert len({c["params"]["channel"] for c in answered}) == LEARNERS
-        assert len(refused) <= 5, f"{len(refused)} look-ups refused with 429: Sprout must pace to the tier"
+        # Paced to the tier: 429s under 5% of the look-ups (the delivery benchmarks' bound). A few can come from
+        # a loaded machine's late wake-ups against the emulator's 80 ms minute; a Sprout that did not pace
+        # would see most of its 200 look-ups refused.
+        assert len(refused) <= 0.05 * LEARNERS, f"{len(refused)} look-ups refused with 429: Sprout must pace to the tier"
         assert all(int(c["params"]["limit"]) <= 15 for c in lookups)
         # Read from the moment the send began (the first tick's 04:00, less a minute for clocks), not days back.
         began = datetime(2026, 11, 30, 4, 0, tzinfo=UTC).timestamp()
